@@ -1,0 +1,227 @@
+package taraz.app;
+
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import taraz.admin.AdjustmentService;
+import taraz.db.Database;
+import taraz.db.EmbeddedDatabase;
+import taraz.failpoint.Failpoints;
+import taraz.http.Api;
+import taraz.http.HttpVerticle;
+import taraz.http.RequestBodies;
+import taraz.idempotency.IdempotencyStore;
+import taraz.journal.Journal;
+import taraz.ledger.Ledger;
+import taraz.ops.Housekeeping;
+import taraz.ops.Metrics;
+import taraz.ops.Readiness;
+import taraz.recovery.Recovery;
+import taraz.trip.TripService;
+
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gateway process, wired in one place: the database (embedded unless TARAZ_PG_URL), the
+ * migrations, the journal, the flows, one HTTP verticle per event loop, boot recovery, then
+ * ready. {@link #stop} undoes it in the order the brief gives.
+ */
+public final class Gateway {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
+    private static final long DB_CHECK_TIMEOUT_MILLIS = 2000;
+    /** Start-up bound: the embedded database's first initdb plus recovery of a large journal. */
+    private static final long BOOT_TIMEOUT_MILLIS = 600_000;
+    /** The bound of each stop phase beyond its own configured deadline. */
+    private static final long PHASE_MARGIN_MILLIS = 15_000;
+
+    private final Settings settings;
+    private final Vertx vertx;
+    private final Metrics metrics;
+    private final Readiness readiness = new Readiness();
+    private EmbeddedDatabase embedded;
+    private Journal journal;
+    private Pool pool;
+    private Housekeeping housekeeping;
+    private String httpDeployment;
+    private int httpPort;
+    private String pgUrl;
+
+    private Gateway(Settings settings, Metrics metrics, Vertx vertx) {
+        this.settings = settings;
+        this.metrics = metrics;
+        this.vertx = vertx;
+    }
+
+    /**
+     * Starts the gateway and waits until it is ready (recovery included). Blocking: call it from
+     * a plain thread (main, a test), never from an event loop. On failure everything started so
+     * far is stopped again and the cause is thrown.
+     */
+    public static Gateway start(Settings settings) throws Exception {
+        Metrics metrics = new Metrics();
+        Vertx vertx = Vertx.builder()
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
+                .build();
+        Gateway gateway = new Gateway(settings, metrics, vertx);
+        try {
+            gateway.boot().toCompletionStage().toCompletableFuture().get(BOOT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            return gateway;
+        } catch (Exception e) {
+            LOG.error("taraz failed to start", e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e);
+            gateway.stop();
+            throw e;
+        }
+    }
+
+    private Future<Void> boot() {
+        long started = System.nanoTime();
+        String node = settings.nodeId();
+        Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
+        return vertx.executeBlocking(() -> {
+                    String pgUrl = settings.pgUrl();
+                    if (pgUrl == null) {
+                        embedded = EmbeddedDatabase.start(settings.postgresDir());
+                        pgUrl = embedded.pgUrl();
+                    }
+                    Database.Jdbc jdbc = Database.jdbc(pgUrl);
+                    Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
+                    journal = Journal.open(new taraz.journal.JournalSettings(settings.journalDir(), settings.string("journalSync"),
+                            settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
+                            settings.intValue("journalRetentionDays")), metrics.registry());
+                    return pgUrl;
+                }, false)
+                .compose(pgUrl -> {
+                    this.pgUrl = pgUrl;
+                    pool = PgBuilder.pool()
+                            .with(new PoolOptions().setMaxSize(settings.intValue("pgPoolSize"))
+                                    .setMaxWaitQueueSize(settings.intValue("pgPoolQueueMax")))
+                            .connectingTo(Database.connectOptions(pgUrl))
+                            .using(vertx)
+                            .build();
+                    Ledger ledger = new Ledger();
+                    TripService trips = new TripService(pool, ledger, journal, failpoints, node,
+                            settings.longValue("holdTtlSecondsDefault"));
+                    AdjustmentService adjustments = new AdjustmentService(pool, ledger, journal, failpoints, node);
+                    IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
+                    housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, idempotency, metrics);
+                    Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
+                            TripService.FLOW, trips::resume,
+                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"));
+                    return RequestBodies.load(vertx, settings.amountRialsMax())
+                            .compose(bodies -> {
+                                Api api = new Api(settings, pool, ledger, trips, adjustments, idempotency, bodies, metrics,
+                                        readiness, readyChecks());
+                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(), api::router),
+                                        new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
+                            })
+                            .compose(id -> {
+                                httpDeployment = id;
+                                httpPort = settings.httpPort();
+                                readiness.advance(Readiness.Phase.RECOVERING);
+                                return idempotency.expireOrphanedClaims(embedded != null);
+                            })
+                            .compose(released -> recovery.run())
+                            .map(report -> {
+                                housekeeping.start();
+                                readiness.advance(Readiness.Phase.READY);
+                                LOG.info("taraz ready in {} ms: node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
+                                        (System.nanoTime() - started) / 1_000_000, node, settings.dataDir(),
+                                        embedded != null ? "embedded at " + settings.postgresDir() : "external",
+                                        settings.journalDir(), httpPort);
+                                return null;
+                            });
+                });
+    }
+
+    private HealthChecks readyChecks() {
+        return HealthChecks.create(vertx)
+                .register("phase", promise -> promise.complete(readiness.serving() ? Status.OK()
+                        : Status.KO(new io.vertx.core.json.JsonObject().put("phase", readiness.phase().name()))))
+                .register("journal", promise -> promise.complete(journal.healthy() ? Status.OK() : Status.KO()))
+                .register("database", DB_CHECK_TIMEOUT_MILLIS, promise -> pool.query("SELECT 1").execute()
+                        .onSuccess(rows -> promise.complete(Status.OK()))
+                        .onFailure(err -> promise.complete(Status.KO())));
+    }
+
+    public Readiness readiness() {
+        return readiness;
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    /** Where the database is, as a {@code postgresql://} URL (the embedded one's, by default). */
+    public String pgUrl() {
+        return pgUrl;
+    }
+
+    /**
+     * The undeploy sequence: readiness DOWN, a grace for the load balancer to notice, the
+     * listeners closed, in-flight work awaited up to the drain deadline, the journal synced
+     * and closed, the pool and Vert.x closed, the embedded PostgreSQL stopped. Blocking: call it
+     * from a plain thread (the shutdown hook, a test). Each phase is bounded and logged.
+     */
+    public void stop() {
+        readiness.advance(Readiness.Phase.DRAINING);
+        long started = System.nanoTime();
+        long graceMillis = settings.longValue("readinessGraceMillis");
+        long drainMillis = settings.longValue("drainTimeoutMillis");
+        phase("drain", graceMillis + drainMillis + PHASE_MARGIN_MILLIS, () ->
+                (graceMillis > 0 ? vertx.timer(graceMillis, TimeUnit.MILLISECONDS).<Void>mapEmpty() : Future.<Void>succeededFuture())
+                        .compose(v -> httpDeployment == null ? Future.<Void>succeededFuture() : vertx.undeploy(httpDeployment))
+                        .compose(v -> {
+                            if (housekeeping != null) {
+                                housekeeping.stop();
+                            }
+                            return awaitIdle(System.currentTimeMillis() + drainMillis);
+                        }));
+        if (journal != null) {
+            long t = System.nanoTime();
+            journal.close();
+            LOG.info("stop: journal synced and closed in {} ms", (System.nanoTime() - t) / 1_000_000);
+        }
+        phase("database pool", PHASE_MARGIN_MILLIS, () -> pool == null ? Future.succeededFuture() : pool.close());
+        phase("vert.x", PHASE_MARGIN_MILLIS, vertx::close);
+        if (embedded != null) {
+            long t = System.nanoTime();
+            embedded.close();
+            LOG.info("stop: embedded PostgreSQL stopped in {} ms", (System.nanoTime() - t) / 1_000_000);
+        }
+        LOG.info("taraz stopped in {} ms", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    private static void phase(String name, long timeoutMillis, java.util.function.Supplier<Future<?>> step) {
+        long t = System.nanoTime();
+        try {
+            step.get().toCompletionStage().toCompletableFuture().get(timeoutMillis, TimeUnit.MILLISECONDS);
+            LOG.info("stop: {} done in {} ms", name, (System.nanoTime() - t) / 1_000_000);
+        } catch (Exception e) {
+            LOG.error("stop: {} did not finish cleanly after {} ms", name, (System.nanoTime() - t) / 1_000_000, e);
+        }
+    }
+
+    private Future<Void> awaitIdle(long deadlineMillis) {
+        if (metrics.inflight().get() == 0 || System.currentTimeMillis() >= deadlineMillis) {
+            if (metrics.inflight().get() > 0) {
+                LOG.warn("drain deadline reached with {} transaction(s) in flight; the journal keeps them for recovery",
+                        metrics.inflight().get());
+            }
+            return Future.succeededFuture();
+        }
+        return vertx.timer(20, TimeUnit.MILLISECONDS).compose(t -> awaitIdle(deadlineMillis));
+    }
+}

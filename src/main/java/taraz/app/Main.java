@@ -1,0 +1,68 @@
+package taraz.app;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import taraz.journal.JournalCommand;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** The one executable: {@code serve} (the default), {@code journal}. */
+@Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
+        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, JournalCommand.class})
+public final class Main implements Callable<Integer> {
+
+    static {
+        // Chronicle would otherwise phone home to an analytics host: a payment service never does.
+        System.setProperty("chronicle.analytics.disable", "true");
+    }
+
+    public static void main(String[] args) {
+        int status = new CommandLine(new Main()).execute(args);
+        System.exit(status);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        return new Serve().call();
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true, description = "run the gateway (the default command)")
+    public static final class Serve implements Callable<Integer> {
+
+        @Option(names = "--port", description = "HTTP port (TARAZ_HTTP_PORT)")
+        Integer port;
+        @Option(names = "--data-dir", description = "data directory (TARAZ_DATA_DIR)")
+        String dataDir;
+        @Option(names = "--pg-url", description = "external PostgreSQL (TARAZ_PG_URL)")
+        String pgUrl;
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, Object> flags = new HashMap<>();
+            flags.put("httpPort", port);
+            flags.put("dataDir", dataDir);
+            flags.put("pgUrl", pgUrl);
+            Settings settings = Settings.load(System.getenv(), flags);
+            Gateway gateway;
+            try {
+                gateway = Gateway.start(settings);
+            } catch (Exception e) {
+                return 1;
+            }
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    gateway.stop();
+                } finally {
+                    stopped.countDown();
+                }
+            }, "taraz-shutdown"));
+            stopped.await();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,443 @@
+package taraz.http;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.sqlclient.Pool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import taraz.admin.AdjustmentService;
+import taraz.app.Failure;
+import taraz.app.Settings;
+import taraz.idempotency.IdempotencyStore;
+import taraz.ledger.AccountKind;
+import taraz.ledger.Entry;
+import taraz.ledger.Ledger;
+import taraz.ops.Metrics;
+import taraz.ops.Readiness;
+import taraz.trip.TripService;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * The HTTP contract of the brief, v1. Each money-moving route reads as: validate everything
+ * (a 4xx writes nothing), claim the idempotency key, run the flow's step, store the response
+ * under the key, answer. Validation failures are not stored under the key, so a corrected
+ * retry with the same key runs.
+ */
+public final class Api {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Api.class);
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}");
+    private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[\\x21-\\x7E]{8,255}");
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})([smhd])");
+    private static final int WALLET_HOLDS_SHOWN_MAX = 100;
+    private static final String JSON = "application/json";
+
+    private final Settings settings;
+    private final Pool pool;
+    private final Ledger ledger;
+    private final TripService trips;
+    private final AdjustmentService adjustments;
+    private final IdempotencyStore idempotency;
+    private final RequestBodies bodies;
+    private final Metrics metrics;
+    private final Readiness readiness;
+    private final HealthChecks readyChecks;
+    private final SecureRandom random = new SecureRandom();
+
+    public Api(Settings settings, Pool pool, Ledger ledger, TripService trips, AdjustmentService adjustments,
+               IdempotencyStore idempotency, RequestBodies bodies, Metrics metrics, Readiness readiness,
+               HealthChecks readyChecks) {
+        this.settings = settings;
+        this.pool = pool;
+        this.ledger = ledger;
+        this.trips = trips;
+        this.adjustments = adjustments;
+        this.idempotency = idempotency;
+        this.bodies = bodies;
+        this.metrics = metrics;
+        this.readiness = readiness;
+        this.readyChecks = readyChecks;
+    }
+
+    public Router router(Vertx vertx) {
+        Router router = Router.router(vertx);
+        router.get("/health/live").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+                .end("{\"status\":\"UP\"}"));
+        router.get("/health/ready").handler(HealthCheckHandler.createWithHealthChecks(readyChecks));
+        router.get("/metrics").handler(ctx -> ctx.response()
+                .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                .end(metrics.registry().scrape()));
+        router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
+                .sendFile("openapi.yaml"));
+
+        router.route("/v1/*").handler(this::requireServing);
+        router.route(HttpMethod.POST, "/v1/*").handler(this::requireJsonContent);
+        router.route(HttpMethod.POST, "/v1/*").handler(BodyHandler.create(false)
+                .setBodyLimit(settings.longValue("bodyLimitBytes")));
+        router.route("/v1/admin/*").handler(this::requireAdmin);
+
+        router.post("/v1/wallets").handler(ctx -> money(ctx, "openWallet", true, false, this::openWallet));
+        router.get("/v1/wallets/:walletId").handler(ctx -> read(ctx, this::getWallet));
+        router.get("/v1/wallets/:walletId/transactions").handler(ctx -> read(ctx, this::listTransactions));
+        router.post("/v1/trips/:tripId/hold").handler(ctx -> money(ctx, "holdTrip", true, true, this::holdTrip));
+        router.post("/v1/trips/:tripId/settle").handler(ctx -> money(ctx, "settleTrip", true, true, this::settleTrip));
+        router.post("/v1/trips/:tripId/cancel").handler(ctx -> money(ctx, "cancelTrip", false, true, this::cancelTrip));
+        router.get("/v1/trips/:tripId").handler(ctx -> read(ctx, c -> trips.view(pathId(c, "tripId")).map(Reply::ok)));
+        router.post("/v1/admin/adjustments").handler(ctx -> money(ctx, "adjust", true, true, this::adjust));
+        router.get("/v1/admin/payments").handler(ctx -> read(ctx, this::listPayments));
+
+        router.route().failureHandler(this::failure);
+        router.errorHandler(404, ctx -> error(ctx, Failure.notFound("not_found", "no such resource: " + ctx.request().path())));
+        router.errorHandler(405, ctx -> error(ctx, new Failure(405, "method_not_allowed",
+                ctx.request().method() + " is not allowed on " + ctx.request().path())));
+        return router;
+    }
+
+    // ---- routes ----------------------------------------------------------------------------
+
+    private Supplier<Future<Reply>> openWallet(RoutingContext ctx, JsonObject body) {
+        AccountKind kind = AccountKind.fromDb(body.getString("kind"));
+        String walletId = "w_" + randomId();
+        return () -> ledger.openWallet(pool, walletId, kind, body.getString("ownerId"), body.getString("phone"),
+                body.getString("name")).map(account -> new Reply(201, account.toWalletJson()));
+    }
+
+    private Future<Reply> getWallet(RoutingContext ctx) {
+        String walletId = pathId(ctx, "walletId");
+        return ledger.wallet(pool, walletId).compose(wallet -> ledger.activeHolds(pool, walletId, WALLET_HOLDS_SHOWN_MAX)
+                .map(holds -> {
+                    JsonArray active = new JsonArray();
+                    holds.forEach(h -> active.add(new JsonObject().put("holdId", h.id()).put("amount", h.amountRials())
+                            .put("expiresAt", h.expiresAt().toInstant().toString())));
+                    return Reply.ok(wallet.toWalletJson().put("holds", active));
+                }));
+    }
+
+    private Future<Reply> listTransactions(RoutingContext ctx) {
+        String walletId = pathId(ctx, "walletId");
+        int limit = limit(ctx);
+        Long cursor = cursor(ctx);
+        return ledger.wallet(pool, walletId).compose(wallet -> ledger.entries(pool, walletId, cursor, limit + 1))
+                .map(entries -> {
+                    List<Entry> page = entries.size() > limit ? entries.subList(0, limit) : entries;
+                    JsonArray items = new JsonArray();
+                    page.forEach(e -> items.add(e.toJson()));
+                    String next = entries.size() > limit ? Long.toString(page.get(page.size() - 1).id()) : null;
+                    return Reply.ok(new JsonObject().put("walletId", walletId).put("entries", items).put("nextCursor", next));
+                });
+    }
+
+    private Supplier<Future<Reply>> holdTrip(RoutingContext ctx, JsonObject body) {
+        String tripId = pathId(ctx, "tripId");
+        String passenger = body.getString("passengerWalletId");
+        long amountRials = bodies.amount(body, "amount", 1);
+        return () -> counted("trip", trips.hold(tripId, passenger, amountRials, 1))
+                .compose(trip -> trips.view(tripId)).map(Reply::ok);
+    }
+
+    private Supplier<Future<Reply>> settleTrip(RoutingContext ctx, JsonObject body) {
+        String tripId = pathId(ctx, "tripId");
+        String passenger = body.getString("passengerWalletId");
+        String driver = body.getString("driverWalletId");
+        long fareRials = bodies.amount(body, "fare", 1);
+        long commissionRials = bodies.amount(body, "commission", 0);
+        return () -> counted("trip", trips.settle(tripId, passenger, driver, fareRials, commissionRials, 1))
+                .compose(trip -> trips.view(tripId)).map(Reply::ok);
+    }
+
+    private Supplier<Future<Reply>> cancelTrip(RoutingContext ctx, JsonObject body) {
+        String tripId = pathId(ctx, "tripId");
+        return () -> counted("trip", trips.cancel(tripId, 1)).compose(trip -> trips.view(tripId)).map(Reply::ok);
+    }
+
+    private Supplier<Future<Reply>> adjust(RoutingContext ctx, JsonObject body) {
+        long amountRials = body.getLong("amount");
+        if (amountRials == 0 || Math.abs(amountRials) > settings.amountRialsMax()) {
+            throw Failure.badRequest("invalid_amount", "amount must be a non-zero integer number of Rials within ±"
+                    + settings.amountRialsMax() + ", got " + amountRials);
+        }
+        String adjustmentId = "adj_" + sha256(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
+        return () -> counted("adjustment", adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
+                body.getString("reason"), body.getString("ticket"), 1)).map(json -> new Reply(201, json));
+    }
+
+    private Future<Reply> listPayments(RoutingContext ctx) {
+        String state = ctx.request().getParam("state");
+        if (state != null && !state.matches("[A-Z_]{1,32}")) {
+            throw Failure.badRequest("invalid_query", "state must be an upper-case state name like HELD");
+        }
+        Duration olderThan = duration(ctx.request().getParam("olderThan"));
+        return adjustments.payments(state, olderThan, limit(ctx))
+                .map(payments -> Reply.ok(new JsonObject().put("payments", payments)));
+    }
+
+    // ---- the request pipeline ------------------------------------------------------------------
+
+    /** What a route answers: a status and a JSON body. */
+    public record Reply(int status, JsonObject body) {
+        static Reply ok(JsonObject body) {
+            return new Reply(200, body);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Prepare {
+        /** Validates the request (throwing a {@link Failure}) and returns the step to run. */
+        Supplier<Future<Reply>> prepare(RoutingContext ctx, JsonObject body);
+    }
+
+    @FunctionalInterface
+    private interface Read {
+        Future<Reply> read(RoutingContext ctx);
+    }
+
+    private void read(RoutingContext ctx, Read route) {
+        try {
+            route.read(ctx).onSuccess(reply -> send(ctx, reply.status(), reply.body().encode(), false))
+                    .onFailure(ctx::fail);
+        } catch (Failure failure) {
+            error(ctx, failure);
+        }
+    }
+
+    private void money(RoutingContext ctx, String operationId, boolean bodyRequired, boolean keyRequired, Prepare route) {
+        Supplier<Future<Reply>> step;
+        String key = ctx.request().getHeader("Idempotency-Key");
+        JsonObject body;
+        try {
+            if (key == null && keyRequired) {
+                throw Failure.badRequest("idempotency_key_missing", "this request moves money: send an Idempotency-Key header");
+            }
+            if (key != null && !IDEMPOTENCY_KEY.matcher(key).matches()) {
+                throw Failure.badRequest("idempotency_key_invalid", "Idempotency-Key must be 8-255 printable ASCII characters");
+            }
+            body = bodies.parse(operationId, ctx.body().buffer(), bodyRequired);
+            step = route.prepare(ctx, body);
+        } catch (Failure failure) {
+            error(ctx, failure);
+            return;
+        }
+        if (key == null) {
+            step.get().onSuccess(reply -> send(ctx, reply.status(), reply.body().encode(), false)).onFailure(ctx::fail);
+            return;
+        }
+        String requestHash = sha256(ctx.request().method() + " " + ctx.request().path() + "\n"
+                + new JsonObject(new TreeMap<>(body.getMap())).encode());
+        metrics.inflight().incrementAndGet();
+        idempotency.begin(key, requestHash, ctx.request().method().name(), ctx.request().path())
+                .compose(begin -> {
+                    if (begin instanceof IdempotencyStore.Replay replay) {
+                        send(ctx, replay.status(), replay.body(), true);
+                        return Future.succeededFuture();
+                    }
+                    if (begin instanceof IdempotencyStore.Mismatch) {
+                        error(ctx, Failure.unprocessable("idempotency_key_reused",
+                                "this Idempotency-Key was used for a different request"));
+                        return Future.succeededFuture();
+                    }
+                    if (begin instanceof IdempotencyStore.InProgress) {
+                        ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
+                        error(ctx, Failure.conflict("request_in_progress", "a request with this Idempotency-Key is still running"));
+                        return Future.succeededFuture();
+                    }
+                    return run(ctx, key, step);
+                })
+                .onFailure(ctx::fail)
+                .onComplete(done -> metrics.inflight().decrementAndGet());
+    }
+
+    private Future<Void> run(RoutingContext ctx, String key, Supplier<Future<Reply>> step) {
+        return step.get().transform(result -> {
+            if (result.succeeded()) {
+                Reply reply = result.result();
+                String encoded = reply.body().encode();
+                return idempotency.finish(key, reply.status(), encoded)
+                        .onSuccess(v -> send(ctx, reply.status(), encoded, false));
+            }
+            if (result.cause() instanceof Failure failure) {
+                String encoded = errorBody(failure).encode();
+                return idempotency.finish(key, failure.status(), encoded)
+                        .onSuccess(v -> send(ctx, failure.status(), encoded, false));
+            }
+            // A server error: nothing is stored, so the client's retry runs the (idempotent) step again.
+            return idempotency.release(key).transform(released -> Future.failedFuture(result.cause()));
+        });
+    }
+
+    private <T> Future<T> counted(String flow, Future<T> step) {
+        return step.onComplete(result -> metrics.payment(flow, result.succeeded() ? "ok"
+                : result.cause() instanceof Failure failure ? failure.code() : "error"));
+    }
+
+    private void requireServing(RoutingContext ctx) {
+        if (readiness.serving()) {
+            ctx.next();
+            return;
+        }
+        ctx.response().putHeader("Retry-After", "1");
+        error(ctx, new Failure(503, "not_ready", "this node is " + readiness.phase().name().toLowerCase()
+                + "; retry on another node or later"));
+    }
+
+    private void requireJsonContent(RoutingContext ctx) {
+        String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+        String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
+        boolean empty = type == null && (length == null || "0".equals(length))
+                && ctx.request().getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+        if (empty || (type != null && type.toLowerCase().startsWith(JSON))) {
+            ctx.next();
+            return;
+        }
+        error(ctx, new Failure(415, "unsupported_media_type", "send the body as application/json"));
+    }
+
+    private void requireAdmin(RoutingContext ctx) {
+        String token = settings.adminToken();
+        if (token == null) {
+            error(ctx, Failure.notFound("not_found", "no such resource: " + ctx.request().path()));
+            return;
+        }
+        String given = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+        byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+        if (given == null || !MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8))) {
+            ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            error(ctx, new Failure(401, "unauthorized", "the admin API needs Authorization: Bearer <token>"));
+            return;
+        }
+        ctx.next();
+    }
+
+    private void failure(RoutingContext ctx) {
+        Throwable cause = ctx.failure();
+        if (cause instanceof Failure failure) {
+            error(ctx, failure);
+        } else if (ctx.statusCode() == 413) {
+            error(ctx, new Failure(413, "payload_too_large", "the body is larger than "
+                    + settings.longValue("bodyLimitBytes") + " bytes"));
+        } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500 && cause == null) {
+            error(ctx, new Failure(ctx.statusCode(), "bad_request", "the request was refused"));
+        } else {
+            LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), cause);
+            error(ctx, new Failure(500, "internal_error", "internal error; no money moved half-way, retry with the same Idempotency-Key"));
+        }
+    }
+
+    // ---- small parts -----------------------------------------------------------------------
+
+    private static String pathId(RoutingContext ctx, String name) {
+        String id = ctx.pathParam(name);
+        if (id == null || !ID.matcher(id).matches()) {
+            throw Failure.badRequest("invalid_id", name + " must be 1-64 characters of letters, digits, _ . : -");
+        }
+        return id;
+    }
+
+    private int limit(RoutingContext ctx) {
+        String value = ctx.request().getParam("limit");
+        if (value == null) {
+            return settings.intValue("pageSizeDefault");
+        }
+        int max = settings.intValue("pageSizeMax");
+        try {
+            int limit = Integer.parseInt(value);
+            if (limit >= 1 && limit <= max) {
+                return limit;
+            }
+        } catch (NumberFormatException ignored) {
+            // Answered below with the rule, like any other out-of-range limit.
+        }
+        throw Failure.badRequest("invalid_query", "limit must be an integer in [1, " + max + "]");
+    }
+
+    private static Long cursor(RoutingContext ctx) {
+        String value = ctx.request().getParam("cursor");
+        if (value == null) {
+            return null;
+        }
+        try {
+            long cursor = Long.parseLong(value);
+            if (cursor > 0) {
+                return cursor;
+            }
+        } catch (NumberFormatException ignored) {
+            // Answered below.
+        }
+        throw Failure.badRequest("invalid_cursor", "cursor must be a nextCursor value from an earlier page");
+    }
+
+    private static Duration duration(String value) {
+        if (value == null) {
+            return Duration.ZERO;
+        }
+        var m = DURATION.matcher(value);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2)) {
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+        }
+        try {
+            Duration d = Duration.parse(value);
+            if (!d.isNegative()) {
+                return d;
+            }
+        } catch (RuntimeException ignored) {
+            // Answered below.
+        }
+        throw Failure.badRequest("invalid_query", "olderThan must be a duration like 30s, 10m, 2h, 1d or PT10M");
+    }
+
+    private String randomId() {
+        byte[] bytes = new byte[12];
+        random.nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static JsonObject errorBody(Failure failure) {
+        return new JsonObject().put("error", new JsonObject().put("code", failure.code()).put("message", failure.getMessage()));
+    }
+
+    private static void error(RoutingContext ctx, Failure failure) {
+        send(ctx, failure.status(), errorBody(failure).encode(), false);
+    }
+
+    private static void send(RoutingContext ctx, int status, String body, boolean replayed) {
+        if (ctx.response().ended()) {
+            return;
+        }
+        if (replayed) {
+            ctx.response().putHeader("Idempotent-Replayed", "true");
+        }
+        ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(body);
+    }
+}

@@ -1,0 +1,194 @@
+package taraz.journal;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.ObjLongConsumer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/** {@code taraz journal tail|incomplete|stats}: reads a journal, live or not, without disturbing its writer. */
+@Command(name = "journal", mixinStandardHelpOptions = true,
+        description = "Read the payment journal; safe while the gateway is writing it.",
+        subcommands = {JournalCommand.Tail.class, JournalCommand.Incomplete.class, JournalCommand.StatsCmd.class})
+public final class JournalCommand implements Callable<Integer> {
+    static final int EXIT_OK = 0;
+    static final int EXIT_ERROR = 2;
+    static final long FOLLOW_POLL_MILLIS = 200;
+    static final String DEFAULT_DATA_DIR = "./data";
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Data directory (default: $TARAZ_DATA_DIR, else ./data); the journal is DIR/journal.")
+    Path dataDir;
+
+    public JournalCommand() {
+    }
+
+    @Override
+    public Integer call() {
+        throw new ParameterException(spec.commandLine(), "missing subcommand: tail, incomplete or stats");
+    }
+
+    abstract static class Sub implements Callable<Integer> {
+        @ParentCommand
+        JournalCommand parent;
+
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--data-dir", paramLabel = "DIR",
+                description = "Data directory (default: $TARAZ_DATA_DIR, else ./data); the journal is DIR/journal.")
+        Path dataDir;
+
+        @Option(names = "--json", description = "One JSON object per line.")
+        boolean json;
+
+        @Override
+        public final Integer call() {
+            try {
+                return run(journalDir(), spec.commandLine().getOut());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return EXIT_OK;
+            } catch (RuntimeException e) {
+                spec.commandLine().getErr().println("journal " + spec.name() + ": " + e.getMessage());
+                return EXIT_ERROR;
+            }
+        }
+
+        abstract int run(Path journalDir, PrintWriter out) throws InterruptedException;
+
+        private Path journalDir() {
+            Path dir = dataDir != null ? dataDir : parent != null ? parent.dataDir : null;
+            if (dir == null) {
+                String env = System.getenv("TARAZ_DATA_DIR");
+                dir = Path.of(env != null && !env.isBlank() ? env : DEFAULT_DATA_DIR);
+            }
+            return dir.resolve("journal");
+        }
+    }
+
+    @Command(name = "tail", mixinStandardHelpOptions = true, description = "Print journal records, oldest first.")
+    public static final class Tail extends Sub {
+        @Option(names = "--follow", description = "Keep printing new records until interrupted.")
+        boolean follow;
+
+        @Option(names = "--txn", paramLabel = "ID", description = "Only records of this payment id.")
+        String txn;
+
+        @Option(names = "--state", paramLabel = "S", description = "Only records with this state or status (any case).")
+        String state;
+
+        @Option(names = "--since", paramLabel = "T",
+                description = "Only records at or after T: an ISO-8601 instant, or a duration back from now (30s, 10m, 2h, 1d).")
+        String since;
+
+        @Override
+        int run(Path journalDir, PrintWriter out) throws InterruptedException {
+            long sinceMillis = since == null ? Long.MIN_VALUE : parseSince(since, Instant.now()).toEpochMilli();
+            ObjLongConsumer<JournalRecord> printer = (r, index) -> {
+                if (r.timeMillis() >= sinceMillis && (txn == null || txn.equals(r.paymentId()))
+                        && (state == null || state.equalsIgnoreCase(r.state()) || state.equalsIgnoreCase(r.status().name()))) {
+                    out.println(json ? r.toJson().put("index", index).encode() : human(r));
+                }
+            };
+            try (Journal.Reader reader = Journal.reader(journalDir, 0)) {
+                reader.poll(printer);
+                out.flush();
+                while (follow) {
+                    Thread.sleep(FOLLOW_POLL_MILLIS);
+                    if (reader.poll(printer) > 0) {
+                        out.flush();
+                    }
+                }
+            }
+            return EXIT_OK;
+        }
+    }
+
+    @Command(name = "incomplete", mixinStandardHelpOptions = true,
+            description = "Payments whose last record is PENDING, from the recovery checkpoint on: what recovery would replay.")
+    public static final class Incomplete extends Sub {
+        @Override
+        int run(Path journalDir, PrintWriter out) {
+            Map<String, Journal.IncompleteEntry> open = Journal.incomplete(journalDir, Journal.readCheckpoint(journalDir));
+            long nowMillis = System.currentTimeMillis();
+            for (Journal.IncompleteEntry entry : open.values()) {
+                JournalRecord r = entry.last();
+                long ageMillis = nowMillis - r.timeMillis();
+                if (json) {
+                    out.println(r.toJson().put("ageMillis", ageMillis).put("firstIndex", entry.firstIndex())
+                            .put("lastIndex", entry.lastIndex()).encode());
+                } else {
+                    out.println(r.flow() + "  " + r.paymentId() + "  " + r.state() + "  age=" + Duration.ofMillis(ageMillis)
+                            + "  attempt=" + r.attempt() + "  node=" + r.node());
+                }
+            }
+            out.flush();
+            return EXIT_OK;
+        }
+    }
+
+    @Command(name = "stats", mixinStandardHelpOptions = true, description = "Counts, index range and size of the journal.")
+    public static final class StatsCmd extends Sub {
+        @Override
+        int run(Path journalDir, PrintWriter out) {
+            Journal.Stats stats = Journal.stats(journalDir);
+            if (json) {
+                out.println(stats.toJson().encode());
+            } else {
+                stats.toJson().forEach(e -> out.println(e.getKey() + ": " + e.getValue()));
+            }
+            out.flush();
+            return EXIT_OK;
+        }
+    }
+
+    static String human(JournalRecord r) {
+        return TIME.format(Instant.ofEpochMilli(r.timeMillis())) + "  " + r.key() + "  " + r.state() + "  " + r.status()
+                + "  attempt=" + r.attempt() + "  amount=" + r.amountRials() + "  accounts=[" + String.join(",", r.accounts())
+                + "]  node=" + r.node() + "  cause=" + (r.cause() == null ? "-" : r.cause());
+    }
+
+    static Instant parseSince(String text, Instant now) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException notAnInstant) {
+            if (text.length() >= 2) {
+                String unit = text.substring(text.length() - 1).toLowerCase(Locale.ROOT);
+                try {
+                    long amount = Long.parseLong(text.substring(0, text.length() - 1));
+                    Duration back = switch (unit) {
+                        case "s" -> Duration.ofSeconds(amount);
+                        case "m" -> Duration.ofMinutes(amount);
+                        case "h" -> Duration.ofHours(amount);
+                        case "d" -> Duration.ofDays(amount);
+                        default -> null;
+                    };
+                    if (back != null && amount >= 0) {
+                        return now.minus(back);
+                    }
+                } catch (NumberFormatException ignored) {
+                    // falls through to the one error message below
+                }
+            }
+            throw new IllegalArgumentException("--since must be an ISO-8601 instant or a duration like 10m or 2h, got '" + text + "'");
+        }
+    }
+}

@@ -1,0 +1,210 @@
+package taraz.ledger;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import taraz.app.Failure;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The only code that writes balances. Every method that writes takes the caller's open
+ * transaction: a flow composes holds and transfers into one atomic phase, and commits or rolls
+ * back the whole. No overdraft is enforced by the UPDATE's own condition (and by the table's
+ * CHECK constraint behind it), never by an earlier read that could race.
+ */
+public final class Ledger {
+
+    /** Outcome of {@link #post}: the transfer was written now, or it already existed. */
+    public enum Posted { NEW, ALREADY_POSTED }
+
+    public Future<Posted> post(SqlConnection tx, Transfer transfer) {
+        return tx.preparedQuery("INSERT INTO transfers (id, kind, payment_id, amount_rials, reason) "
+                        + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING id")
+                .execute(Tuple.of(transfer.id(), transfer.kind(), transfer.paymentId(), transfer.amountRials(),
+                        transfer.reason()))
+                .compose(inserted -> {
+                    if (inserted.rowCount() == 0) {
+                        return Future.succeededFuture(Posted.ALREADY_POSTED);
+                    }
+                    return applyLegs(tx, transfer, 0, new ArrayList<>()).map(Posted.NEW);
+                });
+    }
+
+    private Future<Void> applyLegs(SqlConnection tx, Transfer transfer, int index, List<Tuple> entries) {
+        if (index == transfer.legs().size()) {
+            return tx.preparedQuery("INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) "
+                    + "VALUES ($1, $2, $3, $4)").executeBatch(entries).mapEmpty();
+        }
+        Leg leg = transfer.legs().get(index);
+        return tx.preparedQuery("UPDATE accounts SET balance_rials = balance_rials + $2 "
+                        + "WHERE id = $1 AND (allow_overdraft OR balance_rials + $2 - held_rials >= 0) "
+                        + "RETURNING balance_rials")
+                .execute(Tuple.of(leg.accountId(), leg.amountRials()))
+                .compose(rows -> {
+                    if (rows.rowCount() == 1) {
+                        long balanceAfter = rows.iterator().next().getLong(0);
+                        entries.add(Tuple.of(transfer.id(), leg.accountId(), leg.amountRials(), balanceAfter));
+                        return applyLegs(tx, transfer, index + 1, entries);
+                    }
+                    return account(tx, leg.accountId()).compose(account -> Future.failedFuture(
+                            account == null ? Failure.walletNotFound(leg.accountId())
+                                    : Failure.insufficientFunds(leg.accountId())));
+                });
+    }
+
+    /** Reserves funds: available balance drops, the balance stays. Idempotent by hold id. */
+    public Future<Hold> placeHold(SqlConnection tx, String holdId, String accountId, long amountRials,
+                                  OffsetDateTime expiresAt) {
+        return tx.preparedQuery("INSERT INTO holds (id, account_id, amount_rials, state, expires_at) "
+                        + "VALUES ($1, $2, $3, 'HELD', $4) ON CONFLICT (id) DO NOTHING RETURNING " + Hold.COLUMNS)
+                .execute(Tuple.of(holdId, accountId, amountRials, expiresAt))
+                .compose(inserted -> {
+                    if (inserted.rowCount() == 0) {
+                        return hold(tx, holdId);
+                    }
+                    Hold hold = Hold.from(inserted.iterator().next());
+                    return tx.preparedQuery("UPDATE accounts SET held_rials = held_rials + $2 "
+                                    + "WHERE id = $1 AND (allow_overdraft OR balance_rials - held_rials - $2 >= 0)")
+                            .execute(Tuple.of(accountId, amountRials))
+                            .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(hold)
+                                    : Future.failedFuture(Failure.insufficientFunds(accountId)));
+                });
+    }
+
+    /**
+     * Ends an active hold: posted (a transfer takes its place), voided or expired. Returns the
+     * hold as it was, or null if it was not active: ending twice releases once.
+     */
+    public Future<Hold> releaseHold(SqlConnection tx, String holdId, Hold.State endState) {
+        if (endState == Hold.State.HELD) {
+            throw new IllegalArgumentException("a hold is released to POSTED, VOIDED or EXPIRED");
+        }
+        return tx.preparedQuery("UPDATE holds SET state = $2, updated_at = now() WHERE id = $1 AND state = 'HELD' "
+                        + "RETURNING " + Hold.COLUMNS)
+                .execute(Tuple.of(holdId, endState.name()))
+                .compose(rows -> {
+                    if (rows.rowCount() == 0) {
+                        return Future.succeededFuture(null);
+                    }
+                    Hold hold = Hold.from(rows.iterator().next());
+                    return tx.preparedQuery("UPDATE accounts SET held_rials = held_rials - $2 WHERE id = $1 "
+                                    + "RETURNING held_rials")
+                            .execute(Tuple.of(hold.accountId(), hold.amountRials()))
+                            .map(updated -> {
+                                long heldAfter = updated.iterator().next().getLong(0);
+                                if (heldAfter < 0) {
+                                    throw new IllegalStateException("account " + hold.accountId()
+                                            + " holds " + heldAfter + " rials after releasing " + holdId);
+                                }
+                                return hold;
+                            });
+                });
+    }
+
+    public Future<Hold> hold(SqlClient client, String holdId) {
+        return client.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE id = $1")
+                .execute(Tuple.of(holdId))
+                .map(rows -> rows.rowCount() == 0 ? null : Hold.from(rows.iterator().next()));
+    }
+
+    /** The account, or null. */
+    public Future<Account> account(SqlClient client, String accountId) {
+        return client.preparedQuery("SELECT " + Account.COLUMNS + " FROM accounts WHERE id = $1")
+                .execute(Tuple.of(accountId))
+                .map(rows -> rows.rowCount() == 0 ? null : Account.from(rows.iterator().next()));
+    }
+
+    /** The wallet, or a 404 failure when there is none (system accounts are not wallets). */
+    public Future<Account> wallet(SqlClient client, String walletId) {
+        return account(client, walletId).compose(account -> account != null && account.isWallet()
+                ? Future.succeededFuture(account)
+                : Future.failedFuture(Failure.walletNotFound(walletId)));
+    }
+
+    public Future<Account> openWallet(SqlClient client, String walletId, AccountKind kind, String ownerId,
+                                      String phone, String name) {
+        if (kind != AccountKind.PASSENGER && kind != AccountKind.DRIVER) {
+            throw new IllegalArgumentException("a wallet is a passenger or driver account, not " + kind);
+        }
+        return client.preparedQuery("INSERT INTO accounts (id, kind, owner_id, phone, name) VALUES ($1, $2, $3, $4, $5) "
+                        + "ON CONFLICT DO NOTHING RETURNING " + Account.COLUMNS)
+                .execute(Tuple.of(walletId, kind.apiName(), ownerId, phone, name))
+                .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(Account.from(rows.iterator().next()))
+                        : client.preparedQuery("SELECT id FROM accounts WHERE kind = $1 AND owner_id = $2")
+                        .execute(Tuple.of(kind.apiName(), ownerId))
+                        .compose(existing -> Future.failedFuture(Failure.conflict("wallet_already_exists",
+                                "owner " + ownerId + " already has a " + kind.apiName() + " wallet"
+                                        + (existing.rowCount() == 1 ? ": " + existing.iterator().next().getString(0) : "")))));
+    }
+
+    /** Active holds of an account, oldest first, at most {@code limit}. */
+    public Future<List<Hold>> activeHolds(SqlClient client, String accountId, int limit) {
+        return client.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE account_id = $1 AND state = 'HELD' "
+                        + "ORDER BY created_at LIMIT $2")
+                .execute(Tuple.of(accountId, limit))
+                .map(rows -> {
+                    List<Hold> holds = new ArrayList<>();
+                    rows.forEach(row -> holds.add(Hold.from(row)));
+                    return holds;
+                });
+    }
+
+    /** Entries of an account, newest first, strictly older than {@code beforeEntryId} when given. */
+    public Future<List<Entry>> entries(SqlClient client, String accountId, Long beforeEntryId, int limit) {
+        return client.preparedQuery("SELECT e.id, e.transfer_id, e.account_id, e.amount_rials, e.balance_after_rials, "
+                        + "e.created_at, t.kind, t.payment_id, t.reason FROM entries e JOIN transfers t ON t.id = e.transfer_id "
+                        + "WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.id < $2) ORDER BY e.id DESC LIMIT $3")
+                .execute(Tuple.of(accountId, beforeEntryId, limit))
+                .map(Ledger::toEntries);
+    }
+
+    /** Entries of one transfer. */
+    public Future<List<Entry>> transferEntries(SqlClient client, String transferId) {
+        return client.preparedQuery("SELECT e.id, e.transfer_id, e.account_id, e.amount_rials, e.balance_after_rials, "
+                        + "e.created_at, t.kind, t.payment_id, t.reason FROM entries e JOIN transfers t ON t.id = e.transfer_id "
+                        + "WHERE e.transfer_id = $1 ORDER BY e.id")
+                .execute(Tuple.of(transferId))
+                .map(Ledger::toEntries);
+    }
+
+    private static List<Entry> toEntries(RowSet<Row> rows) {
+        List<Entry> entries = new ArrayList<>(rows.rowCount());
+        rows.forEach(row -> entries.add(Entry.from(row)));
+        return entries;
+    }
+
+    /**
+     * The ledger's invariants over the whole database: the sum of balances, and the accounts
+     * whose cached balance or held amount differs from their entries and holds. Cheap enough
+     * for tests and periodic checks; a later reconciliation job reuses it.
+     */
+    public Future<Invariants> checkInvariants(SqlClient client) {
+        return client.query("SELECT (SELECT coalesce(sum(balance_rials), 0) FROM accounts) AS total, "
+                        + "(SELECT count(*) FROM accounts a WHERE a.balance_rials <> "
+                        + "   coalesce((SELECT sum(e.amount_rials) FROM entries e WHERE e.account_id = a.id), 0)) AS drifted, "
+                        + "(SELECT count(*) FROM accounts a WHERE a.held_rials <> "
+                        + "   coalesce((SELECT sum(h.amount_rials) FROM holds h WHERE h.account_id = a.id AND h.state = 'HELD'), 0)) AS held_drifted, "
+                        + "(SELECT count(*) FROM accounts a WHERE NOT a.allow_overdraft AND a.balance_rials - a.held_rials < 0) AS overdrawn")
+                .execute()
+                .map(rows -> {
+                    Row row = rows.iterator().next();
+                    return new Invariants(row.getNumeric("total").bigDecimalValue().longValueExact(), row.getLong("drifted"),
+                            row.getLong("held_drifted"), row.getLong("overdrawn"));
+                });
+    }
+
+    /** The result of {@link #checkInvariants}; {@link #holds()} when the ledger adds up. */
+    public record Invariants(long sumOfBalancesRials, long balanceDriftAccounts, long heldDriftAccounts,
+                             long overdrawnAccounts) {
+        public boolean holds() {
+            return sumOfBalancesRials == 0 && balanceDriftAccounts == 0 && heldDriftAccounts == 0
+                    && overdrawnAccounts == 0;
+        }
+    }
+}

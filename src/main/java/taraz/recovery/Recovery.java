@@ -1,0 +1,108 @@
+package taraz.recovery;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import taraz.journal.Journal;
+import taraz.journal.JournalRecord;
+import taraz.ops.Metrics;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Boot recovery: reads the journal from its checkpoint, finds every payment whose last record
+ * is PENDING (a step announced, its outcome never recorded: the process died or was cut off in
+ * between) and drives each one to an outcome through its flow's own code, one at a time, each
+ * bounded in time. The node reports ready only after this. The checkpoint then moves to the
+ * first record of the oldest payment still unresolved, or past everything read.
+ */
+public final class Recovery {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+
+    /** A flow's way of finishing one of its pending steps, the same code its requests use. */
+    public interface Resumer extends Function<JournalRecord, Future<?>> {}
+
+    private final Vertx vertx;
+    private final Path journalDir;
+    private final Map<String, Resumer> resumers;
+    private final Metrics metrics;
+    private final long stepTimeoutMillis;
+
+    public Recovery(Vertx vertx, Path journalDir, Map<String, Resumer> resumers, Metrics metrics, long stepTimeoutMillis) {
+        this.vertx = vertx;
+        this.journalDir = journalDir;
+        this.resumers = resumers;
+        this.metrics = metrics;
+        this.stepTimeoutMillis = stepTimeoutMillis;
+    }
+
+    /** The outcome of a replay: how many pending payments were found, finished and left. */
+    public record Report(int found, int finished, int unresolved) {}
+
+    public Future<Report> run() {
+        long started = System.nanoTime();
+        return vertx.executeBlocking(() -> {
+                    long checkpoint = Journal.readCheckpoint(journalDir);
+                    return Journal.scanIncomplete(journalDir, checkpoint);
+                })
+                .compose(scan -> {
+                    List<Journal.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
+                    LOG.info("recovery: {} incomplete payment(s) in the journal since index {}", pending.size(), scan.fromIndex());
+                    return replay(pending, 0, new ArrayList<>())
+                            .compose(unresolved -> {
+                                long checkpoint = unresolved.stream().mapToLong(Journal.IncompleteEntry::firstIndex).min()
+                                        .orElse(scan.endIndex());
+                                return vertx.executeBlocking(() -> {
+                                    Journal.writeCheckpoint(journalDir, checkpoint);
+                                    return new Report(pending.size(), pending.size() - unresolved.size(), unresolved.size());
+                                });
+                            });
+                })
+                .onSuccess(report -> LOG.info("recovery: done in {} ms: {} found, {} finished, {} left for later",
+                        (System.nanoTime() - started) / 1_000_000, report.found(), report.finished(), report.unresolved()));
+    }
+
+    private Future<List<Journal.IncompleteEntry>> replay(List<Journal.IncompleteEntry> pending, int index,
+                                                        List<Journal.IncompleteEntry> unresolved) {
+        if (index == pending.size()) {
+            return Future.succeededFuture(unresolved);
+        }
+        Journal.IncompleteEntry entry = pending.get(index);
+        JournalRecord last = entry.last();
+        Resumer resumer = resumers.get(last.flow());
+        if (resumer == null) {
+            throw new IllegalStateException("journal has a pending " + last.flow() + " payment " + last.paymentId()
+                    + " and no flow to resume it");
+        }
+        if (index > 0 && index % 100 == 0) {
+            LOG.info("recovery: {}/{} replayed", index, pending.size());
+        }
+        Future<?> step;
+        try {
+            step = resumer.apply(last);
+        } catch (RuntimeException e) {
+            step = Future.failedFuture(e);
+        }
+        return step.timeout(stepTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS)
+                .transform(result -> {
+                    // A rule violation (a taraz.app.Failure) still journaled an outcome: resolved.
+                    boolean resolved = result.succeeded() || result.cause() instanceof taraz.app.Failure;
+                    metrics.recoveryReplayed(last.flow(), resolved ? "finished" : "unresolved");
+                    if (resolved) {
+                        LOG.info("recovery: txn={} flow={} state={} attempt={} finished", last.paymentId(), last.flow(),
+                                last.state(), last.attempt() + 1);
+                    } else {
+                        LOG.warn("recovery: txn={} flow={} state={} not finished: {}", last.paymentId(), last.flow(),
+                                last.state(), String.valueOf(result.cause()));
+                        unresolved.add(entry);
+                    }
+                    return replay(pending, index + 1, unresolved);
+                });
+    }
+}

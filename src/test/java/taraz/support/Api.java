@@ -1,0 +1,125 @@
+package taraz.support;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+/** A small blocking client of the taraz HTTP API for tests (real HTTP on loopback). */
+public final class Api {
+
+    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private final String baseUrl;
+
+    public Api(String baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+
+    /** A response: status, headers and the body as JSON (null when not JSON). */
+    public record Response(int status, Map<String, java.util.List<String>> headers, String text) {
+        public JsonObject json() {
+            return text == null || text.isEmpty() || !text.startsWith("{") ? null : new JsonObject(text);
+        }
+
+        public String errorCode() {
+            JsonObject json = json();
+            return json == null || json.getJsonObject("error") == null ? null : json.getJsonObject("error").getString("code");
+        }
+
+        public String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .flatMap(e -> e.getValue().stream()).findFirst().orElse(null);
+        }
+    }
+
+    public static String newKey() {
+        return "key-" + UUID.randomUUID();
+    }
+
+    public static String newId(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 18);
+    }
+
+    public Response get(String path) {
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET(), null);
+    }
+
+    public Response getAdmin(String path) {
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET()
+                .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN), null);
+    }
+
+    public Response post(String path, String key, String body) {
+        return post(path, key, body, Map.of("Content-Type", "application/json"));
+    }
+
+    public Response post(String path, String key, String body, Map<String, String> headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .POST(body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(request::header);
+        if (key != null) {
+            request.header("Idempotency-Key", key);
+        }
+        return send(request, null);
+    }
+
+    public Response post(String path, String key, JsonObject body) {
+        return post(path, key, body.encode());
+    }
+
+    private Response send(HttpRequest.Builder request, Object unused) {
+        try {
+            HttpResponse<String> response = CLIENT.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+            return new Response(response.statusCode(), response.headers().map(), response.body());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- the operations tests use most ------------------------------------------------------
+
+    public String openWallet(String kind) {
+        Response r = post("/v1/wallets", newKey(), new JsonObject().put("ownerId", newId("owner")).put("kind", kind));
+        if (r.status() != 201) {
+            throw new AssertionError("open wallet: " + r.status() + " " + r.text());
+        }
+        return r.json().getString("walletId");
+    }
+
+    /** Credits a wallet through the admin adjustment (the support tool), for test funding. */
+    public void fund(String walletId, long amountRials) {
+        Response r = post("/v1/admin/adjustments", newKey(), new JsonObject().put("walletId", walletId)
+                .put("amount", amountRials).put("reason", "test funding").put("ticket", "T-1").encode(),
+                Map.of("Content-Type", "application/json", "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN));
+        if (r.status() != 201) {
+            throw new AssertionError("fund: " + r.status() + " " + r.text());
+        }
+    }
+
+    public JsonObject wallet(String walletId) {
+        Response r = get("/v1/wallets/" + walletId);
+        if (r.status() != 200) {
+            throw new AssertionError("wallet: " + r.status() + " " + r.text());
+        }
+        return r.json();
+    }
+
+    public long balance(String walletId) {
+        return wallet(walletId).getLong("balance");
+    }
+
+    public long available(String walletId) {
+        return wallet(walletId).getLong("available");
+    }
+}

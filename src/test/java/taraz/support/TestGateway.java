@@ -1,0 +1,94 @@
+package taraz.support;
+
+import taraz.app.Gateway;
+import taraz.app.Settings;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The one gateway of a test run: started in this JVM on first use, on its own embedded
+ * PostgreSQL under target/, and stopped when the JVM exits. Tests share it and stay
+ * independent by using fresh wallets, trip ids and idempotency keys.
+ */
+public final class TestGateway {
+
+    public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
+    private static TestGateway instance;
+
+    private final Gateway gateway;
+    private final Path dataDir;
+    private final int port;
+
+    private TestGateway(Gateway gateway, Path dataDir, int port) {
+        this.gateway = gateway;
+        this.dataDir = dataDir;
+        this.port = port;
+    }
+
+    public static synchronized TestGateway get() {
+        if (instance == null) {
+            try {
+                Path dataDir = Files.createTempDirectory(Path.of("target").toAbsolutePath().resolve(ensureDir()), "gw-");
+                int port = freePort();
+                Map<String, Object> overrides = new HashMap<>();
+                overrides.put("httpPort", port);
+                overrides.put("dataDir", dataDir.toString());
+                overrides.put("adminToken", ADMIN_TOKEN);
+                overrides.put("holdSweepIntervalMillis", 200);
+                overrides.put("nodeId", "test-node");
+                Settings settings = Settings.defaults().with(overrides);
+                Gateway gateway = Gateway.start(settings);
+                instance = new TestGateway(gateway, dataDir, port);
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    gateway.stop();
+                }));
+            } catch (Exception e) {
+                throw new IllegalStateException("test gateway failed to start", e);
+            }
+        }
+        return instance;
+    }
+
+    private static String ensureDir() throws IOException {
+        Files.createDirectories(Path.of("target", "test-data"));
+        return "test-data";
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    public Api api() {
+        return new Api(baseUrl());
+    }
+
+    public String pgUrl() {
+        return gateway.pgUrl();
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path journalDir() {
+        return dataDir.resolve("journal");
+    }
+
+    public Gateway gateway() {
+        return gateway;
+    }
+
+    public static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
