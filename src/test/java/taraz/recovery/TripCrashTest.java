@@ -1,0 +1,123 @@
+package taraz.recovery;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import taraz.failpoint.Failpoints;
+import taraz.journal.Journal;
+import taraz.journal.JournalRecord;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
+import taraz.support.TestGateway;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A real gateway process halts at a trip failpoint (like kill -9: no shutdown hook, its
+ * PostgreSQL left running), then starts again on the same data directory. Recovery must finish
+ * the trip exactly once, the journal must show it finished, and the client's retry with the
+ * same key must charge nothing more.
+ */
+class TripCrashTest {
+
+    private static final long FUNDS_RIALS = 1_000_000;
+    private static final long FARE_RIALS = 150_000;
+    private static final long COMMISSION_RIALS = 30_000;
+    private static final long EXIT_TIMEOUT_MILLIS = 60_000;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"trip.settle.before-commit", "trip.settle.after-commit", "trip.hold.after-commit"})
+    void crashThenRestartFinishesTheTripOnce(String failpoint) throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "crash-");
+        int port = TestGateway.freePort();
+        GatewayProcess first = GatewayProcess.start(dataDir, port, Map.of("TARAZ_FAILPOINTS", failpoint + "=crash"));
+        Api api = first.api();
+        String passenger = api.openWallet("passenger");
+        String driver = api.openWallet("driver");
+        api.fund(passenger, FUNDS_RIALS);
+        String tripId = Api.newId("trip");
+        String key = Api.newKey();
+        boolean holdCrash = failpoint.startsWith("trip.hold");
+        JsonObject settle = new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
+                .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
+        JsonObject hold = new JsonObject().put("passengerWalletId", passenger).put("amount", FARE_RIALS);
+        String path = holdCrash ? "/v1/trips/" + tripId + "/hold" : "/v1/trips/" + tripId + "/settle";
+        JsonObject body = holdCrash ? hold : settle;
+
+        assertThrows(UncheckedIOException.class, () -> api.post(path, key, body), "the process dies mid-request");
+        assertEquals(Failpoints.CRASH_EXIT_STATUS, first.awaitExit(EXIT_TIMEOUT_MILLIS), first.output());
+        long orphan = GatewayProcess.postgresPid(dataDir);
+        assertTrue(orphan > 0 && ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false),
+                "the crashed gateway left its PostgreSQL running");
+
+        GatewayProcess second = GatewayProcess.start(dataDir, port, Map.of());
+        try {
+            Api again = second.api();
+            String expectedState = holdCrash ? "HELD" : "SETTLED";
+            assertEquals(expectedState, again.get("/v1/trips/" + tripId).json().getString("state"), second.output());
+            assertBalances(again, passenger, driver, holdCrash);
+            assertEquals(expectedState, lastJournalState(dataDir, tripId), "the journal shows the step finished");
+
+            Api.Response retry = again.post(path, key, body);
+            assertEquals(200, retry.status(), retry.text());
+            assertEquals(expectedState, retry.json().getString("state"));
+            Api.Response otherKey = again.post(path, Api.newKey(), body);
+            assertEquals(200, otherKey.status(), otherKey.text());
+            assertBalances(again, passenger, driver, holdCrash);
+            if (holdCrash) {
+                Api.Response settled = again.post("/v1/trips/" + tripId + "/settle", Api.newKey(), settle);
+                assertEquals(200, settled.status(), settled.text());
+                assertBalances(again, passenger, driver, false);
+            }
+            assertLedgerAddsUp(dataDir);
+        } finally {
+            second.kill();
+        }
+    }
+
+    private static void assertBalances(Api api, String passenger, String driver, boolean heldOnly) {
+        if (heldOnly) {
+            assertEquals(FUNDS_RIALS, api.balance(passenger));
+            assertEquals(FUNDS_RIALS - FARE_RIALS, api.available(passenger), "held once");
+            assertEquals(0, api.balance(driver));
+        } else {
+            assertEquals(FUNDS_RIALS - FARE_RIALS, api.balance(passenger), "charged once");
+            assertEquals(FUNDS_RIALS - FARE_RIALS, api.available(passenger));
+            assertEquals(FARE_RIALS - COMMISSION_RIALS, api.balance(driver), "driver credited once");
+        }
+    }
+
+    static String lastJournalState(Path dataDir, String paymentId) {
+        List<JournalRecord> records = new ArrayList<>();
+        Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
+            if (record.paymentId().equals(paymentId)) {
+                records.add(record);
+            }
+        });
+        return records.isEmpty() ? null : records.get(records.size() - 1).state();
+    }
+
+    /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
+    static void assertLedgerAddsUp(Path dataDir) throws Exception {
+        try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+             ResultSet rs = c.createStatement().executeQuery("SELECT (SELECT sum(balance_rials) FROM accounts), "
+                     + "(SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT sum(amount_rials) "
+                     + "FROM entries e WHERE e.account_id = a.id), 0))")) {
+            rs.next();
+            assertEquals(0, rs.getLong(1), "sum of balances");
+            assertEquals(0, rs.getLong(2), "accounts whose balance differs from their entries");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package taraz.support;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A gateway in a real child JVM (the test's classpath, {@code taraz.app.Main serve}), for tests
+ * that kill, crash or stop the process. Its output goes to a log file next to its data.
+ */
+public final class GatewayProcess {
+
+    private static final long READY_TIMEOUT_MILLIS = 180_000;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private final Process process;
+    private final int port;
+    private final Path log;
+
+    private GatewayProcess(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** Starts a child on {@code dataDir} with extra environment, and waits until it is ready. */
+    public static GatewayProcess start(Path dataDir, int port, Map<String, String> env) throws Exception {
+        GatewayProcess child = launch(List.of("serve"), dataDir, port, env);
+        child.awaitReady();
+        return child;
+    }
+
+    /** Runs a command of the executable (journal, ...) to its end and returns its exit status and output. */
+    public static Result run(List<String> args, Path dataDir, long timeoutMillis) throws Exception {
+        GatewayProcess child = launch(args, dataDir, 0, Map.of());
+        if (!child.process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
+            child.process.destroyForcibly();
+            throw new AssertionError("command " + args + " did not end within " + timeoutMillis + " ms");
+        }
+        return new Result(child.process.exitValue(), Files.readString(child.log));
+    }
+
+    public record Result(int status, String output) {}
+
+    private static GatewayProcess launch(List<String> args, Path dataDir, int port, Map<String, String> env) throws IOException {
+        Files.createDirectories(dataDir);
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--add-") || arg.startsWith("-Dchronicle")) {
+                command.add(arg);
+            }
+        }
+        command.add("-Xmx384m");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("taraz.app.Main");
+        command.addAll(args);
+        ProcessBuilder builder = new ProcessBuilder(command);
+        Map<String, String> environment = new HashMap<>(env);
+        environment.put("TARAZ_DATA_DIR", dataDir.toString());
+        if (port > 0) {
+            environment.put("TARAZ_HTTP_PORT", Integer.toString(port));
+        }
+        environment.putIfAbsent("TARAZ_ADMIN_TOKEN", TestGateway.ADMIN_TOKEN);
+        builder.environment().putAll(environment);
+        Path log = dataDir.resolve("child-" + System.nanoTime() + ".log");
+        builder.redirectErrorStream(true).redirectOutput(log.toFile());
+        return new GatewayProcess(builder.start(), port, log);
+    }
+
+    private void awaitReady() throws Exception {
+        long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
+        while (System.currentTimeMillis() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("gateway exited with " + process.exitValue() + " before ready:\n" + output());
+            }
+            if (readyStatus() == 200) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        process.destroyForcibly();
+        throw new AssertionError("gateway not ready within " + READY_TIMEOUT_MILLIS + " ms:\n" + output());
+    }
+
+    /** The status of /health/ready, or -1 when nothing answers. */
+    public int readyStatus() {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    public Api api() {
+        return new Api(baseUrl());
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** kill -9: no shutdown hook runs, the embedded PostgreSQL child is left behind. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        awaitExit(30_000);
+    }
+
+    /** SIGTERM: the graceful stop sequence. */
+    public void terminate() {
+        process.destroy();
+    }
+
+    /** Waits for the process to end and returns its exit status. */
+    public int awaitExit(long timeoutMillis) throws InterruptedException {
+        if (!process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("gateway did not exit within " + timeoutMillis + " ms:\n" + output());
+        }
+        return process.exitValue();
+    }
+
+    public String output() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    /** The pid in the embedded PostgreSQL's postmaster.pid, or -1 when there is none. */
+    public static long postgresPid(Path dataDir) throws IOException {
+        Path pidFile = dataDir.resolve("postgres").resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return -1;
+        }
+        return Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+    }
+
+    /** A JDBC URL to the embedded PostgreSQL of a data directory while it runs (port from postmaster.pid). */
+    public static String jdbcUrl(Path dataDir) throws IOException {
+        List<String> lines = Files.readAllLines(dataDir.resolve("postgres").resolve("postmaster.pid"));
+        return "jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres";
+    }
+}
