@@ -90,8 +90,9 @@ public final class Api {
                 .sendFile("openapi.yaml"));
 
         router.route("/v1/*").handler(this::requireServing);
-        router.route(HttpMethod.POST, "/v1/*").handler(this::requireJsonContent);
-        router.route(HttpMethod.POST, "/v1/*").handler(BodyHandler.create(false)
+        // Method-less routes: a method-specific route on /v1/* would turn every unknown /v1 path into a 405.
+        router.route("/v1/*").handler(this::requireJsonContent);
+        router.route("/v1/*").handler(BodyHandler.create(false)
                 .setBodyLimit(settings.longValue("bodyLimitBytes")));
         router.route("/v1/admin/*").handler(this::requireAdmin);
 
@@ -171,7 +172,8 @@ public final class Api {
 
     private Supplier<Future<Reply>> adjust(RoutingContext ctx, JsonObject body) {
         long amountRials = body.getLong("amount");
-        if (amountRials == 0 || Math.abs(amountRials) > settings.amountRialsMax()) {
+        long maxRials = settings.amountRialsMax();
+        if (amountRials == 0 || amountRials > maxRials || amountRials < -maxRials) {
             throw Failure.badRequest("invalid_amount", "amount must be a non-zero integer number of Rials within ±"
                     + settings.amountRialsMax() + ", got " + amountRials);
         }
@@ -237,7 +239,7 @@ public final class Api {
             return;
         }
         if (key == null) {
-            step.get().onSuccess(reply -> send(ctx, reply.status(), reply.body().encode(), false)).onFailure(ctx::fail);
+            start(step).onSuccess(reply -> send(ctx, reply.status(), reply.body().encode(), false)).onFailure(ctx::fail);
             return;
         }
         String requestHash = sha256(ctx.request().method() + " " + ctx.request().path() + "\n"
@@ -266,7 +268,7 @@ public final class Api {
     }
 
     private Future<Void> run(RoutingContext ctx, String key, Supplier<Future<Reply>> step) {
-        return step.get().transform(result -> {
+        return start(step).transform(result -> {
             if (result.succeeded()) {
                 Reply reply = result.result();
                 String encoded = reply.body().encode();
@@ -281,6 +283,15 @@ public final class Api {
             // A server error: nothing is stored, so the client's retry runs the (idempotent) step again.
             return idempotency.release(key).transform(released -> Future.failedFuture(result.cause()));
         });
+    }
+
+    /** Runs a step; one that throws instead of failing its future is a failed future all the same. */
+    private static Future<Reply> start(Supplier<Future<Reply>> step) {
+        try {
+            return step.get();
+        } catch (RuntimeException e) {
+            return Future.failedFuture(e);
+        }
     }
 
     private <T> Future<T> counted(String flow, Future<T> step) {
@@ -299,6 +310,10 @@ public final class Api {
     }
 
     private void requireJsonContent(RoutingContext ctx) {
+        if (ctx.request().method() != HttpMethod.POST) {
+            ctx.next();
+            return;
+        }
         String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
         String length = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
         boolean empty = type == null && (length == null || "0".equals(length))

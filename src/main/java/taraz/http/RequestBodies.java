@@ -120,13 +120,15 @@ public final class RequestBodies {
     }
 
     private static Failure schemaFailure(OutputUnit result) {
-        // The most specific error: an unknown-property error is also reported for a known
-        // property whose own schema failed, so it comes last.
+        // The most specific error: the deepest one (a type error inside a $ref'd schema rather
+        // than the $ref's "does not match"), and not the unknown-property error that is also
+        // reported for a known property whose own schema failed.
         OutputUnit first = result;
         if (result.getErrors() != null && !result.getErrors().isEmpty()) {
             first = result.getErrors().stream()
                     .filter(e -> e.getKeywordLocation() == null || !e.getKeywordLocation().endsWith("Properties"))
-                    .findFirst().orElse(result.getErrors().get(0));
+                    .max(java.util.Comparator.comparingInt(e -> e.getKeywordLocation() == null ? 0 : e.getKeywordLocation().length()))
+                    .orElse(result.getErrors().get(0));
         }
         String location = first.getInstanceLocation() == null ? "" : first.getInstanceLocation().replaceFirst("^#?/?", "");
         String keyword = first.getKeywordLocation() == null ? "" : first.getKeywordLocation();

@@ -1,0 +1,23 @@
+# Build: the jar, with the tests skipped (CI runs them).
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY pom.xml .
+RUN mvn -B -ntp dependency:go-offline
+COPY conf conf
+COPY src src
+RUN mvn -B -ntp package -DskipTests
+
+# Run: a JRE, a non-root user, the data (embedded PostgreSQL and journal) on a volume.
+FROM eclipse-temurin:17-jre
+RUN groupadd --system taraz && useradd --system --gid taraz --home /var/lib/taraz taraz \
+    && mkdir -p /var/lib/taraz /opt/taraz && chown taraz:taraz /var/lib/taraz
+COPY --from=build /src/target/taraz.jar /opt/taraz/taraz.jar
+USER taraz
+WORKDIR /var/lib/taraz
+ENV TARAZ_DATA_DIR=/var/lib/taraz/data \
+    TARAZ_HTTP_PORT=8080
+VOLUME ["/var/lib/taraz"]
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=120s CMD curl -fs http://127.0.0.1:8080/health/live || exit 1
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/taraz/taraz.jar"]

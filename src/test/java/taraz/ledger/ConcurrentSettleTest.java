@@ -1,0 +1,399 @@
+package taraz.ledger;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import taraz.db.Database;
+import taraz.support.Api;
+import taraz.support.TestGateway;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Many requests for one trip (or one wallet) at once, released together by a start gate: a
+ * trip is charged at most once whatever the keys and bodies, and holds never reserve more than
+ * a wallet has.
+ */
+class ConcurrentSettleTest {
+
+    private static final int THREADS = 50;
+    private static final long GATE_TIMEOUT_SECONDS = 30;
+    private static final long RUN_TIMEOUT_SECONDS = 120;
+    private static final long FUNDED = 1_000_000;
+    private static final long FARE = 150_000;
+    private static final long COMMISSION = 30_000;
+
+    private static Api api;
+    private static Connection sql;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        TestGateway gateway = TestGateway.get();
+        api = gateway.api();
+        Database.Jdbc jdbc = Database.jdbc(gateway.pgUrl());
+        sql = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
+    }
+
+    @AfterAll
+    static void stop() throws SQLException {
+        if (sql != null) {
+            sql.close();
+        }
+    }
+
+    private record Parties(String passenger, String driver) {}
+
+    private static Parties parties(long funded) {
+        Parties p = new Parties(api.openWallet("passenger"), api.openWallet("driver"));
+        if (funded > 0) {
+            api.fund(p.passenger, funded);
+        }
+        return p;
+    }
+
+    private static JsonObject settleBody(Parties p, long fare, long commission) {
+        return new JsonObject().put("passengerWalletId", p.passenger).put("driverWalletId", p.driver)
+                .put("fare", fare).put("commission", commission);
+    }
+
+    /** Runs {@code n} requests at once (a start gate, a bounded pool) and returns the answers in order. */
+    private static List<Api.Response> concurrently(int n, IntFunction<Api.Response> request) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(n, THREADS));
+        try {
+            CountDownLatch ready = new CountDownLatch(n);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Api.Response>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int index = i;
+                futures.add(pool.submit(() -> {
+                    ready.countDown();
+                    if (!go.await(GATE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("start gate never opened");
+                    }
+                    return request.apply(index);
+                }));
+            }
+            assertTrue(ready.await(GATE_TIMEOUT_SECONDS, TimeUnit.SECONDS), "threads did not reach the start gate");
+            go.countDown();
+            List<Api.Response> responses = new ArrayList<>();
+            for (Future<Api.Response> f : futures) {
+                responses.add(f.get(RUN_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+            }
+            return responses;
+        } finally {
+            pool.shutdownNow();
+            assertTrue(pool.awaitTermination(RUN_TIMEOUT_SECONDS, TimeUnit.SECONDS), "request threads did not end");
+        }
+    }
+
+    private static String describe(List<Api.Response> responses) {
+        StringBuilder s = new StringBuilder();
+        for (int i = 0; i < responses.size(); i++) {
+            Api.Response r = responses.get(i);
+            s.append("\n  #").append(i).append(' ').append(r.status()).append(' ').append(r.text());
+        }
+        return s.toString();
+    }
+
+    /** The trip was settled once: one transfer, balanced, and the wallets moved once. */
+    private static void assertChargedOnce(String tripId, Parties p, long funded, long fare, long commission)
+            throws SQLException {
+        String at = "trip " + tripId;
+        assertEquals(funded - fare, api.balance(p.passenger), at + ": passenger debited once");
+        assertEquals(funded - fare, api.available(p.passenger), at + ": passenger holds nothing");
+        assertEquals(fare - commission, api.balance(p.driver), at + ": driver credited once");
+        assertEquals(1, count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), at + ": transfers");
+        assertEquals(3, count("SELECT count(*) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'", tripId),
+                at + ": entries of the settlement");
+        assertEquals(0, count("SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'",
+                tripId), at + ": the settlement balances");
+        assertEquals(commission, count("SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
+                + "ON t.id = e.transfer_id WHERE t.payment_id = ? AND e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'",
+                tripId), at + ": platform commission credited once");
+        assertEquals(-fare, count("SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
+                + "ON t.id = e.transfer_id WHERE t.payment_id = ? AND e.account_id = '" + p.passenger + "'", tripId), at);
+        assertEquals(List.of("trip:" + tripId + ":settle"), strings("SELECT transfer_id FROM entries "
+                + "WHERE account_id = ? AND transfer_id NOT LIKE 'adj_%'", p.passenger), at + ": the passenger's debits");
+        JsonObject trip = api.get("/v1/trips/" + tripId).json();
+        assertEquals("SETTLED", trip.getString("state"), at);
+        assertEquals(fare, trip.getLong("fare"), at);
+        assertEquals(commission, trip.getLong("commission"), at);
+        LedgerPropertyTest.checkLedgerInvariants(sql, at);
+    }
+
+    @Test
+    void sameKeySettlesOnce() throws Exception {
+        Parties p = parties(FUNDED);
+        String tripId = Api.newId("cs-samekey");
+        String key = Api.newKey();
+        String body = settleBody(p, FARE, COMMISSION).encode();
+        List<Api.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle", key, body));
+        String all = describe(responses);
+        int ok = 0;
+        Set<String> okBodies = new HashSet<>();
+        for (Api.Response r : responses) {
+            if (r.status() == 200) {
+                ok++;
+                okBodies.add(r.text());
+                assertEquals("SETTLED", r.json().getString("state"), all);
+            } else {
+                assertEquals("409 request_in_progress", r.status() + " " + r.errorCode(), all);
+                assertNotNull(r.header("Retry-After"), all);
+            }
+        }
+        assertTrue(ok >= 1, "the first request answers 200" + all);
+        assertEquals(1, okBodies.size(), "a replay answers the stored response" + all);
+        // Once done, the key replays the same answer.
+        Api.Response replay = api.post("/v1/trips/" + tripId + "/settle", key, body);
+        assertEquals(200, replay.status(), replay.text());
+        assertEquals("true", replay.header("Idempotent-Replayed"));
+        assertEquals(okBodies.iterator().next(), replay.text());
+        assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
+    }
+
+    @Test
+    void differentKeysSettleOnce() throws Exception {
+        Parties p = parties(FUNDED);
+        String tripId = Api.newId("cs-keys");
+        String body = settleBody(p, FARE, COMMISSION).encode();
+        List<Api.Response> responses = concurrently(THREADS,
+                i -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), body));
+        assertAllSettled(responses);
+        assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
+    }
+
+    @Test
+    void differentKeysSettleAHeldTripOnce() throws Exception {
+        Parties p = parties(FUNDED);
+        String tripId = Api.newId("cs-held");
+        long hold = 200_000;
+        Api.Response held = api.post("/v1/trips/" + tripId + "/hold", Api.newKey(),
+                new JsonObject().put("passengerWalletId", p.passenger).put("amount", hold));
+        assertEquals(200, held.status(), held.text());
+        assertEquals(FUNDED - hold, api.available(p.passenger));
+        String body = settleBody(p, FARE, COMMISSION).encode();
+        List<Api.Response> responses = concurrently(THREADS,
+                i -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), body));
+        assertAllSettled(responses);
+        assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
+        JsonObject wallet = api.wallet(p.passenger);
+        assertEquals(0, wallet.getLong("held"), wallet.encode());
+        assertEquals(0, wallet.getJsonArray("holds").size(), wallet.encode());
+        assertEquals("POSTED", string("SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", tripId));
+    }
+
+    private static void assertAllSettled(List<Api.Response> responses) {
+        String all = describe(responses);
+        Set<String> bodies = new HashSet<>();
+        for (Api.Response r : responses) {
+            assertEquals(200, r.status(), all);
+            assertEquals("SETTLED", r.json().getString("state"), all);
+            assertEquals(null, r.header("Idempotent-Replayed"), all);
+            bodies.add(r.text());
+        }
+        assertEquals(1, bodies.size(), "every request sees the one settlement" + all);
+    }
+
+    @Test
+    void conflictingFaresSettleOnceWithTheWinnersFare() throws Exception {
+        Parties p = parties(FUNDED);
+        String tripId = Api.newId("cs-fares");
+        long otherFare = 180_000;
+        List<Api.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle",
+                Api.newKey(), settleBody(p, i % 2 == 0 ? FARE : otherFare, COMMISSION)));
+        String all = describe(responses);
+        JsonObject trip = api.get("/v1/trips/" + tripId).json();
+        long winner = trip.getLong("fare");
+        assertTrue(winner == FARE || winner == otherFare, trip.encode());
+        String winnerBody = null;
+        for (int i = 0; i < responses.size(); i++) {
+            Api.Response r = responses.get(i);
+            long sent = i % 2 == 0 ? FARE : otherFare;
+            if (sent == winner) {
+                assertEquals(200, r.status(), "#" + i + all);
+                assertEquals(winner, r.json().getLong("fare"), "#" + i + all);
+                if (winnerBody == null) {
+                    winnerBody = r.text();
+                }
+                assertEquals(winnerBody, r.text(), "#" + i + " the same settlement" + all);
+            } else {
+                assertEquals("409 trip_already_settled", r.status() + " " + r.errorCode(), "#" + i + all);
+            }
+        }
+        assertChargedOnce(tripId, p, FUNDED, winner, COMMISSION);
+    }
+
+    @Test
+    void concurrentHoldsNeverReserveMoreThanTheBalance() throws Exception {
+        long balance = 100_000;
+        long each = 10_000;
+        int holds = 20;
+        Parties p = parties(balance);
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong lowest = new AtomicLong(Long.MAX_VALUE);
+        List<Throwable> samplerFailures = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread sampler = new Thread(() -> {
+            try {
+                while (running.get()) {
+                    lowest.accumulateAndGet(api.available(p.passenger), Math::min);
+                }
+            } catch (Throwable t) {
+                samplerFailures.add(t);
+            }
+        }, "available-sampler");
+        sampler.start();
+        List<Api.Response> responses;
+        try {
+            String prefix = Api.newId("cs-hold");
+            responses = concurrently(holds, i -> api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+                    new JsonObject().put("passengerWalletId", p.passenger).put("amount", each)));
+        } finally {
+            running.set(false);
+            sampler.join(TimeUnit.SECONDS.toMillis(RUN_TIMEOUT_SECONDS));
+        }
+        String all = describe(responses);
+        int held = 0;
+        int refused = 0;
+        for (Api.Response r : responses) {
+            if (r.status() == 200) {
+                held++;
+                assertEquals("HELD", r.json().getString("state"), all);
+            } else {
+                assertEquals("402 insufficient_funds", r.status() + " " + r.errorCode(), all);
+                refused++;
+            }
+        }
+        assertEquals(balance / each, held, all);
+        assertEquals(holds - balance / each, refused, all);
+        JsonObject wallet = api.wallet(p.passenger);
+        assertEquals(balance, wallet.getLong("balance"), wallet.encode());
+        assertEquals(balance, wallet.getLong("held"), wallet.encode());
+        assertEquals(0, wallet.getLong("available"), wallet.encode());
+        JsonArray active = wallet.getJsonArray("holds");
+        assertEquals(balance / each, active.size(), wallet.encode());
+        assertEquals(List.of(), samplerFailures, "reading the wallet during the holds");
+        assertTrue(lowest.get() >= 0, "available went to " + lowest.get());
+        LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent holds on " + p.passenger);
+    }
+
+    /**
+     * Settlements of different trips of one passenger at once, half of them settling a hold and
+     * half without one: each is charged at most once and the wallet never goes below 0.
+     */
+    @Test
+    void concurrentSettlementsOfOneWalletNeverOverdraw() throws Exception {
+        long balance = 1_000_000;
+        long fare = 80_000;
+        int trips = 24;
+        Parties p = parties(balance);
+        String prefix = Api.newId("cs-wallet");
+        long reserved = 0;
+        for (int i = 0; i < trips; i += 2) {
+            Api.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+                    new JsonObject().put("passengerWalletId", p.passenger).put("amount", fare / 2));
+            assertEquals(200, r.status(), r.text());
+            reserved += fare / 2;
+        }
+        assertEquals(balance - reserved, api.available(p.passenger));
+        List<Api.Response> responses = concurrently(trips, i -> api.post("/v1/trips/" + prefix + "-" + i + "/settle",
+                Api.newKey(), settleBody(p, fare, 1_000)));
+        String all = describe(responses);
+        int settled = 0;
+        long unsettledHolds = 0;
+        boolean refusedWithHold = false;
+        boolean refusedWithoutHold = false;
+        for (int i = 0; i < trips; i++) {
+            Api.Response r = responses.get(i);
+            boolean withHold = i % 2 == 0;
+            if (r.status() == 200) {
+                settled++;
+                assertEquals("SETTLED", r.json().getString("state"), "#" + i + all);
+            } else {
+                assertEquals("402 insufficient_funds", r.status() + " " + r.errorCode(), "#" + i + all);
+                unsettledHolds += withHold ? fare / 2 : 0;
+                refusedWithHold |= withHold;
+                refusedWithoutHold |= !withHold;
+            }
+        }
+        // Which requests win depends on the interleaving (a settled hold costs only the rest of
+        // its fare); what holds in every interleaving: no overdraft, and every refusal was due.
+        assertTrue(settled >= 1 && settled <= balance / fare, "settled " + settled + all);
+        JsonObject wallet = api.wallet(p.passenger);
+        assertEquals(balance - settled * fare, wallet.getLong("balance"), wallet.encode() + all);
+        assertEquals(unsettledHolds, wallet.getLong("held"), wallet.encode() + all);
+        long available = wallet.getLong("available");
+        assertTrue(available >= 0, wallet.encode());
+        if (refusedWithoutHold) {
+            assertTrue(available < fare, "a settlement without a hold was refused with " + available + " available" + all);
+        }
+        if (refusedWithHold) {
+            assertTrue(available + fare / 2 < fare, "a settlement of a hold was refused with " + available
+                    + " available" + all);
+        }
+        assertEquals(settled * (fare - 1_000), api.balance(p.driver), all);
+        for (int i = 0; i < trips; i++) {
+            String tripId = prefix + "-" + i;
+            assertEquals(responses.get(i).status() == 200 ? 1 : 0,
+                    count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), tripId + all);
+        }
+        LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent settlements of " + p.passenger);
+    }
+
+    // ---- SQL ---------------------------------------------------------------------------------
+
+    private static long count(String query, String... args) throws SQLException {
+        try (PreparedStatement ps = sql.prepareStatement(query)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setString(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                assertTrue(rs.next(), query);
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static List<String> strings(String query, String arg) throws SQLException {
+        List<String> values = new ArrayList<>();
+        try (PreparedStatement ps = sql.prepareStatement(query)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    values.add(rs.getString(1));
+                }
+            }
+        }
+        return values;
+    }
+
+    private static String string(String query, String arg) throws SQLException {
+        try (PreparedStatement ps = sql.prepareStatement(query)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+}
