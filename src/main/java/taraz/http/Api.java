@@ -18,6 +18,7 @@ import taraz.admin.AdjustmentService;
 import taraz.app.Failure;
 import taraz.app.Settings;
 import taraz.idempotency.IdempotencyStore;
+import taraz.journal.JournalUnavailableException;
 import taraz.ledger.AccountKind;
 import taraz.ledger.Entry;
 import taraz.ledger.Ledger;
@@ -345,6 +346,12 @@ public final class Api {
         Throwable cause = ctx.failure();
         if (cause instanceof Failure failure) {
             error(ctx, failure);
+        } else if (cause instanceof JournalUnavailableException || cause instanceof java.net.ConnectException
+                || cause instanceof io.vertx.sqlclient.ClosedConnectionException) {
+            // The journal or the database failed under the step; every step is idempotent, so a retry is safe.
+            LOG.warn("{} {} refused: {}", ctx.request().method(), ctx.request().path(), cause.toString());
+            ctx.response().putHeader("Retry-After", "1");
+            error(ctx, new Failure(503, "service_unavailable", "the journal or the database is unavailable; retry shortly"));
         } else if (ctx.statusCode() == 413) {
             error(ctx, new Failure(413, "payload_too_large", "the body is larger than "
                     + settings.longValue("bodyLimitBytes") + " bytes"));
