@@ -58,6 +58,17 @@ public final class Ledger {
                 });
     }
 
+    /**
+     * Locks accounts in id order, the same order {@link Transfer} gives its legs. A step that
+     * touches an account before posting (releasing a hold) calls this first, so that it cannot
+     * take the locks in another order than a concurrent transfer and deadlock with it.
+     */
+    public Future<Void> lockAccounts(SqlConnection tx, List<String> accountIds) {
+        return tx.preparedQuery("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .execute(Tuple.of(accountIds.toArray(String[]::new)))
+                .mapEmpty();
+    }
+
     /** Reserves funds: available balance drops, the balance stays. Idempotent by hold id. */
     public Future<Hold> placeHold(SqlConnection tx, String holdId, String accountId, long amountRials,
                                   OffsetDateTime expiresAt) {

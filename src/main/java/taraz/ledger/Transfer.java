@@ -20,8 +20,12 @@ public record Transfer(String id, String kind, String paymentId, String reason, 
             throw new IllegalArgumentException("transfer " + id + " has " + legs.size() + " legs");
         }
         long sum = 0;
+        long credits = 0;
         for (Leg leg : legs) {
             sum = Math.addExact(sum, leg.amountRials());
+            if (leg.amountRials() > 0) {
+                credits = Math.addExact(credits, leg.amountRials());
+            }
         }
         if (sum != 0) {
             throw new IllegalArgumentException("transfer " + id + " does not balance: legs sum to " + sum);

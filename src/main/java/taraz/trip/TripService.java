@@ -114,7 +114,9 @@ public final class TripService {
                                             "trip " + tripId + " holds funds of wallet " + trip.passengerWalletId()));
                                 }
                                 Future<Hold> released = trip.state() == Trip.State.HELD
-                                        ? ledger.releaseHold(tx, trip.holdId(), Hold.State.POSTED)
+                                        ? ledger.lockAccounts(tx, List.of(passengerWalletId, driverWalletId,
+                                                AccountKind.PLATFORM_COMMISSION_ID))
+                                        .compose(locked -> ledger.releaseHold(tx, trip.holdId(), Hold.State.POSTED))
                                         : Future.succeededFuture();
                                 yield released
                                         .compose(h -> ledger.post(tx, settlement(tripId, passengerWalletId, driverWalletId,

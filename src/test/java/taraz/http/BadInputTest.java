@@ -11,13 +11,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,9 +26,10 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import taraz.db.Database;
 import taraz.support.Api;
 import taraz.support.TestGateway;
+
+import static taraz.support.Sql.count;
 
 /**
  * Bad requests of every kind are answered with a 4xx, a stable code and the error shape, and
@@ -59,7 +55,6 @@ class BadInputTest {
             "invalid_id", "payload_too_large", "unsupported_media_type", "unauthorized");
 
     static Api api;
-    static Database.Jdbc jdbc;
     static String p;
     static String p2;
     static String d;
@@ -74,7 +69,6 @@ class BadInputTest {
     static void setUp() throws Exception {
         TestGateway gateway = TestGateway.get();
         api = gateway.api();
-        jdbc = Database.jdbc(gateway.pgUrl());
         p = api.openWallet("passenger");
         p2 = api.openWallet("passenger");
         d = api.openWallet("driver");
@@ -313,41 +307,11 @@ class BadInputTest {
                 count("SELECT count(*) FROM holds WHERE account_id IN " + in, mine.toArray()),
                 count("SELECT count(*) FROM trips WHERE passenger_wallet_id IN " + in + " OR driver_wallet_id IN " + in,
                         p, d, p2, p, d, p2),
-                row("SELECT state, hold_id, hold_rials, hold_expires_at, transfer_id, driver_wallet_id, fare_rials, updated_at "
+                taraz.support.Sql.row("SELECT state, hold_id, hold_rials, hold_expires_at, transfer_id, driver_wallet_id, fare_rials, updated_at "
                         + "FROM trips WHERE trip_id = ?", t),
-                row("SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
+                taraz.support.Sql.row("SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
     }
 
-    static Connection connect() throws SQLException {
-        return DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
-    }
 
-    static long count(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
-    }
 
-    static Map<String, Object> row(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = s.executeQuery()) {
-                assertTrue(rs.next(), "no row for " + sql);
-                Map<String, Object> values = new HashMap<>();
-                for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
-                    Object value = rs.getObject(i);
-                    values.put(rs.getMetaData().getColumnLabel(i), value == null ? null : value.toString());
-                }
-                return values;
-            }
-        }
-    }
 }

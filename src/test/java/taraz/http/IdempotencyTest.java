@@ -6,11 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -21,9 +16,11 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.db.Database;
 import taraz.support.Api;
 import taraz.support.TestGateway;
+
+import static taraz.support.Sql.count;
+import static taraz.support.Sql.update;
 
 /** Stripe's idempotency semantics over HTTP: replay, mismatch, in progress, lease takeover, races. */
 class IdempotencyTest {
@@ -33,13 +30,11 @@ class IdempotencyTest {
     static final long COMMISSION = 20_000;
 
     static Api api;
-    static Database.Jdbc jdbc;
 
     @BeforeAll
     static void setUp() {
         TestGateway gateway = TestGateway.get();
         api = gateway.api();
-        jdbc = Database.jdbc(gateway.pgUrl());
     }
 
     record Parties(String passenger, String driver) {}
@@ -294,28 +289,6 @@ class IdempotencyTest {
 
     // ---- JDBC ------------------------------------------------------------------------------
 
-    static Connection connect() throws SQLException {
-        return DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
-    }
 
-    static long count(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
-    }
 
-    static int update(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            return s.executeUpdate();
-        }
-    }
 }

@@ -8,10 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -19,9 +15,10 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.db.Database;
 import taraz.support.Api;
 import taraz.support.TestGateway;
+
+import static taraz.support.Sql.update;
 
 /** The wallet, trip-lifecycle, admin and operational endpoints, each on its own wallets. */
 class WalletApiTest {
@@ -31,13 +28,11 @@ class WalletApiTest {
     static final long POLL_MILLIS_MAX = 10_000;
 
     static Api api;
-    static Database.Jdbc jdbc;
 
     @BeforeAll
     static void setUp() {
         TestGateway gateway = TestGateway.get();
         api = gateway.api();
-        jdbc = Database.jdbc(gateway.pgUrl());
     }
 
     @Test
@@ -364,13 +359,4 @@ class WalletApiTest {
                 .put("reason", "support").put("ticket", "T-42").encode(), ADMIN_JSON);
     }
 
-    static int update(String sql, Object... args) throws SQLException {
-        try (Connection c = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
-             PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            return s.executeUpdate();
-        }
-    }
 }

@@ -5,12 +5,13 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.db.Database;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import taraz.support.Sql;
 import taraz.support.Api;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
+import java.util.function.IntPredicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -52,8 +54,7 @@ class ConcurrentSettleTest {
     static void start() throws SQLException {
         TestGateway gateway = TestGateway.get();
         api = gateway.api();
-        Database.Jdbc jdbc = Database.jdbc(gateway.pgUrl());
-        sql = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
+        sql = Sql.connect();
     }
 
     @AfterAll
@@ -299,40 +300,60 @@ class ConcurrentSettleTest {
     }
 
     /**
-     * Settlements of different trips of one passenger at once, half of them settling a hold and
-     * half without one: each is charged at most once and the wallet never goes below 0.
+     * Settlements of different trips of one passenger at once, settling a hold or not
+     * ({@code none}: no trip held, {@code all}: every trip held, {@code half}: every other one):
+     * each trip is charged at most once, the wallet never goes below 0, and, since a transfer
+     * locks its accounts in one order, the database never has to break a deadlock.
      */
-    @Test
-    void concurrentSettlementsOfOneWalletNeverOverdraw() throws Exception {
+    @ParameterizedTest(name = "holds: {0}")
+    @ValueSource(strings = {"none", "all", "half"})
+    void concurrentSettlementsOfOneWalletNeverOverdraw(String holdsMode) throws Exception {
         long balance = 1_000_000;
         long fare = 80_000;
-        int trips = 24;
+        long hold = 30_000;
+        int trips = 16;
+        IntPredicate held = i -> switch (holdsMode) {
+            case "all" -> true;
+            case "half" -> i % 2 == 0;
+            default -> false;
+        };
         Parties p = parties(balance);
         String prefix = Api.newId("cs-wallet");
         long reserved = 0;
-        for (int i = 0; i < trips; i += 2) {
-            Api.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
-                    new JsonObject().put("passengerWalletId", p.passenger).put("amount", fare / 2));
-            assertEquals(200, r.status(), r.text());
-            reserved += fare / 2;
+        for (int i = 0; i < trips; i++) {
+            if (held.test(i)) {
+                Api.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+                        new JsonObject().put("passengerWalletId", p.passenger).put("amount", hold));
+                assertEquals(200, r.status(), r.text());
+                reserved += hold;
+            }
         }
         assertEquals(balance - reserved, api.available(p.passenger));
+        long deadlocksBefore = deadlocks();
+        long started = System.nanoTime();
         List<Api.Response> responses = concurrently(trips, i -> api.post("/v1/trips/" + prefix + "-" + i + "/settle",
                 Api.newKey(), settleBody(p, fare, 1_000)));
+        long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
+        long deadlocks = deadlocksSince(deadlocksBefore);
+        System.out.printf("concurrentSettlementsOfOneWalletNeverOverdraw(holds: %s): %d settlements in %d ms, "
+                + "%d deadlock(s) reported by PostgreSQL%n", holdsMode, trips, elapsedMillis, deadlocks);
         String all = describe(responses);
+        long serverErrors = responses.stream().filter(r -> r.status() >= 500).count();
+        assertEquals(0, serverErrors, serverErrors + " of " + trips + " concurrent settlements of one passenger (holds: "
+                + holdsMode + ") answered 5xx; PostgreSQL broke " + deadlocks + " deadlock(s) meanwhile" + all);
         int settled = 0;
         long unsettledHolds = 0;
         boolean refusedWithHold = false;
         boolean refusedWithoutHold = false;
         for (int i = 0; i < trips; i++) {
             Api.Response r = responses.get(i);
-            boolean withHold = i % 2 == 0;
+            boolean withHold = held.test(i);
             if (r.status() == 200) {
                 settled++;
                 assertEquals("SETTLED", r.json().getString("state"), "#" + i + all);
             } else {
                 assertEquals("402 insufficient_funds", r.status() + " " + r.errorCode(), "#" + i + all);
-                unsettledHolds += withHold ? fare / 2 : 0;
+                unsettledHolds += withHold ? hold : 0;
                 refusedWithHold |= withHold;
                 refusedWithoutHold |= !withHold;
             }
@@ -349,7 +370,7 @@ class ConcurrentSettleTest {
             assertTrue(available < fare, "a settlement without a hold was refused with " + available + " available" + all);
         }
         if (refusedWithHold) {
-            assertTrue(available + fare / 2 < fare, "a settlement of a hold was refused with " + available
+            assertTrue(available + hold < fare, "a settlement of a hold was refused with " + available
                     + " available" + all);
         }
         assertEquals(settled * (fare - 1_000), api.balance(p.driver), all);
@@ -359,9 +380,33 @@ class ConcurrentSettleTest {
                     count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), tripId + all);
         }
         LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent settlements of " + p.passenger);
+        // Transfer sorts its legs "so concurrent transfers lock rows in one order and cannot
+        // deadlock"; each deadlock costs deadlock_timeout and a retry (a 500 after 3 of them).
+        assertEquals(0, deadlocks, "PostgreSQL broke " + deadlocks + " deadlock(s) among " + trips
+                + " concurrent settlements of one passenger (holds: " + holdsMode + ")");
     }
 
     // ---- SQL ---------------------------------------------------------------------------------
+
+    private static long deadlocks() throws SQLException {
+        return count("SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database");
+    }
+
+    /** Deadlocks the database detected since {@code before}; its statistics arrive within a second or so. */
+    private static long deadlocksSince(long before) throws SQLException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        long now = deadlocks();
+        while (now == before && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            now = deadlocks();
+        }
+        return now - before;
+    }
 
     private static long count(String query, String... args) throws SQLException {
         try (PreparedStatement ps = sql.prepareStatement(query)) {

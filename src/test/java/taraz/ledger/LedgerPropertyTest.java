@@ -6,12 +6,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import taraz.db.Database;
+import taraz.support.Sql;
 import taraz.support.Api;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -47,8 +46,7 @@ class LedgerPropertyTest {
     static void start() throws SQLException {
         TestGateway gateway = TestGateway.get();
         api = gateway.api();
-        Database.Jdbc jdbc = Database.jdbc(gateway.pgUrl());
-        sql = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
+        sql = Sql.connect();
     }
 
     @AfterAll
