@@ -61,10 +61,12 @@ public final class Ledger {
     /**
      * Locks accounts in id order, the same order {@link Transfer} gives its legs. A step that
      * touches an account before posting (releasing a hold) calls this first, so that it cannot
-     * take the locks in another order than a concurrent transfer and deadlock with it.
+     * take the locks in another order than a concurrent transfer and deadlock with it. The lock
+     * is the one an UPDATE of a balance takes (FOR NO KEY UPDATE), so that it does not wait for
+     * the key-share locks that foreign keys (a new trip naming this wallet) hold.
      */
     public Future<Void> lockAccounts(SqlConnection tx, List<String> accountIds) {
-        return tx.preparedQuery("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        return tx.preparedQuery("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
                 .execute(Tuple.of(accountIds.toArray(String[]::new)))
                 .mapEmpty();
     }
