@@ -59,15 +59,18 @@ public final class Ledger {
     }
 
     /**
-     * Locks accounts in id order, the same order {@link Transfer} gives its legs. A step that
-     * touches an account before posting (releasing a hold) calls this first, so that it cannot
-     * take the locks in another order than a concurrent transfer and deadlock with it. The lock
-     * is the one an UPDATE of a balance takes (FOR NO KEY UPDATE), so that it does not wait for
-     * the key-share locks that foreign keys (a new trip naming this wallet) hold.
+     * Locks accounts in {@link Transfer#LOCK_ORDER}, the order a transfer updates its legs. A
+     * step that touches an account before posting (releasing a hold) calls this first, so that
+     * it cannot take the locks in another order than a concurrent transfer and deadlock with it.
+     * PostgreSQL locks the rows as the sorted result comes out. The lock is the one an UPDATE of
+     * a balance takes (FOR NO KEY UPDATE), so it does not wait for the key-share locks that
+     * foreign keys (a new trip naming this wallet) hold.
      */
     public Future<Void> lockAccounts(SqlConnection tx, List<String> accountIds) {
-        return tx.preparedQuery("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-                .execute(Tuple.of(accountIds.toArray(String[]::new)))
+        String[] ordered = accountIds.stream().distinct().sorted(Transfer.LOCK_ORDER).toArray(String[]::new);
+        return tx.preparedQuery("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY array_position($1, id) "
+                        + "FOR NO KEY UPDATE")
+                .execute(Tuple.of(ordered))
                 .mapEmpty();
     }
 

@@ -2,6 +2,7 @@ package taraz.ledger;
 
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 
 /**
  * An immutable, atomic, multi-leg movement of money. Its {@code id} is deterministic for the
@@ -11,6 +12,18 @@ import java.util.List;
 public record Transfer(String id, String kind, String paymentId, String reason, List<Leg> legs) {
 
     public static final int LEGS_MAX = 16;
+
+    private static final Set<String> SYSTEM_ACCOUNTS = Set.of(AccountKind.PLATFORM_COMMISSION_ID,
+            AccountKind.PSP_CLEARING_ID, AccountKind.PAYOUT_CLEARING_ID, AccountKind.CORRECTIONS_ID);
+
+    /**
+     * The one order in which every transaction locks accounts, so that none can deadlock:
+     * wallets first, then the system accounts, each by id. The system accounts are the hot rows
+     * (every settlement credits the platform commission), so they are locked last and held for
+     * the shortest time before the commit.
+     */
+    public static final Comparator<String> LOCK_ORDER = Comparator.comparing((String id) -> SYSTEM_ACCOUNTS.contains(id))
+            .thenComparing(Comparator.naturalOrder());
 
     public Transfer {
         if (id == null || id.isBlank() || kind == null || kind.isBlank()) {
@@ -33,8 +46,7 @@ public record Transfer(String id, String kind, String paymentId, String reason, 
         if (legs.stream().map(Leg::accountId).distinct().count() != legs.size()) {
             throw new IllegalArgumentException("transfer " + id + " names an account twice");
         }
-        // Sorted by account, so concurrent transfers lock rows in one order and cannot deadlock.
-        legs = legs.stream().sorted(Comparator.comparing(Leg::accountId)).toList();
+        legs = legs.stream().sorted(Comparator.comparing(Leg::accountId, LOCK_ORDER)).toList();
     }
 
     /** The money that moves: the sum of the credits. */

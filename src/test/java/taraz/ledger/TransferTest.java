@@ -128,12 +128,13 @@ class TransferTest {
     }
 
     @Test
-    void legsAreSortedByAccountAndImmutable() {
+    void legsAreInLockOrderAndImmutable() {
         List<Leg> legs = new ArrayList<>(List.of(Leg.credit("w_zz", 300), Leg.debit("w_aa", 1000),
                 Leg.credit("platform-commission", 700)));
         Transfer t = transfer(legs);
-        assertEquals(List.of("platform-commission", "w_aa", "w_zz"), t.legs().stream().map(Leg::accountId).toList());
-        assertEquals(List.of(700L, -1000L, 300L), t.legs().stream().map(Leg::amountRials).toList());
+        // Wallets by id, then the (hot) system accounts last.
+        assertEquals(List.of("w_aa", "w_zz", "platform-commission"), t.legs().stream().map(Leg::accountId).toList());
+        assertEquals(List.of(-1000L, 300L, 700L), t.legs().stream().map(Leg::amountRials).toList());
         legs.clear();
         assertEquals(3, t.legs().size(), "the caller's list is copied");
         assertThrows(UnsupportedOperationException.class, () -> t.legs().add(Leg.credit("x", 1)));
