@@ -26,6 +26,9 @@ import taraz.ledger.Ledger;
 import taraz.ops.Housekeeping;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.psp.ZarinpalPsp;
+import taraz.topup.TopupService;
+import taraz.topup.TopupSweeper;
 import taraz.recovery.Recovery;
 import taraz.trip.TripService;
 
@@ -115,14 +118,22 @@ public final class Gateway {
                     TripService trips = new TripService(pool, ledger, journal, failpoints, node,
                             settings.longValue("holdTtlSecondsDefault"));
                     AdjustmentService adjustments = new AdjustmentService(pool, ledger, journal, failpoints, node);
+                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
+                            settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax"), metrics.registry());
+                    TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
+                            settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
+                            settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"));
+                    TopupSweeper sweeper = new TopupSweeper(topups, settings.longValue("topupCallbackGraceSeconds"),
+                            settings.intValue("topupSweepBatchMax"));
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
-                    housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, idempotency, metrics);
+                    housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, sweeper, idempotency, metrics);
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
+                            TopupService.FLOW, topups::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"));
                     return RequestBodies.load(vertx, settings.amountRialsMax())
                             .compose(bodies -> {
-                                Api api = new Api(settings, pool, ledger, trips, adjustments, idempotency, bodies, metrics,
+                                Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks());
                                 return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(), api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));

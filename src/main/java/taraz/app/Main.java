@@ -4,15 +4,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import taraz.journal.JournalCommand;
+import taraz.pspsim.PspSimCommand;
 
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-/** The one executable: {@code serve} (the default), {@code journal}. */
+/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}. */
 @Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
-        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, JournalCommand.class})
+        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class})
 public final class Main implements Callable<Integer> {
 
     static {

@@ -25,6 +25,7 @@ public record Settings(JsonObject json) {
             Map.entry("TARAZ_DATA_DIR", "dataDir"),
             Map.entry("TARAZ_PG_URL", "pgUrl"),
             Map.entry("TARAZ_PSP_URL", "pspUrl"),
+            Map.entry("TARAZ_PSP_MERCHANT_ID", "pspMerchantId"),
             Map.entry("TARAZ_PUBLIC_URL", "publicUrl"),
             Map.entry("TARAZ_DRAIN_TIMEOUT_MS", "drainTimeoutMillis"),
             Map.entry("TARAZ_READINESS_GRACE_MS", "readinessGraceMillis"),
@@ -114,6 +115,16 @@ public record Settings(JsonObject json) {
         requireRange("holdSweepIntervalMillis", 100, 3_600_000);
         requireRange("holdSweepBatchMax", 1, 100_000);
         requireRange("housekeepingIntervalMillis", 1000, 86_400_000);
+        requireRange("pspTimeoutMillis", 100, 120_000);
+        requireRange("pspRetriesMax", 0, 10);
+        requireRange("topupWindowSeconds", 1, 7 * 86_400);
+        requireRange("topupCallbackGraceSeconds", 0, 86_400);
+        requireRange("topupCreateGraceSeconds", 1, 86_400);
+        requireRange("topupSweepIntervalMillis", 100, 3_600_000);
+        requireRange("topupSweepBatchMax", 1, 10_000);
+        if (string("pspMerchantId") == null || string("pspMerchantId").length() != 36) {
+            throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
+        }
         requireRange("checkIntervalMillis", 1000, 86_400_000);
         requireRange("stuckGraceSeconds", 0, 86_400);
         requireRange("journalSyncIntervalMillis", 1, 10_000);

@@ -22,6 +22,10 @@ public final class Failpoints {
 
     /** Every point that exists, in flow order; a configured name outside this list is a typo. */
     public static final List<String> KNOWN = List.of(
+            "topup.after-request",
+            "topup.after-callback",
+            "topup.after-verify",
+            "topup.after-credit",
             "trip.hold.after-commit",
             "trip.settle.before-commit",
             "trip.settle.after-commit",

@@ -24,6 +24,7 @@ import taraz.ledger.Entry;
 import taraz.ledger.Ledger;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.topup.TopupService;
 import taraz.trip.TripService;
 
 import java.nio.charset.StandardCharsets;
@@ -56,6 +57,7 @@ public final class Api {
     private final Pool pool;
     private final Ledger ledger;
     private final TripService trips;
+    private final TopupService topups;
     private final AdjustmentService adjustments;
     private final IdempotencyStore idempotency;
     private final RequestBodies bodies;
@@ -64,13 +66,14 @@ public final class Api {
     private final HealthChecks readyChecks;
     private final SecureRandom random = new SecureRandom();
 
-    public Api(Settings settings, Pool pool, Ledger ledger, TripService trips, AdjustmentService adjustments,
+    public Api(Settings settings, Pool pool, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
                IdempotencyStore idempotency, RequestBodies bodies, Metrics metrics, Readiness readiness,
                HealthChecks readyChecks) {
         this.settings = settings;
         this.pool = pool;
         this.ledger = ledger;
         this.trips = trips;
+        this.topups = topups;
         this.adjustments = adjustments;
         this.idempotency = idempotency;
         this.bodies = bodies;
@@ -104,6 +107,9 @@ public final class Api {
         router.post("/v1/trips/:tripId/settle").handler(ctx -> money(ctx, "settleTrip", true, true, this::settleTrip));
         router.post("/v1/trips/:tripId/cancel").handler(ctx -> money(ctx, "cancelTrip", false, true, this::cancelTrip));
         router.get("/v1/trips/:tripId").handler(ctx -> read(ctx, c -> trips.view(pathId(c, "tripId")).map(Reply::ok)));
+        router.post("/v1/topups").handler(ctx -> money(ctx, "createTopup", true, true, this::createTopup));
+        router.get("/v1/topups/:topupId").handler(ctx -> read(ctx, c -> topups.view(pathId(c, "topupId")).map(Reply::ok)));
+        router.get("/v1/psp/zarinpal/callback").handler(this::pspCallback);
         router.post("/v1/admin/adjustments").handler(ctx -> money(ctx, "adjust", true, true, this::adjust));
         router.get("/v1/admin/payments").handler(ctx -> read(ctx, this::listPayments));
 
@@ -169,6 +175,42 @@ public final class Api {
     private Supplier<Future<Reply>> cancelTrip(RoutingContext ctx, JsonObject body) {
         String tripId = pathId(ctx, "tripId");
         return () -> counted("trip", trips.cancel(tripId, 1)).compose(trip -> trips.view(tripId)).map(Reply::ok);
+    }
+
+    private Supplier<Future<Reply>> createTopup(RoutingContext ctx, JsonObject body) {
+        long amountRials = bodies.amount(body, "amount", 1);
+        // From the key: a retry after the first attempt died continues that top-up, never a second one.
+        String topupId = "tp_" + sha256(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
+        return () -> counted("topup", topups.create(topupId, body.getString("walletId"), amountRials))
+                .map(topup -> new Reply(201, topups.withPaymentUrl(topup)));
+    }
+
+    /**
+     * The cardholder's browser, back from the bank. Its query string is a hint only: the flow
+     * finds the top-up by authority and verifies with the bank itself. The answer is a small
+     * page, or JSON for {@code Accept: application/json}; a repeated callback gets the same answer.
+     */
+    private void pspCallback(RoutingContext ctx) {
+        String authority = ctx.request().getParam("Authority");
+        String status = ctx.request().getParam("Status");
+        if (authority == null || !authority.matches("[A-Za-z0-9]{1,64}") || (!"OK".equals(status) && !"NOK".equals(status))) {
+            error(ctx, Failure.badRequest("invalid_callback", "a callback needs Authority and Status=OK|NOK"));
+            return;
+        }
+        metrics.inflight().incrementAndGet();
+        topups.callback(authority, status)
+                .onComplete(done -> metrics.inflight().decrementAndGet())
+                .onSuccess(topup -> {
+                    JsonObject json = topups.withPaymentUrl(topup).put("message", CallbackPage.message(topup));
+                    String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
+                    if (accept != null && accept.contains(JSON)) {
+                        send(ctx, 200, json.encode(), false);
+                    } else {
+                        ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
+                                .end(CallbackPage.html(topup));
+                    }
+                })
+                .onFailure(ctx::fail);
     }
 
     private Supplier<Future<Reply>> adjust(RoutingContext ctx, JsonObject body) {

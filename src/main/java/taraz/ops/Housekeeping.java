@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import taraz.app.Settings;
 import taraz.idempotency.IdempotencyStore;
 import taraz.ledger.Ledger;
+import taraz.topup.TopupSweeper;
 import taraz.trip.TripService;
 
 import java.util.List;
@@ -17,7 +18,7 @@ import java.util.function.Supplier;
 
 /**
  * The node's own schedule (it never waits for an outside event): the hold sweeper expires
- * holds past due; a slower round purges old idempotency keys and checks the ledger's
+ * holds past due; the top-up sweeper finishes top-ups whose callback was lost; a slower round purges old idempotency keys and checks the ledger's
  * invariants and stuck payments for the metrics. Each job runs its next round only after the
  * last one ended, and each round's work is bounded.
  */
@@ -31,12 +32,14 @@ public final class Housekeeping {
     private final Pool pool;
     private final Ledger ledger;
     private final TripService trips;
+    private final TopupSweeper topupSweeper;
     private final IdempotencyStore idempotency;
     private final Metrics metrics;
     private volatile boolean stopped;
 
     public Housekeeping(Vertx vertx, Settings settings, Pool pool, Ledger ledger, TripService trips,
-                        IdempotencyStore idempotency, Metrics metrics) {
+                        TopupSweeper topupSweeper, IdempotencyStore idempotency, Metrics metrics) {
+        this.topupSweeper = topupSweeper;
         this.vertx = vertx;
         this.settings = settings;
         this.pool = pool;
@@ -48,6 +51,8 @@ public final class Housekeeping {
 
     public void start() {
         every(settings.longValue("holdSweepIntervalMillis"), "hold sweeper", this::sweepHolds);
+        every(settings.longValue("topupSweepIntervalMillis"), "top-up sweeper",
+                () -> topupSweeper.round(() -> stopped, metrics.inflight()));
         every(settings.longValue("housekeepingIntervalMillis"), "idempotency purge",
                 () -> idempotency.purge(settings.longValue("idempotencyRetentionHours"), IDEMPOTENCY_PURGE_BATCH_MAX).mapEmpty());
         every(settings.longValue("checkIntervalMillis"), "ledger check", this::checkLedger);
@@ -84,9 +89,14 @@ public final class Housekeeping {
             if (!invariants.holds()) {
                 LOG.error("ledger invariants broken: {}", invariants);
             }
-            return pool.preparedQuery("SELECT count(*) AS n, coalesce(max(extract(epoch FROM now() - hold_expires_at)), 0)::bigint AS age "
-                            + "FROM trips WHERE state = 'HELD' AND hold_expires_at < now() - $1 * interval '1 second'")
-                    .execute(Tuple.of(settings.longValue("stuckGraceSeconds")))
+            // Stuck: a hold past its expiry the sweeper did not end, a top-up open past the bank's window.
+            return pool.preparedQuery("SELECT count(*) AS n, coalesce(max(age), 0)::bigint AS age FROM ("
+                            + " SELECT extract(epoch FROM now() - hold_expires_at) AS age FROM trips"
+                            + "  WHERE state = 'HELD' AND hold_expires_at < now() - $1 * interval '1 second'"
+                            + " UNION ALL SELECT extract(epoch FROM now() - created_at) FROM topups"
+                            + "  WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED')"
+                            + "  AND created_at < now() - ($1 + $2) * interval '1 second') stuck")
+                    .execute(Tuple.of(settings.longValue("stuckGraceSeconds"), settings.longValue("topupWindowSeconds")))
                     .map(rows -> {
                         Row row = rows.iterator().next();
                         metrics.stuck(row.getLong("n"), row.getLong("age"));

@@ -19,7 +19,7 @@ class OrphanedPostgresTest {
 
     @Test
     void killedGatewayRestartsOnTheSameDataDirectory() throws Exception {
-        Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "orphan-");
+        Path dataDir = TestGateway.tempDir("orphan-");
         int port = TestGateway.freePort();
         GatewayProcess first = GatewayProcess.start(dataDir, port, Map.of());
         String wallet = first.api().openWallet("passenger");

@@ -40,7 +40,7 @@ class TripCrashTest {
     @ParameterizedTest
     @ValueSource(strings = {"trip.settle.before-commit", "trip.settle.after-commit", "trip.hold.after-commit"})
     void crashThenRestartFinishesTheTripOnce(String failpoint) throws Exception {
-        Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "crash-");
+        Path dataDir = TestGateway.tempDir("crash-");
         int port = TestGateway.freePort();
         GatewayProcess first = GatewayProcess.start(dataDir, port, Map.of("TARAZ_FAILPOINTS", failpoint + "=crash"));
         Api api = first.api();

@@ -41,6 +41,17 @@ public final class GatewayProcess {
         return child;
     }
 
+    /**
+     * Writes settings for a child into its data directory and returns the environment entry
+     * that points the child at them ({@code TARAZ_CONFIG}); they override the jar's defaults.
+     */
+    public static Map<String, String> config(Path dataDir, Map<String, Object> settings) throws IOException {
+        Files.createDirectories(dataDir);
+        Path file = dataDir.resolve("test-settings.json");
+        Files.writeString(file, new io.vertx.core.json.JsonObject(new HashMap<>(settings)).encode());
+        return Map.of("TARAZ_CONFIG", file.toString());
+    }
+
     /** Runs a command of the executable (journal, ...) to its end and returns its exit status and output. */
     public static Result run(List<String> args, Path dataDir, long timeoutMillis) throws Exception {
         GatewayProcess child = launch(args, dataDir, 0, Map.of());

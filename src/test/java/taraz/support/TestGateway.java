@@ -23,27 +23,33 @@ public final class TestGateway {
     private final Gateway gateway;
     private final Path dataDir;
     private final int port;
+    private final TestPsp psp;
 
-    private TestGateway(Gateway gateway, Path dataDir, int port) {
+    private TestGateway(Gateway gateway, Path dataDir, int port, TestPsp psp) {
         this.gateway = gateway;
         this.dataDir = dataDir;
         this.port = port;
+        this.psp = psp;
     }
 
     public static synchronized TestGateway get() {
         if (instance == null) {
             try {
-                Path dataDir = Files.createTempDirectory(Path.of("target").toAbsolutePath().resolve(ensureDir()), "gw-");
+                Path dataDir = tempDir("gw-");
                 int port = freePort();
+                TestPsp psp = TestPsp.start(dataDir.resolve("psp-sim"));
                 Map<String, Object> overrides = new HashMap<>();
                 overrides.put("httpPort", port);
                 overrides.put("dataDir", dataDir.toString());
                 overrides.put("adminToken", ADMIN_TOKEN);
                 overrides.put("holdSweepIntervalMillis", 200);
                 overrides.put("nodeId", "test-node");
+                overrides.put("pspUrl", psp.baseUrl());
+                overrides.put("topupSweepIntervalMillis", 300);
+                overrides.put("topupCallbackGraceSeconds", 1);
                 Settings settings = Settings.defaults().with(overrides);
                 Gateway gateway = Gateway.start(settings);
-                instance = new TestGateway(gateway, dataDir, port);
+                instance = new TestGateway(gateway, dataDir, port, psp);
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     gateway.stop();
                 }));
@@ -54,17 +60,17 @@ public final class TestGateway {
         return instance;
     }
 
-    private static String ensureDir() throws IOException {
-        Files.createDirectories(Path.of("target", "test-data"));
-        return "test-data";
-    }
-
     public String baseUrl() {
         return "http://127.0.0.1:" + port;
     }
 
     public Api api() {
         return new Api(baseUrl());
+    }
+
+    /** The PSP simulator this gateway talks to. */
+    public TestPsp psp() {
+        return psp;
     }
 
     public String pgUrl() {
@@ -81,6 +87,16 @@ public final class TestGateway {
 
     public Gateway gateway() {
         return gateway;
+    }
+
+    /** A fresh directory under target/test-data, for a test's own data. */
+    public static Path tempDir(String prefix) {
+        try {
+            Path root = Files.createDirectories(Path.of("target", "test-data").toAbsolutePath());
+            return Files.createTempDirectory(root, prefix);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public static int freePort() {

@@ -1,0 +1,47 @@
+package taraz.psp;
+
+import io.vertx.core.Future;
+
+import java.util.List;
+
+/**
+ * The bank gateway (PSP) port: what a top-up needs from an internet payment gateway. Amounts are
+ * Rials. A protocol answer (verified, failed, amount mismatch...) is a result; a transport
+ * failure (unreachable, 5xx, timeout, garbage) fails the future with
+ * {@link PspUnavailableException}, which the flow retries inside the bank's window.
+ */
+public interface Psp {
+
+    /** The gateway's name as stored on a top-up. */
+    String name();
+
+    /** Opens a payment; returns its authority. Not retried: a lost answer leaves an unused authority. */
+    Future<String> request(long amountRials, String callbackUrl, String description);
+
+    /** Where the cardholder is sent to pay. */
+    String paymentUrl(String authority);
+
+    /** Server-to-server verification of a payment, with the amount we expect. */
+    Future<Verification> verify(String authority, long amountRials);
+
+    /** The payment's status at the bank: IN_BANK, PAID, VERIFIED, FAILED or REVERSED (or UNKNOWN). */
+    Future<String> inquiry(String authority);
+
+    /** Authorities paid but not yet verified (at most the latest 100, as the protocol gives). */
+    Future<List<String>> unverified();
+
+    /** Returns a payment to the cardholder; true when the bank reversed it. */
+    Future<Boolean> reverse(String authority);
+
+    /** The answer to a verify. */
+    record Verification(Outcome outcome, int code, String refId, String cardPan) {
+        public enum Outcome {
+            /** Code 100, or 101 (verified before: a success, not a failure). */
+            VERIFIED,
+            /** -50: the bank's amount is not ours. Never a credit; an alert. */
+            AMOUNT_MISMATCH,
+            /** The bank says this payment did not succeed (or the authority is unknown, or a code we do not know). */
+            FAILED
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package taraz.psp;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Zarinpal's REST API v4 ({@code /pg/v4/payment/*.json}): request, verify (100 verified, 101
+ * already verified, -50 amount mismatch, -51 failed, -54 bad authority), inquiry, unVerified,
+ * reverse. Every call has a timeout; the idempotent ones (verify, inquiry, unVerified) are
+ * retried a bounded number of times with backoff; request and reverse are not, since a repeat
+ * could act twice at the bank.
+ */
+public final class ZarinpalPsp implements Psp {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ZarinpalPsp.class);
+    private static final long BACKOFF_MILLIS_BASE = 200;
+
+    private final Vertx vertx;
+    private final WebClient client;
+    private final String baseUrl;
+    private final String merchantId;
+    private final long timeoutMillis;
+    private final int retriesMax;
+    private final MeterRegistry registry;
+
+    public ZarinpalPsp(Vertx vertx, String baseUrl, String merchantId, long timeoutMillis, int retriesMax,
+                       MeterRegistry registry) {
+        this.vertx = vertx;
+        this.client = WebClient.create(vertx, new WebClientOptions().setConnectTimeout((int) timeoutMillis));
+        this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.merchantId = merchantId;
+        this.timeoutMillis = timeoutMillis;
+        this.retriesMax = retriesMax;
+        this.registry = registry;
+    }
+
+    @Override
+    public String name() {
+        return "zarinpal";
+    }
+
+    @Override
+    public Future<String> request(long amountRials, String callbackUrl, String description) {
+        JsonObject body = new JsonObject().put("merchant_id", merchantId).put("amount", amountRials)
+                .put("currency", "IRR").put("callback_url", callbackUrl).put("description", description);
+        return call("request", body, 0).map(data -> {
+            if (data.code() != 100 || data.body().getString("authority") == null) {
+                throw new PspRefusedException("request refused with code " + data.code());
+            }
+            return data.body().getString("authority");
+        });
+    }
+
+    @Override
+    public String paymentUrl(String authority) {
+        return baseUrl + "/pg/StartPay/" + authority;
+    }
+
+    @Override
+    public Future<Verification> verify(String authority, long amountRials) {
+        JsonObject body = new JsonObject().put("merchant_id", merchantId).put("amount", amountRials).put("authority", authority);
+        return call("verify", body, retriesMax).map(data -> switch (data.code()) {
+            case 100, 101 -> new Verification(Verification.Outcome.VERIFIED, data.code(),
+                    String.valueOf(data.body().getValue("ref_id")), data.body().getString("card_pan"));
+            case -50 -> {
+                registry.counter("taraz.psp.amount.mismatch").increment();
+                LOG.error("PSP amount mismatch on verify of authority {}: we expected {} rials", authority, amountRials);
+                yield new Verification(Verification.Outcome.AMOUNT_MISMATCH, data.code(), null, null);
+            }
+            default -> new Verification(Verification.Outcome.FAILED, data.code(), null, null);
+        });
+    }
+
+    @Override
+    public Future<String> inquiry(String authority) {
+        return call("inquiry", new JsonObject().put("merchant_id", merchantId).put("authority", authority), retriesMax)
+                .map(data -> data.code() == 100 ? data.body().getString("status", "UNKNOWN") : "UNKNOWN");
+    }
+
+    @Override
+    public Future<List<String>> unverified() {
+        return call("unVerified", new JsonObject().put("merchant_id", merchantId), retriesMax).map(data -> {
+            List<String> authorities = new ArrayList<>();
+            JsonArray list = data.body().getJsonArray("authorities", new JsonArray());
+            for (int i = 0; i < list.size(); i++) {
+                authorities.add(list.getJsonObject(i).getString("authority"));
+            }
+            return authorities;
+        });
+    }
+
+    @Override
+    public Future<Boolean> reverse(String authority) {
+        return call("reverse", new JsonObject().put("merchant_id", merchantId).put("authority", authority), 0)
+                .map(data -> data.code() == 100);
+    }
+
+    /** A protocol answer: its code and its data object. */
+    private record Answer(int code, JsonObject body) {}
+
+    private Future<Answer> call(String operation, JsonObject body, int retriesLeft) {
+        Timer.Sample sample = Timer.start(registry);
+        return client.postAbs(baseUrl + "/pg/v4/payment/" + operation + ".json")
+                .timeout(timeoutMillis)
+                .putHeader("Accept", "application/json")
+                .sendJsonObject(body)
+                .transform(result -> {
+                    Answer answer = null;
+                    Throwable failure = result.cause();
+                    if (result.succeeded()) {
+                        try {
+                            answer = parse(result.result());
+                        } catch (RuntimeException e) {
+                            failure = e;
+                        }
+                    }
+                    sample.stop(Timer.builder("taraz.psp.request").tag("op", operation)
+                            .tag("outcome", answer != null ? Integer.toString(answer.code()) : "unavailable")
+                            .publishPercentiles(0.5, 0.99).register(registry));
+                    if (answer != null) {
+                        return Future.succeededFuture(answer);
+                    }
+                    if (retriesLeft > 0) {
+                        long backoffMillis = BACKOFF_MILLIS_BASE << (retriesMax - retriesLeft);
+                        return vertx.timer(backoffMillis, TimeUnit.MILLISECONDS).compose(t -> call(operation, body, retriesLeft - 1));
+                    }
+                    return Future.failedFuture(new PspUnavailableException("PSP " + operation + " failed: " + failure, failure));
+                });
+    }
+
+    /** Zarinpal answers {data:{code,...}, errors:[]} on success and {data:[], errors:{code,...}} on a refusal. */
+    private static Answer parse(HttpResponse<Buffer> response) {
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("HTTP " + response.statusCode());
+        }
+        JsonObject json = response.bodyAsJsonObject();
+        Function<Object, JsonObject> object = value -> value instanceof JsonObject o ? o : null;
+        JsonObject data = object.apply(json.getValue("data"));
+        if (data != null && data.getValue("code") instanceof Number code) {
+            return new Answer(code.intValue(), data);
+        }
+        JsonObject errors = object.apply(json.getValue("errors"));
+        if (errors != null && errors.getValue("code") instanceof Number code) {
+            return new Answer(code.intValue(), errors);
+        }
+        throw new IllegalStateException("no code in the PSP's answer");
+    }
+
+    /** The PSP answered a request with a refusal code (not retryable as is). */
+    public static final class PspRefusedException extends RuntimeException {
+        public PspRefusedException(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

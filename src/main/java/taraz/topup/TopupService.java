@@ -1,0 +1,392 @@
+package taraz.topup;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import taraz.app.Failure;
+import taraz.failpoint.Failpoints;
+import taraz.journal.JournalRecord;
+import taraz.journal.Journal;
+import taraz.ledger.AccountKind;
+import taraz.ledger.Ledger;
+import taraz.ledger.Leg;
+import taraz.ledger.Transfer;
+import taraz.ledger.Tx;
+import taraz.psp.Psp;
+import taraz.psp.PspUnavailableException;
+import taraz.topup.Topup.State;
+
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Wallet top-ups through a bank gateway. The whole flow, every state and transition:
+ *
+ * <pre>
+ *   CREATED --PSP request--> REQUESTED (authority stored; the cardholder is sent to the bank)
+ *   REQUESTED --callback OK--> CALLBACK_RECEIVED --> VERIFYING --PSP verify 100/101--> VERIFIED --credit--> CREDITED
+ *   REQUESTED --callback NOK, bank says not paid--> FAILED
+ *   VERIFYING --verify -50 (amount mismatch)--> FAILED (an alert, never a credit)
+ *   VERIFYING --verify failed, bank says not paid yet--> REQUESTED (a forged or early callback)
+ *   VERIFYING --PSP down: retried by the sweeper inside the bank's window; past it, inquiry--> REVERSED | EXPIRED
+ *   REQUESTED --sweeper: unVerified/inquiry says paid--> VERIFYING ...; not paid past the window--> EXPIRED
+ * </pre>
+ *
+ * The callback never trusts its query string: it finds the top-up by authority, takes the
+ * amount from the database and verifies server to server. The request, the callback, the
+ * sweeper and boot recovery all move a top-up through {@link #advance}, one step at a time from
+ * its stored state, so none of them is a second implementation of the flow; and the credit is
+ * one ledger transfer keyed by the top-up ({@code topup:<id>:credit}) under a lock on the
+ * top-up row, so however many of them race, the wallet is credited once. No network call is
+ * made inside a database transaction. Every transition is journaled as an intent (PENDING)
+ * before the database changes, and again when a waiting or final state is reached.
+ */
+public final class TopupService {
+
+    public static final String FLOW = "topup";
+    private static final Logger LOG = LoggerFactory.getLogger(TopupService.class);
+    private static final int HISTORY_MAX = 100;
+
+    private final Pool pool;
+    private final Ledger ledger;
+    private final Journal journal;
+    private final Failpoints failpoints;
+    private final String node;
+    private final Psp psp;
+    private final String callbackUrl;
+    private final long windowSeconds;
+    private final long createGraceSeconds;
+    /** Top-ups being advanced by this node: concurrent callers of one top-up share one run. */
+    private final Map<String, Future<Topup>> running = new ConcurrentHashMap<>();
+
+    public TopupService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node, Psp psp,
+                        String callbackUrl, long windowSeconds, long createGraceSeconds) {
+        this.pool = pool;
+        this.ledger = ledger;
+        this.journal = journal;
+        this.failpoints = failpoints;
+        this.node = node;
+        this.psp = psp;
+        this.callbackUrl = callbackUrl;
+        this.windowSeconds = windowSeconds;
+        this.createGraceSeconds = createGraceSeconds;
+    }
+
+    public Psp psp() {
+        return psp;
+    }
+
+    // ---- the request -----------------------------------------------------------------------
+
+    /**
+     * Opens a top-up and asks the bank for an authority, stored before the caller gets the
+     * payment URL. {@code topupId} comes from the request's idempotency key, so a retry of a
+     * request that died half-way continues the same top-up instead of opening another.
+     */
+    public Future<Topup> create(String topupId, String walletId, long amountRials) {
+        JsonObject data = new JsonObject().put("walletId", walletId).put("amount", amountRials);
+        return ledger.wallet(pool, walletId)
+                .compose(wallet -> wallet.kind() == AccountKind.PASSENGER ? Future.succeededFuture()
+                        : Future.failedFuture(Failure.unprocessable("wallet_kind_mismatch",
+                        "wallet " + walletId + " is a " + wallet.kind().apiName() + " wallet; only passengers top up")))
+                .compose(v -> load(pool, topupId))
+                .compose(existing -> existing != null ? Future.succeededFuture(existing)
+                        : journal.append(JournalRecord.of(node, FLOW, topupId, State.CREATED.name(),
+                                JournalRecord.Status.PENDING, 1, amountRials, List.of(walletId), null, data.encode()))
+                        .compose(i -> Tx.run(pool, tx -> tx.preparedQuery("INSERT INTO topups (topup_id, wallet_id, "
+                                        + "amount_rials, gateway, state) VALUES ($1, $2, $3, $4, 'CREATED') ON CONFLICT (topup_id) DO NOTHING")
+                                .execute(Tuple.of(topupId, walletId, amountRials, psp.name()))
+                                .compose(inserted -> (inserted.rowCount() == 1 ? history(tx, topupId, State.CREATED, null)
+                                        : Future.<Void>succeededFuture()).compose(h -> load(tx, topupId))))))
+                .compose(topup -> topup.state() != State.CREATED ? Future.succeededFuture(topup)
+                        : psp.request(amountRials, callbackUrl, "taraz wallet top-up " + topupId)
+                        .transform(requested -> requested.succeeded()
+                                ? transition(topup, State.REQUESTED, null, 1,
+                                ", authority = $5, requested_at = now()", requested.result())
+                                .compose(t -> failpoints.at("topup.after-request").map(t))
+                                : transition(topup, State.FAILED, "psp_request_failed", 1, "")
+                                .compose(t -> Future.failedFuture(new Failure(502, "psp_unavailable",
+                                        "the bank gateway did not open the payment: " + requested.cause().getMessage())))));
+    }
+
+    // ---- the bank's callback ---------------------------------------------------------------
+
+    /** The cardholder's return from the bank: {@code Status} is a hint, the verify decides. */
+    public Future<Topup> callback(String authority, String status) {
+        return findByAuthority(authority).compose(topup -> {
+            if (topup == null) {
+                return Future.failedFuture(Failure.notFound("topup_not_found", "no top-up has authority " + authority));
+            }
+            if (topup.state().terminal()) {
+                return Future.succeededFuture(topup);
+            }
+            if ("NOK".equals(status)) {
+                return cancelled(topup);
+            }
+            Future<Topup> received = topup.state() == State.REQUESTED
+                    ? transition(topup, State.CALLBACK_RECEIVED, null, 1, ", callback_at = now()")
+                    .compose(t -> failpoints.at("topup.after-callback").map(t))
+                    : Future.succeededFuture(topup);
+            return received.compose(t -> advance(t.topupId(), 1));
+        });
+    }
+
+    /** NOK: the cardholder cancelled, unless the bank says the money is in fact paid. */
+    private Future<Topup> cancelled(Topup topup) {
+        return psp.inquiry(topup.authority()).transform(asked -> {
+            if (asked.failed()) {
+                return Future.succeededFuture(topup);
+            }
+            String bank = asked.result();
+            if ("PAID".equals(bank) || "VERIFIED".equals(bank)) {
+                return advance(topup.topupId(), 1);
+            }
+            return topup.state() == State.REQUESTED
+                    ? transition(topup, State.FAILED, "cancelled_by_cardholder", 1, "")
+                    : Future.succeededFuture(topup);
+        });
+    }
+
+    // ---- the completer: one step from the stored state ---------------------------------------
+
+    /**
+     * Drives a top-up on from whatever state it is stored in, as far as it can go now. The
+     * callback, the sweeper and recovery all come here; on one node, concurrent calls for one
+     * top-up share one run.
+     */
+    public Future<Topup> advance(String topupId, int attempt) {
+        Promise<Topup> promise = Promise.promise();
+        Future<Topup> already = running.putIfAbsent(topupId, promise.future());
+        if (already != null) {
+            return already;
+        }
+        load(pool, topupId).compose(topup -> topup == null
+                        ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
+                        : step(topup, attempt))
+                .onComplete(result -> {
+                    running.remove(topupId, promise.future());
+                    promise.handle(result);
+                });
+        return promise.future();
+    }
+
+    private Future<Topup> step(Topup topup, int attempt) {
+        return switch (topup.state()) {
+            case CREATED -> olderThan(topup.createdAt(), createGraceSeconds)
+                    ? transition(topup, State.FAILED, "interrupted_before_request", attempt, "")
+                    : Future.succeededFuture(topup);
+            case REQUESTED -> psp.inquiry(topup.authority()).transform(asked -> asked.failed()
+                    ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt));
+            case CALLBACK_RECEIVED, VERIFYING -> verify(topup, attempt);
+            case VERIFIED -> credit(topup, attempt);
+            case CREDITED, FAILED, EXPIRED, REVERSED -> Future.succeededFuture(topup);
+        };
+    }
+
+    /** What the bank says about a payment we wait for (REQUESTED) or failed to verify. */
+    private Future<Topup> onInquiry(Topup topup, String bank, int attempt) {
+        return switch (bank) {
+            case "PAID", "VERIFIED" -> verify(topup, attempt);
+            case "REVERSED" -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, "");
+            case "FAILED" -> transition(topup, State.FAILED, "failed_at_bank", attempt, "");
+            case "IN_BANK" -> olderThan(topup.createdAt(), windowSeconds)
+                    ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, "")
+                    : topup.state() == State.REQUESTED ? Future.succeededFuture(topup)
+                    : transition(topup, State.REQUESTED, "not_paid_yet", attempt, "");
+            default -> Future.succeededFuture(topup);
+        };
+    }
+
+    private Future<Topup> verify(Topup topup, int attempt) {
+        return transition(topup, State.VERIFYING, null, attempt, ", verify_attempts = verify_attempts + 1")
+                .compose(verifying -> verifying.state() != State.VERIFYING ? step(verifying, attempt)
+                        : psp.verify(verifying.authority(), verifying.amountRials()).transform(answer -> {
+                    if (answer.failed()) {
+                        return pspDown(verifying, answer.cause(), attempt);
+                    }
+                    Psp.Verification v = answer.result();
+                    return switch (v.outcome()) {
+                        case VERIFIED -> transition(verifying, State.VERIFIED, null, attempt,
+                                ", ref_id = $5, card_pan = $6, verified_at = now()", v.refId(), v.cardPan())
+                                .compose(t -> failpoints.at("topup.after-verify").map(t))
+                                .compose(t -> credit(t, attempt));
+                        case AMOUNT_MISMATCH -> transition(verifying, State.FAILED, "amount_mismatch", attempt, "");
+                        case FAILED -> psp.inquiry(verifying.authority()).transform(asked -> asked.failed()
+                                ? Future.succeededFuture(verifying)
+                                : "PAID".equals(asked.result()) || "VERIFIED".equals(asked.result())
+                                ? Future.succeededFuture(verifying)
+                                : onInquiry(verifying, "IN_BANK".equals(asked.result()) || "REVERSED".equals(asked.result())
+                                ? asked.result() : "FAILED", attempt));
+                    };
+                }));
+    }
+
+    /** The PSP did not answer the verify: inside the window the sweeper retries; past it, inquiry settles it. */
+    private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt) {
+        LOG.warn("txn={} flow=topup verify got no answer from the PSP ({}); retried later", topup.topupId(), cause.toString());
+        if (!olderThan(topup.createdAt(), windowSeconds)) {
+            return Future.succeededFuture(topup);
+        }
+        return psp.inquiry(topup.authority()).transform(asked -> {
+            if (asked.failed() || "PAID".equals(asked.result()) || "VERIFIED".equals(asked.result())) {
+                return Future.succeededFuture(topup);
+            }
+            return transition(topup, "REVERSED".equals(asked.result()) ? State.REVERSED : State.EXPIRED,
+                    "psp_unreachable_past_window", attempt, "");
+        });
+    }
+
+    /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */
+    private Future<Topup> credit(Topup verified, int attempt) {
+        Transfer transfer = new Transfer(Topup.creditTransferId(verified.topupId()), "topup_credit", verified.topupId(),
+                null, List.of(Leg.debit(AccountKind.PSP_CLEARING_ID, verified.amountRials()),
+                Leg.credit(verified.walletId(), verified.amountRials())));
+        return journal.append(record(verified, State.CREDITED, JournalRecord.Status.PENDING, null, attempt))
+                .compose(i -> Tx.run(pool, tx -> lock(tx, verified.topupId()).compose(topup -> {
+                    if (topup.state() != State.VERIFIED) {
+                        return Future.succeededFuture(topup);
+                    }
+                    return ledger.post(tx, transfer).compose(posted -> {
+                        if (posted != Ledger.Posted.NEW) {
+                            throw new IllegalStateException("top-up " + topup.topupId()
+                                    + " is VERIFIED under its lock but its credit transfer already exists");
+                        }
+                        return update(tx, topup, State.CREDITED, null, ", transfer_id = $5", transfer.id());
+                    });
+                })))
+                .compose(t -> failpoints.at("topup.after-credit").map(t))
+                .compose(t -> journal.append(record(t, t.state(), t.state().journalStatus(), null, attempt)).map(t));
+    }
+
+    /**
+     * Recovery: a top-up whose last journal record is PENDING is driven on from its stored
+     * state. It counts as finished once it rests (REQUESTED) or ends; a PSP still down leaves it
+     * to the sweeper.
+     */
+    public Future<Topup> resume(JournalRecord pending) {
+        return advance(pending.paymentId(), pending.attempt() + 1).compose(topup -> {
+            if (topup.state().journalStatus() == JournalRecord.Status.PENDING) {
+                return Future.failedFuture(new IllegalStateException("top-up " + topup.topupId() + " still " + topup.state()));
+            }
+            return journal.append(record(topup, topup.state(), topup.state().journalStatus(), "recovered",
+                    pending.attempt() + 1)).map(topup);
+        });
+    }
+
+    // ---- reads -----------------------------------------------------------------------------
+
+    public Future<JsonObject> view(String topupId) {
+        return load(pool, topupId).compose(topup -> {
+            if (topup == null) {
+                return Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId));
+            }
+            return pool.preparedQuery("SELECT state, cause, node, at FROM topup_history WHERE topup_id = $1 ORDER BY id LIMIT $2")
+                    .execute(Tuple.of(topupId, HISTORY_MAX))
+                    .map(rows -> {
+                        JsonArray history = new JsonArray();
+                        rows.forEach(row -> history.add(new JsonObject().put("state", row.getString("state"))
+                                .put("cause", row.getString("cause")).put("node", row.getString("node"))
+                                .put("at", row.getOffsetDateTime("at").toInstant().toString())));
+                        return withPaymentUrl(topup).put("history", history);
+                    });
+        });
+    }
+
+    public JsonObject withPaymentUrl(Topup topup) {
+        return topup.toJson().put("paymentUrl", topup.authority() == null ? null : psp.paymentUrl(topup.authority()));
+    }
+
+    /** Open top-ups the sweeper should look at, oldest first: past the callback grace, or mid-step. */
+    public Future<List<Topup>> open(long callbackGraceSeconds, int limit) {
+        return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
+                        + "AND (state <> 'REQUESTED' OR requested_at < now() - $1 * interval '1 second') "
+                        + "AND updated_at < now() - interval '1 second' ORDER BY updated_at LIMIT $2")
+                .execute(Tuple.of(callbackGraceSeconds, limit))
+                .map(rows -> {
+                    List<Topup> topups = new ArrayList<>();
+                    rows.forEach(row -> topups.add(Topup.from(row)));
+                    return topups;
+                });
+    }
+
+    /** The sweeper's shortcut: a REQUESTED top-up that the bank lists as paid is verified at once. */
+    public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
+        if (topup.state() == State.REQUESTED && paidUnverified.contains(topup.authority())) {
+            return verify(topup, 1);
+        }
+        return advance(topup.topupId(), 1);
+    }
+
+    private Future<Topup> findByAuthority(String authority) {
+        return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE authority = $1")
+                .execute(Tuple.of(authority))
+                .map(rows -> rows.rowCount() == 0 ? null : Topup.from(rows.iterator().next()));
+    }
+
+    private static Future<Topup> load(SqlClient client, String topupId) {
+        return client.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE topup_id = $1")
+                .execute(Tuple.of(topupId))
+                .map(rows -> rows.rowCount() == 0 ? null : Topup.from(rows.iterator().next()));
+    }
+
+    private static Future<Topup> lock(SqlConnection tx, String topupId) {
+        return tx.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE topup_id = $1 FOR UPDATE")
+                .execute(Tuple.of(topupId))
+                .map(rows -> Topup.from(rows.iterator().next()));
+    }
+
+    // ---- transitions -------------------------------------------------------------------------
+
+    /**
+     * Moves a top-up from the state it was read in to {@code to}: the intent is journaled, then
+     * the row is updated only if it is still in that state (else another node or request moved
+     * it first, and the top-up is returned as it now is), then a waiting or final state is
+     * journaled again. {@code extraSet} adds columns, its parameters numbered from $5.
+     */
+    private Future<Topup> transition(Topup from, State to, String cause, int attempt, String extraSet, Object... extraArgs) {
+        return journal.append(record(from, to, JournalRecord.Status.PENDING, cause, attempt))
+                .compose(i -> Tx.run(pool, tx -> update(tx, from, to, cause, extraSet, extraArgs)))
+                .compose(now -> now.state() == to && to.journalStatus() == JournalRecord.Status.PENDING
+                        ? Future.succeededFuture(now)
+                        : journal.append(record(now, now.state(), now.state().journalStatus(), cause, attempt)).map(now));
+    }
+
+    private Future<Topup> update(SqlConnection tx, Topup from, State to, String cause, String extraSet, Object... extraArgs) {
+        Tuple args = Tuple.of(from.topupId(), to.name(), cause, from.state().name());
+        for (Object arg : extraArgs) {
+            args.addValue(arg);
+        }
+        return tx.preparedQuery("UPDATE topups SET state = $2, last_error = coalesce($3, last_error), updated_at = now()"
+                        + extraSet + " WHERE topup_id = $1 AND state = $4 RETURNING " + Topup.COLUMNS)
+                .execute(args)
+                .compose(rows -> rows.rowCount() == 0 ? load(tx, from.topupId())
+                        : history(tx, from.topupId(), to, cause).map(Topup.from(rows.iterator().next())));
+    }
+
+    private Future<Void> history(SqlConnection tx, String topupId, State state, String cause) {
+        return tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node) VALUES ($1, $2, $3, $4)")
+                .execute(Tuple.of(topupId, state.name(), cause, node)).mapEmpty();
+    }
+
+    private JournalRecord record(Topup topup, State state, JournalRecord.Status status, String cause, int attempt) {
+        return JournalRecord.of(node, FLOW, topup.topupId(), state.name(), status, attempt, topup.amountRials(),
+                List.of(topup.walletId(), AccountKind.PSP_CLEARING_ID), cause,
+                new JsonObject().put("authority", topup.authority()).encode());
+    }
+
+    private static boolean olderThan(OffsetDateTime at, long seconds) {
+        return at.plusSeconds(seconds).isBefore(OffsetDateTime.now(ZoneOffset.UTC));
+    }
+}

@@ -1,0 +1,126 @@
+package taraz.recovery;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import taraz.failpoint.Failpoints;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
+import taraz.support.TestGateway;
+import taraz.support.TestPsp;
+
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A real gateway process halts at each top-up failpoint, then starts again on the same data
+ * directory while the PSP simulator keeps running: the wallet is credited exactly once, the
+ * bank saw exactly one successful verify (and at most one "already verified"), and the journal
+ * ends with CREDITED.
+ */
+class TopupCrashTest {
+
+    private static final long AMOUNT_RIALS = 2_000_000;
+    private static final long EXIT_TIMEOUT_MILLIS = 60_000;
+    private static TestPsp psp;
+
+    @BeforeAll
+    static void startPsp() throws Exception {
+        psp = TestPsp.start(TestGateway.tempDir("psp-"));
+    }
+
+    @AfterAll
+    static void stopPsp() {
+        psp.stop();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"topup.after-request", "topup.after-callback", "topup.after-verify", "topup.after-credit"})
+    void crashThenRestartCreditsOnce(String failpoint) throws Exception {
+        Path dataDir = TestGateway.tempDir("topup-crash-");
+        int port = TestGateway.freePort();
+        Map<String, String> env = new HashMap<>(GatewayProcess.config(dataDir, Map.of(
+                "topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 1)));
+        env.put("TARAZ_PSP_URL", psp.baseUrl());
+        Map<String, String> crashing = new HashMap<>(env);
+        crashing.put("TARAZ_FAILPOINTS", failpoint + "=crash");
+
+        GatewayProcess first = GatewayProcess.start(dataDir, port, crashing);
+        Api api = first.api();
+        String wallet = api.openWallet("passenger");
+        String key = Api.newKey();
+        String topupId = "tp_" + sha256(key).substring(0, 32);
+        JsonObject body = new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS);
+        String authority = null;
+        long requestsBefore = psp.stats().getLong("requestCalls");
+        if (failpoint.equals("topup.after-request")) {
+            assertThrows(UncheckedIOException.class, () -> api.post("/v1/topups", key, body), "dies before answering");
+        } else {
+            Api.Response created = api.post("/v1/topups", key, body);
+            assertEquals(201, created.status(), created.text());
+            authority = created.json().getString("authority");
+            JsonObject paid = psp.pay(authority, "OK");
+            String atBank = psp.payment(authority).getString("status");
+            assertTrue(atBank.equals("PAID") || atBank.equals("VERIFIED"), "the cardholder paid: " + paid.encode());
+        }
+        assertEquals(Failpoints.CRASH_EXIT_STATUS, first.awaitExit(EXIT_TIMEOUT_MILLIS), first.output());
+
+        GatewayProcess second = GatewayProcess.start(dataDir, port, env);
+        try {
+            Api again = second.api();
+            if (authority == null) {
+                // The client retries its request with the same key: the same top-up, its stored authority.
+                Api.Response retried = again.post("/v1/topups", key, body);
+                assertEquals(201, retried.status(), retried.text());
+                assertEquals(topupId, retried.json().getString("topupId"));
+                authority = retried.json().getString("authority");
+                assertEquals(requestsBefore + 1, psp.stats().getLong("requestCalls"), "the bank was asked once");
+                psp.pay(authority, "OK");
+            }
+            awaitState(again, topupId, "CREDITED");
+            assertEquals(AMOUNT_RIALS, again.balance(wallet), "credited exactly once");
+            JsonObject atBank = psp.payment(authority);
+            assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
+            assertTrue(atBank.getInteger("verifyAlready") <= 1, atBank.encode());
+            assertEquals("CREDITED", TripCrashTest.lastJournalState(dataDir, topupId), "the journal ends CREDITED");
+
+            // A late duplicate callback changes nothing.
+            Api.Response duplicate = again.get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK");
+            assertEquals(200, duplicate.status(), duplicate.text());
+            assertEquals(AMOUNT_RIALS, again.balance(wallet));
+            TripCrashTest.assertLedgerAddsUp(dataDir);
+        } finally {
+            second.kill();
+        }
+    }
+
+    static void awaitState(Api api, String topupId, String state) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        String last = null;
+        while (System.currentTimeMillis() < deadline) {
+            Api.Response r = api.get("/v1/topups/" + topupId);
+            last = r.text();
+            if (r.status() == 200 && state.equals(r.json().getString("state"))) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("top-up " + topupId + " never reached " + state + ": " + last);
+    }
+
+    static String sha256(String text) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    }
+}

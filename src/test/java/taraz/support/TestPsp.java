@@ -1,0 +1,112 @@
+package taraz.support;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import taraz.pspsim.PspSimulator;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** A PSP simulator on loopback in the test JVM, and a client of its /sim endpoints. */
+public final class TestPsp {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final Vertx vertx;
+    private final PspSimulator simulator;
+
+    private TestPsp(Vertx vertx, PspSimulator simulator) {
+        this.vertx = vertx;
+        this.simulator = simulator;
+    }
+
+    public static TestPsp start(Path dataDir) {
+        try {
+            Files.createDirectories(dataDir);
+            Vertx vertx = Vertx.vertx();
+            PspSimulator simulator = PspSimulator.start(vertx, 0, dataDir).toCompletionStage().toCompletableFuture()
+                    .get(60, TimeUnit.SECONDS);
+            return new TestPsp(vertx, simulator);
+        } catch (Exception e) {
+            throw new IllegalStateException("PSP simulator failed to start", e);
+        }
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + simulator.port();
+    }
+
+    public void stop() {
+        try {
+            simulator.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The cardholder pays (OK) or cancels (NOK); returns the simulator's answer (after the callbacks). */
+    public JsonObject pay(String authority, String status) {
+        return send("POST", "/sim/pay/" + authority + "?status=" + status, null);
+    }
+
+    public JsonObject payment(String authority) {
+        return send("GET", "/sim/payments/" + authority, null);
+    }
+
+    public JsonObject stats() {
+        return send("GET", "/sim/stats", null);
+    }
+
+    public void faults(JsonObject faults) {
+        send("POST", "/sim/faults", faults.encode());
+    }
+
+    /** The simulator's fault settings as it starts (SimFaults.DEFAULTS): healthy, the bank's 30-minute window. */
+    public static JsonObject defaultFaults() {
+        return new JsonObject().put("latencyMillis", 0).put("errorRate", 0.0).put("timeoutRate", 0.0)
+                .put("endpoints", new JsonObject()).put("lostCallbackRate", 0.0).put("duplicateCallbacks", 1)
+                .put("callbackDelayMillis", 0).put("autoReverseSeconds", 1800);
+    }
+
+    /** Restores {@link #defaultFaults()}. */
+    public void resetFaults() {
+        faults(defaultFaults());
+    }
+
+    public String settlement(String date) {
+        return raw("GET", "/sim/settlement?date=" + date, null).body();
+    }
+
+    private JsonObject send(String method, String path, String body) {
+        HttpResponse<String> response = raw(method, path, body);
+        if (response.statusCode() / 100 != 2) {
+            throw new AssertionError(method + " " + path + ": " + response.statusCode() + " " + response.body());
+        }
+        return new JsonObject(response.body());
+    }
+
+    private HttpResponse<String> raw(String method, String path, String body) {
+        try {
+            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(60))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+            if (body != null) {
+                request.header("Content-Type", "application/json");
+            }
+            return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
