@@ -197,10 +197,14 @@ public final class TopupService {
 
     /** What the bank says about a payment we wait for (REQUESTED) or failed to verify. */
     private Future<Topup> onInquiry(Topup topup, String bank, int attempt) {
+        return onInquiry(topup, bank, attempt, "failed_at_bank");
+    }
+
+    private Future<Topup> onInquiry(Topup topup, String bank, int attempt, String failCause) {
         return switch (bank) {
             case "PAID", "VERIFIED" -> verify(topup, attempt);
             case "REVERSED" -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, "");
-            case "FAILED" -> transition(topup, State.FAILED, "failed_at_bank", attempt, "");
+            case "FAILED" -> transition(topup, State.FAILED, failCause, attempt, "");
             case "IN_BANK" -> olderThan(topup.createdAt(), windowSeconds)
                     ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, "")
                     : topup.state() == State.REQUESTED ? Future.succeededFuture(topup)
@@ -228,7 +232,7 @@ public final class TopupService {
                                 : "PAID".equals(asked.result()) || "VERIFIED".equals(asked.result())
                                 ? Future.succeededFuture(verifying)
                                 : onInquiry(verifying, "IN_BANK".equals(asked.result()) || "REVERSED".equals(asked.result())
-                                ? asked.result() : "FAILED", attempt));
+                                ? asked.result() : "FAILED", attempt, "verify_code_" + v.code()));
                     };
                 }));
     }
