@@ -312,25 +312,39 @@ public final class TopupService {
         return topup.toJson().put("paymentUrl", topup.authority() == null ? null : psp.paymentUrl(topup.authority()));
     }
 
-    /** Open top-ups the sweeper should look at, oldest first: past the callback grace, or mid-step. */
+    /**
+     * Open top-ups the sweeper should look at, least recently checked first: past the callback
+     * grace, or mid-step. Checking one moves it to the back, so top-ups the cardholder abandoned
+     * cannot hold the front of every round until their window ends.
+     */
     public Future<List<Topup>> open(long callbackGraceSeconds, int limit) {
         return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
                         + "AND (state <> 'REQUESTED' OR requested_at < now() - $1 * interval '1 second') "
-                        + "AND updated_at < now() - interval '1 second' ORDER BY updated_at LIMIT $2")
+                        + "AND updated_at < now() - interval '1 second' ORDER BY coalesce(checked_at, updated_at) LIMIT $2")
                 .execute(Tuple.of(callbackGraceSeconds, limit))
-                .map(rows -> {
-                    List<Topup> topups = new ArrayList<>();
-                    rows.forEach(row -> topups.add(Topup.from(row)));
-                    return topups;
-                });
+                .map(TopupService::toTopups);
     }
 
-    /** The sweeper's shortcut: a REQUESTED top-up that the bank lists as paid is verified at once. */
+    /** Open top-ups whose authority the bank lists as paid but unverified: the sweeper's first work. */
+    public Future<List<Topup>> openWithAuthorities(List<String> authorities) {
+        return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE authority = ANY($1) "
+                        + "AND state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED')")
+                .execute(Tuple.of(authorities.toArray(String[]::new)))
+                .map(TopupService::toTopups);
+    }
+
+    private static List<Topup> toTopups(io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row> rows) {
+        List<Topup> topups = new ArrayList<>();
+        rows.forEach(row -> topups.add(Topup.from(row)));
+        return topups;
+    }
+
+    /** The sweeper's step: a REQUESTED top-up that the bank lists as paid is verified at once. */
     public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
-        if (topup.state() == State.REQUESTED && paidUnverified.contains(topup.authority())) {
-            return verify(topup, 1);
-        }
-        return advance(topup.topupId(), 1);
+        Future<Topup> step = topup.state() == State.REQUESTED && paidUnverified.contains(topup.authority())
+                ? verify(topup, 1) : advance(topup.topupId(), 1);
+        return step.compose(swept -> pool.preparedQuery("UPDATE topups SET checked_at = now() WHERE topup_id = $1")
+                .execute(Tuple.of(topup.topupId())).map(swept));
     }
 
     private Future<Topup> findByAuthority(String authority) {

@@ -11,9 +11,10 @@ import java.util.function.BooleanSupplier;
 
 /**
  * One round of the top-up sweeper, on the node's own schedule: asks the bank which payments
- * are paid but unverified, then drives on, one at a time and at most {@code batchMax} per round,
- * every open top-up whose callback is late or whose step was cut short. A lost callback is so
- * verified and credited inside the bank's window.
+ * are paid but unverified and verifies those first, then drives on, one at a time and at most
+ * {@code batchMax} per round, the open top-ups whose callback is late or whose step was cut
+ * short, least recently checked first. A lost callback is so verified and credited inside the
+ * bank's window.
  */
 public final class TopupSweeper {
 
@@ -29,17 +30,22 @@ public final class TopupSweeper {
         this.batchMax = batchMax;
     }
 
-    /** A round; {@code stopped} ends it early (shutdown), {@code inflight} counts each top-up's step. */
+    /**
+     * A round; {@code stopped} ends it early (shutdown), {@code inflight} counts each top-up's step.
+     * Payments the bank lists as paid but unverified go first, whatever their age: they are the
+     * lost callbacks, and the bank reverses them when its window ends.
+     */
     public Future<Void> round(BooleanSupplier stopped, java.util.concurrent.atomic.AtomicInteger inflight) {
-        return topups.open(callbackGraceSeconds, batchMax).compose(open -> {
-            if (open.isEmpty()) {
-                return Future.succeededFuture();
-            }
-            return topups.psp().unverified()
-                    .<Set<String>>map(HashSet::new)
-                    .otherwise(err -> Set.of())
-                    .compose(paid -> each(open, 0, paid, stopped, inflight));
-        });
+        return topups.psp().unverified()
+                .otherwise(err -> List.of())
+                .compose(paid -> {
+                    Set<String> paidSet = new HashSet<>(paid);
+                    Future<List<Topup>> lost = paid.isEmpty() ? Future.succeededFuture(List.of())
+                            : topups.openWithAuthorities(paid);
+                    return lost.compose(first -> each(first, 0, paidSet, stopped, inflight))
+                            .compose(v -> topups.open(callbackGraceSeconds, batchMax))
+                            .compose(open -> each(open, 0, paidSet, stopped, inflight));
+                });
     }
 
     private Future<Void> each(List<Topup> open, int index, Set<String> paid, BooleanSupplier stopped,

@@ -17,6 +17,7 @@ CREATE TABLE topups (
     requested_at    timestamptz,
     callback_at     timestamptz,
     verified_at     timestamptz,
+    checked_at      timestamptz,  -- the sweeper's last look: it takes the least recently checked first
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX topups_open ON topups (state, updated_at)

@@ -52,6 +52,13 @@ public final class Api {
         return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET(), null);
     }
 
+    /** A GET with extra headers (e.g. {@code Accept}). */
+    public Response get(String path, Map<String, String> headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).GET();
+        headers.forEach(request::header);
+        return send(request, null);
+    }
+
     public Response getAdmin(String path) {
         return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET()
                 .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN), null);

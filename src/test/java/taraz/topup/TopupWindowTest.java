@@ -1,0 +1,224 @@
+package taraz.topup;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
+import taraz.support.TestGateway;
+import taraz.support.TestPsp;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+/**
+ * The bank's window passes while the gateway is down (a real child process, killed): after the
+ * restart the sweeper settles the top-up from what the bank says, REVERSED when the bank
+ * returned an unverified payment, EXPIRED when the cardholder never paid; never a credit.
+ */
+class TopupWindowTest {
+
+    private static final long AMOUNT_RIALS = 70_000;
+    private static final long AWAIT_MILLIS = 30_000;
+    private static final long STOP_MILLIS = 60_000;
+    /** The child's top-up window in the not-paid case, and how long the gateway stays down there. */
+    private static final int TOPUP_WINDOW_SECONDS = 2;
+    private static final long DOWN_PAST_WINDOW_MILLIS = 3_000;
+    /** Longer than the 1 s callback grace (and the sweeper's 1 s quiet time). */
+    private static final long STARVE_WAIT_MILLIS = 2_500;
+
+    private static TestPsp psp;
+
+    @BeforeAll
+    static void startPsp() throws Exception {
+        Files.createDirectories(Path.of("target", "test-data"));
+        psp = TestPsp.start(Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "psp-window-"));
+    }
+
+    @AfterAll
+    static void stopPsp() {
+        if (psp != null) {
+            psp.stop();
+        }
+    }
+
+    @Test
+    void bankReversesAPaymentWhileTheGatewayIsDown() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "topup-reversed-");
+        int port = TestGateway.freePort();
+        Map<String, String> env = childEnv(dataDir, Map.of("topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 1));
+
+        GatewayProcess first = GatewayProcess.start(dataDir, port, env);
+        GatewayProcess second = null;
+        try {
+            Api api = first.api();
+            String wallet = api.openWallet("passenger");
+            Api.Response created = api.post("/v1/topups", Api.newKey(),
+                    new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
+            assertEquals(201, created.status(), created.text());
+            String topupId = created.json().getString("topupId");
+            String authority = created.json().getString("authority");
+            assertNotNull(authority, created.text());
+            first.kill();
+
+            psp.faults(TestPsp.defaultFaults().put("autoReverseSeconds", 1));
+            JsonObject paid = psp.pay(authority, "OK");
+            assertEquals("PAID", paid.getString("status"), paid.encode());
+            assertEquals(-1, paid.getJsonArray("callbacks").getJsonObject(0).getInteger("status"),
+                    "nobody listens for the callback: " + paid.encode());
+            // The bank's 1 s window passes with nobody verifying: it returns the money to the cardholder.
+            awaitBankStatus(authority, "REVERSED");
+
+            second = GatewayProcess.start(dataDir, port, env);
+            JsonObject reversed = awaitState(second.api(), topupId, "REVERSED");
+            assertEquals("reversed_by_bank", reversed.getString("lastError"), reversed.encode());
+            assertEquals(0, second.api().balance(wallet), "never credited");
+            JsonObject atBank = psp.payment(authority);
+            assertEquals(0, atBank.getInteger("verifySuccesses"), atBank.encode());
+            assertEquals("REVERSED", atBank.getString("status"), atBank.encode());
+
+            // A late callback for it changes nothing.
+            Api.Response late = second.api().get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK",
+                    Map.of("Accept", "application/json"));
+            assertEquals(200, late.status(), late.text());
+            assertEquals("REVERSED", late.json().getString("state"), late.text());
+            assertEquals(0, second.api().balance(wallet));
+        } finally {
+            psp.resetFaults();
+            stop(first);
+            stop(second);
+        }
+    }
+
+    @Test
+    void unpaidTopupExpiresWhileTheGatewayIsDown() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "topup-expired-");
+        int port = TestGateway.freePort();
+        Map<String, String> env = childEnv(dataDir, Map.of("topupSweepIntervalMillis", 300,
+                "topupCallbackGraceSeconds", 1, "topupWindowSeconds", TOPUP_WINDOW_SECONDS));
+
+        GatewayProcess first = GatewayProcess.start(dataDir, port, env);
+        GatewayProcess second = null;
+        try {
+            Api api = first.api();
+            String wallet = api.openWallet("passenger");
+            Api.Response created = api.post("/v1/topups", Api.newKey(),
+                    new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
+            assertEquals(201, created.status(), created.text());
+            String topupId = created.json().getString("topupId");
+            String authority = created.json().getString("authority");
+            first.kill();
+
+            Thread.sleep(DOWN_PAST_WINDOW_MILLIS);
+
+            second = GatewayProcess.start(dataDir, port, env);
+            JsonObject expired = awaitState(second.api(), topupId, "EXPIRED");
+            assertEquals("not_paid_in_window", expired.getString("lastError"), expired.encode());
+            assertEquals(0, second.api().balance(wallet));
+            JsonObject atBank = psp.payment(authority);
+            assertEquals("IN_BANK", atBank.getString("status"), atBank.encode());
+            assertEquals(0, atBank.getInteger("verifySuccesses"), atBank.encode());
+        } finally {
+            stop(first);
+            stop(second);
+        }
+    }
+
+    /**
+     * The sweeper's batch is the open top-ups with the oldest {@code updated_at}, and a REQUESTED
+     * top-up the bank still holds is left untouched, so unpaid (abandoned) top-ups keep the head of
+     * the batch for the whole window. A paid one whose callback was lost must still be found: the
+     * bank lists it in unVerified. Here the batch is 1 and one older top-up is simply unpaid.
+     */
+    @Test
+    void lostCallbackIsNotStarvedByOlderUnpaidTopups() throws Exception {
+        Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "topup-starved-");
+        int port = TestGateway.freePort();
+        Map<String, String> env = childEnv(dataDir, Map.of("topupSweepIntervalMillis", 300,
+                "topupCallbackGraceSeconds", 1, "topupSweepBatchMax", 1));
+        GatewayProcess child = GatewayProcess.start(dataDir, port, env);
+        try {
+            Api api = child.api();
+            String abandonedWallet = api.openWallet("passenger");
+            Api.Response abandoned = api.post("/v1/topups", Api.newKey(),
+                    new JsonObject().put("walletId", abandonedWallet).put("amount", AMOUNT_RIALS));
+            assertEquals(201, abandoned.status(), abandoned.text());
+            // Past the callback grace, so the sweeper looks at it (and finds it unpaid) every round.
+            Thread.sleep(STARVE_WAIT_MILLIS);
+
+            String wallet = api.openWallet("passenger");
+            Api.Response created = api.post("/v1/topups", Api.newKey(),
+                    new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
+            assertEquals(201, created.status(), created.text());
+            String topupId = created.json().getString("topupId");
+            String authority = created.json().getString("authority");
+            try {
+                psp.faults(TestPsp.defaultFaults().put("lostCallbackRate", 1.0));
+                psp.pay(authority, "OK");
+            } finally {
+                psp.resetFaults();
+            }
+            awaitState(api, topupId, "CREDITED");
+            assertEquals(AMOUNT_RIALS, api.balance(wallet));
+            assertEquals("REQUESTED", api.get("/v1/topups/" + abandoned.json().getString("topupId")).json().getString("state"));
+        } finally {
+            stop(child);
+        }
+    }
+
+    private static Map<String, String> childEnv(Path dataDir, Map<String, Object> settings) throws Exception {
+        Map<String, String> env = new HashMap<>(GatewayProcess.config(dataDir, settings));
+        env.put("TARAZ_PSP_URL", psp.baseUrl());
+        return env;
+    }
+
+    /** Stops a child gracefully (so its embedded PostgreSQL stops too); a dead child is left as is. */
+    private static void stop(GatewayProcess child) throws InterruptedException {
+        if (child == null) {
+            return;
+        }
+        child.terminate();
+        child.awaitExit(STOP_MILLIS);
+    }
+
+    private static void awaitBankStatus(String authority, String status) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(AWAIT_MILLIS);
+        JsonObject last = null;
+        while (System.nanoTime() < deadline) {
+            last = psp.payment(authority);
+            if (status.equals(last.getString("status"))) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the bank never made " + authority + " " + status + ": " + last);
+    }
+
+    private static JsonObject awaitState(Api api, String topupId, String state) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(AWAIT_MILLIS);
+        Set<String> terminal = Set.of("CREDITED", "FAILED", "EXPIRED", "REVERSED");
+        JsonObject last = null;
+        while (System.nanoTime() < deadline) {
+            Api.Response r = api.get("/v1/topups/" + topupId);
+            if (r.status() == 200) {
+                last = r.json();
+                String now = last.getString("state");
+                if (state.equals(now)) {
+                    return last;
+                }
+                assertFalse(terminal.contains(now), "ended " + now + ", expected " + state + ": " + last.encode());
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("top-up " + topupId + " not " + state + " within " + AWAIT_MILLIS + " ms: " + last);
+    }
+}
