@@ -14,6 +14,8 @@ import taraz.ledger.Ledger;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.Tx;
+import taraz.ops.Inflight;
+import taraz.trip.TripService;
 
 import java.time.Duration;
 import java.util.List;
@@ -32,8 +34,11 @@ public final class AdjustmentService {
     private final Journal journal;
     private final Failpoints failpoints;
     private final String node;
+    private final Inflight inflight;
 
-    public AdjustmentService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node) {
+    public AdjustmentService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node,
+                             Inflight inflight) {
+        this.inflight = inflight;
         this.pool = pool;
         this.ledger = ledger;
         this.journal = journal;
@@ -51,8 +56,10 @@ public final class AdjustmentService {
                 amountRials > 0
                         ? List.of(Leg.debit(AccountKind.CORRECTIONS_ID, magnitudeRials), Leg.credit(walletId, magnitudeRials))
                         : List.of(Leg.debit(walletId, magnitudeRials), Leg.credit(AccountKind.CORRECTIONS_ID, magnitudeRials)));
-        return journal.append(JournalRecord.of(node, FLOW, adjustmentId, "ADJUSTING", JournalRecord.Status.PENDING,
-                        attempt, magnitudeRials, accounts, null, data.encode()))
+        JournalRecord intent = JournalRecord.of(node, FLOW, adjustmentId, "ADJUSTING", JournalRecord.Status.PENDING,
+                attempt, magnitudeRials, accounts, null, data.encode());
+        long step = inflight.begin(intent.interrupted(TripService.INTERRUPTED));
+        return journal.append(intent)
                 .compose(i -> Tx.run(pool, tx -> ledger.wallet(tx, walletId)
                         .compose(wallet -> ledger.post(tx, transfer))
                         .compose(posted -> failpoints.at("adjustment.before-commit"))
@@ -66,7 +73,8 @@ public final class AdjustmentService {
                         ? journal.append(JournalRecord.of(node, FLOW, adjustmentId, "REJECTED", JournalRecord.Status.TERMINAL,
                                 attempt, magnitudeRials, accounts, failure.code(), data.encode()))
                         .transform(x -> Future.failedFuture(failure))
-                        : Future.failedFuture(err));
+                        : Future.failedFuture(err))
+                .onComplete(done -> inflight.end(step));
     }
 
     /** Recovery: the same adjustment again; its transfer id makes it post at most once. */

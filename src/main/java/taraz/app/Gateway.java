@@ -23,7 +23,9 @@ import taraz.http.RequestBodies;
 import taraz.idempotency.IdempotencyStore;
 import taraz.journal.Journal;
 import taraz.ledger.Ledger;
+import taraz.journal.JournalRecord;
 import taraz.ops.Housekeeping;
+import taraz.ops.Inflight;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
 import taraz.psp.ZarinpalPsp;
@@ -32,6 +34,7 @@ import taraz.topup.TopupSweeper;
 import taraz.recovery.Recovery;
 import taraz.trip.TripService;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -48,11 +51,14 @@ public final class Gateway {
     private static final long BOOT_TIMEOUT_MILLIS = 600_000;
     /** The bound of each stop phase beyond its own configured deadline. */
     private static final long PHASE_MARGIN_MILLIS = 15_000;
+    /** How often the drain looks at the in-flight counters. */
+    private static final long DRAIN_POLL_MILLIS = 20;
 
     private final Settings settings;
     private final Vertx vertx;
     private final Metrics metrics;
     private final Readiness readiness = new Readiness();
+    private final Inflight steps = new Inflight();
     private EmbeddedDatabase embedded;
     private Journal journal;
     private Pool pool;
@@ -116,13 +122,14 @@ public final class Gateway {
                             .build();
                     Ledger ledger = new Ledger();
                     TripService trips = new TripService(pool, ledger, journal, failpoints, node,
-                            settings.longValue("holdTtlSecondsDefault"));
-                    AdjustmentService adjustments = new AdjustmentService(pool, ledger, journal, failpoints, node);
+                            settings.longValue("holdTtlSecondsDefault"), steps);
+                    AdjustmentService adjustments = new AdjustmentService(pool, ledger, journal, failpoints, node, steps);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
                             settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax"), metrics.registry());
                     TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
                             settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
-                            settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"));
+                            settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
+                            settings.longValue("topupLeaseMillis"), steps);
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.longValue("topupCallbackGraceSeconds"),
                             settings.intValue("topupSweepBatchMax"));
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
@@ -130,12 +137,14 @@ public final class Gateway {
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,
-                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"));
+                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"),
+                            settings.intValue("recoveryConcurrency"));
                     return RequestBodies.load(vertx, settings.amountRialsMax())
                             .compose(bodies -> {
                                 Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks());
-                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(), api::router),
+                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
+                                        settings.longValue("drainTimeoutMillis"), api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
                             })
                             .compose(id -> {
@@ -159,7 +168,7 @@ public final class Gateway {
 
     private HealthChecks readyChecks() {
         return HealthChecks.create(vertx)
-                .register("phase", promise -> promise.complete(readiness.serving() ? Status.OK()
+                .register("phase", promise -> promise.complete(readiness.ready() ? Status.OK()
                         : Status.KO(new io.vertx.core.json.JsonObject().put("phase", readiness.phase().name()))))
                 .register("journal", promise -> promise.complete(journal.healthy() ? Status.OK() : Status.KO()))
                 .register("database", DB_CHECK_TIMEOUT_MILLIS, promise -> pool.query("SELECT 1").execute()
@@ -181,29 +190,42 @@ public final class Gateway {
     }
 
     /**
-     * The undeploy sequence: readiness DOWN, a grace for the load balancer to notice, the
-     * listeners closed, in-flight work awaited up to the drain deadline, the journal synced
-     * and closed, the pool and Vert.x closed, the embedded PostgreSQL stopped. Blocking: call it
-     * from a plain thread (the shutdown hook, a test). Each phase is bounded and logged.
+     * The undeploy sequence: readiness DOWN at once while the node still serves for the
+     * readiness grace (the load balancer notices); then new requests are turned away (503,
+     * Connection: close) and the listeners shut down while running requests finish; the
+     * in-flight requests and business steps (sweepers included) are awaited up to the drain
+     * deadline; steps still running then are journaled as interrupted; the journal is synced and
+     * closed, the pool and Vert.x closed, the embedded PostgreSQL stopped. Blocking: call it from
+     * a plain thread (the signal handler, a test). Each phase is bounded and logged.
      */
     public void stop() {
         readiness.advance(Readiness.Phase.DRAINING);
         long started = System.nanoTime();
         long graceMillis = settings.longValue("readinessGraceMillis");
         long drainMillis = settings.longValue("drainTimeoutMillis");
-        phase("drain", graceMillis + drainMillis + PHASE_MARGIN_MILLIS, () ->
-                (graceMillis > 0 ? vertx.timer(graceMillis, TimeUnit.MILLISECONDS).<Void>mapEmpty() : Future.<Void>succeededFuture())
-                        .compose(v -> httpDeployment == null ? Future.<Void>succeededFuture() : vertx.undeploy(httpDeployment))
-                        .compose(v -> {
-                            if (housekeeping != null) {
-                                housekeeping.stop();
-                            }
-                            return awaitIdle(System.currentTimeMillis() + drainMillis);
-                        }));
+        LOG.info("stop: readiness DOWN; serving {} ms more for the load balancer", graceMillis);
+        phase("readiness grace", graceMillis + PHASE_MARGIN_MILLIS, () -> graceMillis > 0
+                ? vertx.timer(graceMillis, TimeUnit.MILLISECONDS) : Future.succeededFuture());
+        readiness.advance(Readiness.Phase.CLOSING);
+        if (housekeeping != null) {
+            housekeeping.stop();
+        }
+        long deadlineMillis = System.currentTimeMillis() + drainMillis;
+        phase("listeners closed and in-flight work drained", drainMillis + PHASE_MARGIN_MILLIS, () -> {
+            Future<?> listeners = httpDeployment == null ? Future.succeededFuture() : vertx.undeploy(httpDeployment);
+            return Future.join(listeners, awaitIdle(deadlineMillis));
+        });
         if (journal != null) {
             long t = System.nanoTime();
+            List<JournalRecord> interrupted = steps.open();
+            for (JournalRecord record : interrupted) {
+                LOG.warn("stop: txn={} flow={} still running at the drain deadline; journaled as interrupted",
+                        record.paymentId(), record.flow());
+                journal.append(record);
+            }
             journal.close();
-            LOG.info("stop: journal synced and closed in {} ms", (System.nanoTime() - t) / 1_000_000);
+            LOG.info("stop: {} interrupted step(s) journaled, journal synced and closed in {} ms", interrupted.size(),
+                    (System.nanoTime() - t) / 1_000_000);
         }
         phase("database pool", PHASE_MARGIN_MILLIS, () -> pool == null ? Future.succeededFuture() : pool.close());
         phase("vert.x", PHASE_MARGIN_MILLIS, vertx::close);
@@ -226,13 +248,15 @@ public final class Gateway {
     }
 
     private Future<Void> awaitIdle(long deadlineMillis) {
-        if (metrics.inflight().get() == 0 || System.currentTimeMillis() >= deadlineMillis) {
-            if (metrics.inflight().get() > 0) {
-                LOG.warn("drain deadline reached with {} transaction(s) in flight; the journal keeps them for recovery",
-                        metrics.inflight().get());
-            }
+        int running = metrics.inflight().get() + steps.count();
+        if (running == 0) {
             return Future.succeededFuture();
         }
-        return vertx.timer(20, TimeUnit.MILLISECONDS).compose(t -> awaitIdle(deadlineMillis));
+        if (System.currentTimeMillis() >= deadlineMillis) {
+            LOG.warn("stop: drain deadline reached with {} request(s) and {} step(s) in flight",
+                    metrics.inflight().get(), steps.count());
+            return Future.succeededFuture();
+        }
+        return vertx.timer(DRAIN_POLL_MILLIS, TimeUnit.MILLISECONDS).compose(t -> awaitIdle(deadlineMillis));
     }
 }

@@ -1,6 +1,8 @@
 package taraz.app;
 
 import picocli.CommandLine;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import taraz.journal.JournalCommand;
@@ -10,6 +12,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}. */
 @Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
@@ -34,6 +37,9 @@ public final class Main implements Callable<Integer> {
     @Command(name = "serve", mixinStandardHelpOptions = true, description = "run the gateway (the default command)")
     public static final class Serve implements Callable<Integer> {
 
+        /** The exit status when a second signal cuts the stop sequence short. */
+        static final int FORCED_EXIT_STATUS = 130;
+
         @Option(names = "--port", description = "HTTP port (TARAZ_HTTP_PORT)")
         Integer port;
         @Option(names = "--data-dir", description = "data directory (TARAZ_DATA_DIR)")
@@ -55,13 +61,24 @@ public final class Main implements Callable<Integer> {
                 return 1;
             }
             CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    gateway.stop();
-                } finally {
-                    stopped.countDown();
+            AtomicInteger signals = new AtomicInteger();
+            SignalHandler onSignal = signal -> {
+                if (signals.incrementAndGet() == 1) {
+                    // The stop sequence on its own thread: a signal handler must return at once.
+                    new Thread(() -> {
+                        try {
+                            gateway.stop();
+                        } finally {
+                            stopped.countDown();
+                        }
+                    }, "taraz-stop").start();
+                } else {
+                    System.err.println("taraz: second " + signal.getName() + " signal, stopping now without draining");
+                    Runtime.getRuntime().halt(FORCED_EXIT_STATUS);
                 }
-            }, "taraz-shutdown"));
+            };
+            Signal.handle(new Signal("TERM"), onSignal);
+            Signal.handle(new Signal("INT"), onSignal);
             stopped.await();
             return 0;
         }

@@ -122,6 +122,7 @@ public record Settings(JsonObject json) {
         requireRange("topupCreateGraceSeconds", 1, 86_400);
         requireRange("topupSweepIntervalMillis", 100, 3_600_000);
         requireRange("topupSweepBatchMax", 1, 10_000);
+        requireRange("topupLeaseMillis", 1000, 3_600_000);
         if (string("pspMerchantId") == null || string("pspMerchantId").length() != 36) {
             throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
         }
@@ -131,6 +132,7 @@ public record Settings(JsonObject json) {
         requireRange("journalQueueCapacity", 16, 1 << 24);
         requireRange("journalRetentionDays", 1, 3650);
         requireRange("recoveryStepTimeoutMillis", 100, 600_000);
+        requireRange("recoveryConcurrency", 1, 256);
         String sync = string("journalSync");
         if (!"every".equals(sync) && !"batch".equals(sync) && !"none".equals(sync)) {
             throw new IllegalArgumentException("journalSync must be every, batch or none, got '" + sync + "'");

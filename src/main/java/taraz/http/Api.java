@@ -343,11 +343,15 @@ public final class Api {
     }
 
     private void requireServing(RoutingContext ctx) {
-        if (readiness.serving()) {
+        if (readiness.accepting()) {
             ctx.next();
             return;
         }
         ctx.response().putHeader("Retry-After", "1");
+        if (readiness.phase() == Readiness.Phase.CLOSING) {
+            // This node is going away: the client (or the load balancer) retries elsewhere.
+            ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+        }
         error(ctx, new Failure(503, "not_ready", "this node is " + readiness.phase().name().toLowerCase()
                 + "; retry on another node or later"));
     }

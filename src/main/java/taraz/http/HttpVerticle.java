@@ -6,20 +6,23 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
  * One HTTP server per event loop, all on one port (Vert.x shares the listening socket), so
- * request handling spreads over every core. Undeploying it stops that server from accepting.
+ * request handling spreads over every core. Undeploying it shuts that server down gracefully.
  */
 public final class HttpVerticle extends VerticleBase {
 
     private final int port;
+    private final long shutdownTimeoutMillis;
     private final Function<io.vertx.core.Vertx, Router> routerFactory;
     private HttpServer server;
 
-    public HttpVerticle(int port, Function<io.vertx.core.Vertx, Router> routerFactory) {
+    public HttpVerticle(int port, long shutdownTimeoutMillis, Function<io.vertx.core.Vertx, Router> routerFactory) {
         this.port = port;
+        this.shutdownTimeoutMillis = shutdownTimeoutMillis;
         this.routerFactory = routerFactory;
     }
 
@@ -30,7 +33,12 @@ public final class HttpVerticle extends VerticleBase {
         return server.requestHandler(routerFactory.apply(vertx)).listen();
     }
 
-    public int actualPort() {
-        return server.actualPort();
+    /**
+     * Stops accepting connections; requests already running finish, bounded by the drain
+     * deadline, before the connections close.
+     */
+    @Override
+    public Future<?> stop() {
+        return server.shutdown(shutdownTimeoutMillis, TimeUnit.MILLISECONDS);
     }
 }

@@ -33,6 +33,16 @@ public record JournalRecord(int version, long timeMillis, String node, String fl
     }
 
     /** The payment this record belongs to: {@code flow/paymentId}. */
+    /**
+     * This record again, now, with a cause: what a node journals for a step it lets go of at
+     * its drain deadline. It stays PENDING and keeps the step's parameters, so recovery can run
+     * the step from it.
+     */
+    public JournalRecord interrupted(String why) {
+        return new JournalRecord(version, System.currentTimeMillis(), node, flow, paymentId, state, Status.PENDING,
+                attempt, amountRials, accounts, why, data);
+    }
+
     public String key() {
         return flow + "/" + paymentId;
     }

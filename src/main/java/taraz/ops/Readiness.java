@@ -3,12 +3,15 @@ package taraz.ops;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The node's phase, which readiness reports and the API gates on: payments are served only
- * when READY. It moves one way: STARTING, RECOVERING, READY, DRAINING.
+ * The node's phase, which readiness reports and the API gates on. It moves one way:
+ * STARTING, RECOVERING, READY, DRAINING, CLOSING. Readiness is UP only when READY; payments are
+ * accepted when READY and, after a stop signal, during the DRAINING grace, so that the load
+ * balancer sees readiness DOWN before the node turns anyone away; CLOSING turns new requests
+ * away while those already running finish.
  */
 public final class Readiness {
 
-    public enum Phase { STARTING, RECOVERING, READY, DRAINING }
+    public enum Phase { STARTING, RECOVERING, READY, DRAINING, CLOSING }
 
     private final AtomicReference<Phase> phase = new AtomicReference<>(Phase.STARTING);
 
@@ -16,8 +19,15 @@ public final class Readiness {
         return phase.get();
     }
 
-    public boolean serving() {
+    /** What /health/ready reports. */
+    public boolean ready() {
         return phase.get() == Phase.READY;
+    }
+
+    /** Whether a new payment request is taken. */
+    public boolean accepting() {
+        Phase now = phase.get();
+        return now == Phase.READY || now == Phase.DRAINING;
     }
 
     /** Moves forward only; a late "ready" can never undo a "draining". */

@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import taraz.app.Failure;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.ops.Metrics;
@@ -12,18 +13,24 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
  * Boot recovery: reads the journal from its checkpoint, finds every payment whose last record
  * is PENDING (a step announced, its outcome never recorded: the process died or was cut off in
- * between) and drives each one to an outcome through its flow's own code, one at a time, each
- * bounded in time. The node reports ready only after this. The checkpoint then moves to the
+ * between) and drives each one to an outcome through its flow's own code, a bounded number at a
+ * time, each bounded in time. A payment it cannot finish (the PSP down) is left to the sweeper. The node reports ready only after this. The checkpoint then moves to the
  * first record of the oldest payment still unresolved, or past everything read.
  */
 public final class Recovery {
 
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+    /** A progress line every this many payments. */
+    private static final int PROGRESS_EVERY = 1000;
+    /** Up to this many pending payments, each one is logged; beyond, only progress and failures. */
+    private static final int LOG_EACH_MAX = 100;
 
     /** A flow's way of finishing one of its pending steps, the same code its requests use. */
     public interface Resumer extends Function<JournalRecord, Future<?>> {}
@@ -33,8 +40,11 @@ public final class Recovery {
     private final Map<String, Resumer> resumers;
     private final Metrics metrics;
     private final long stepTimeoutMillis;
+    private final int concurrency;
 
-    public Recovery(Vertx vertx, Path journalDir, Map<String, Resumer> resumers, Metrics metrics, long stepTimeoutMillis) {
+    public Recovery(Vertx vertx, Path journalDir, Map<String, Resumer> resumers, Metrics metrics, long stepTimeoutMillis,
+                    int concurrency) {
+        this.concurrency = concurrency;
         this.vertx = vertx;
         this.journalDir = journalDir;
         this.resumers = resumers;
@@ -54,8 +64,14 @@ public final class Recovery {
                 .compose(scan -> {
                     List<Journal.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
                     LOG.info("recovery: {} incomplete payment(s) in the journal since index {}", pending.size(), scan.fromIndex());
-                    return replay(pending, 0, new ArrayList<>())
-                            .compose(unresolved -> {
+                    List<Journal.IncompleteEntry> unresolved = java.util.Collections.synchronizedList(new ArrayList<>());
+                    AtomicInteger next = new AtomicInteger();
+                    List<Future<Void>> lanes = new ArrayList<>();
+                    for (int lane = 0; lane < Math.min(concurrency, Math.max(1, pending.size())); lane++) {
+                        lanes.add(lane(pending, next, unresolved));
+                    }
+                    return Future.join(lanes)
+                            .compose(done -> {
                                 long checkpoint = unresolved.stream().mapToLong(Journal.IncompleteEntry::firstIndex).min()
                                         .orElse(scan.endIndex());
                                 return vertx.executeBlocking(() -> {
@@ -68,10 +84,15 @@ public final class Recovery {
                         (System.nanoTime() - started) / 1_000_000, report.found(), report.finished(), report.unresolved()));
     }
 
-    private Future<List<Journal.IncompleteEntry>> replay(List<Journal.IncompleteEntry> pending, int index,
-                                                        List<Journal.IncompleteEntry> unresolved) {
-        if (index == pending.size()) {
-            return Future.succeededFuture(unresolved);
+    /** One of the bounded number of lanes: takes the next pending payment until none is left. */
+    private Future<Void> lane(List<Journal.IncompleteEntry> pending, AtomicInteger next,
+                              List<Journal.IncompleteEntry> unresolved) {
+        int index = next.getAndIncrement();
+        if (index >= pending.size()) {
+            return Future.succeededFuture();
+        }
+        if (index > 0 && index % PROGRESS_EVERY == 0) {
+            LOG.info("recovery: {}/{} replayed", index, pending.size());
         }
         Journal.IncompleteEntry entry = pending.get(index);
         JournalRecord last = entry.last();
@@ -80,29 +101,26 @@ public final class Recovery {
             throw new IllegalStateException("journal has a pending " + last.flow() + " payment " + last.paymentId()
                     + " and no flow to resume it");
         }
-        if (index > 0 && index % 100 == 0) {
-            LOG.info("recovery: {}/{} replayed", index, pending.size());
-        }
         Future<?> step;
         try {
             step = resumer.apply(last);
         } catch (RuntimeException e) {
             step = Future.failedFuture(e);
         }
-        return step.timeout(stepTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS)
+        return step.timeout(stepTimeoutMillis, TimeUnit.MILLISECONDS)
                 .transform(result -> {
-                    // A rule violation (a taraz.app.Failure) still journaled an outcome: resolved.
-                    boolean resolved = result.succeeded() || result.cause() instanceof taraz.app.Failure;
+                    // A rule violation (a Failure) still journaled an outcome: resolved.
+                    boolean resolved = result.succeeded() || result.cause() instanceof Failure;
                     metrics.recoveryReplayed(last.flow(), resolved ? "finished" : "unresolved");
-                    if (resolved) {
+                    if (!resolved) {
+                        LOG.warn("recovery: txn={} flow={} state={} not finished, left for the sweeper or the next boot: {}",
+                                last.paymentId(), last.flow(), last.state(), String.valueOf(result.cause()));
+                        unresolved.add(entry);
+                    } else if (pending.size() <= LOG_EACH_MAX) {
                         LOG.info("recovery: txn={} flow={} state={} attempt={} finished", last.paymentId(), last.flow(),
                                 last.state(), last.attempt() + 1);
-                    } else {
-                        LOG.warn("recovery: txn={} flow={} state={} not finished: {}", last.paymentId(), last.flow(),
-                                last.state(), String.valueOf(result.cause()));
-                        unresolved.add(entry);
                     }
-                    return replay(pending, index + 1, unresolved);
+                    return lane(pending, next, unresolved);
                 });
     }
 }

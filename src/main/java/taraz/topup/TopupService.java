@@ -21,7 +21,9 @@ import taraz.ledger.Transfer;
 import taraz.ledger.Tx;
 import taraz.psp.Psp;
 import taraz.psp.PspUnavailableException;
+import taraz.ops.Inflight;
 import taraz.topup.Topup.State;
+import taraz.trip.TripService;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -68,11 +70,16 @@ public final class TopupService {
     private final String callbackUrl;
     private final long windowSeconds;
     private final long createGraceSeconds;
+    private final Inflight inflight;
+    private final long leaseMillis;
     /** Top-ups being advanced by this node: concurrent callers of one top-up share one run. */
     private final Map<String, Future<Topup>> running = new ConcurrentHashMap<>();
 
     public TopupService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node, Psp psp,
-                        String callbackUrl, long windowSeconds, long createGraceSeconds) {
+                        String callbackUrl, long windowSeconds, long createGraceSeconds, long leaseMillis,
+                        Inflight inflight) {
+        this.inflight = inflight;
+        this.leaseMillis = leaseMillis;
         this.pool = pool;
         this.ledger = ledger;
         this.journal = journal;
@@ -97,6 +104,7 @@ public final class TopupService {
      */
     public Future<Topup> create(String topupId, String walletId, long amountRials) {
         JsonObject data = new JsonObject().put("walletId", walletId).put("amount", amountRials);
+        long step = inflight.begin(interrupted(topupId, 1));
         return ledger.wallet(pool, walletId)
                 .compose(wallet -> wallet.kind() == AccountKind.PASSENGER ? Future.succeededFuture()
                         : Future.failedFuture(Failure.unprocessable("wallet_kind_mismatch",
@@ -118,7 +126,8 @@ public final class TopupService {
                                 .compose(t -> failpoints.at("topup.after-request").map(t))
                                 : transition(topup, State.FAILED, "psp_request_failed", 1, "")
                                 .compose(t -> Future.failedFuture(new Failure(502, "psp_unavailable",
-                                        "the bank gateway did not open the payment: " + requested.cause().getMessage())))));
+                                        "the bank gateway did not open the payment: " + requested.cause().getMessage())))))
+                .onComplete(done -> inflight.end(step));
     }
 
     // ---- the bank's callback ---------------------------------------------------------------
@@ -172,10 +181,12 @@ public final class TopupService {
         if (already != null) {
             return already;
         }
+        long step = inflight.begin(interrupted(topupId, attempt));
         load(pool, topupId).compose(topup -> topup == null
                         ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
                         : step(topup, attempt))
                 .onComplete(result -> {
+                    inflight.end(step);
                     running.remove(topupId, promise.future());
                     promise.handle(result);
                 });
@@ -313,15 +324,19 @@ public final class TopupService {
     }
 
     /**
-     * Open top-ups the sweeper should look at, least recently checked first: past the callback
-     * grace, or mid-step. Checking one moves it to the back, so top-ups the cardholder abandoned
-     * cannot hold the front of every round until their window ends.
+     * Claims the open top-ups the sweeper (the cluster completer) should look at, least recently
+     * checked first: past the callback grace, or mid-step, and not leased by a live node. A node
+     * that died mid-step lets its lease run out and any other node takes the top-up over; the
+     * claim skips rows another node is claiming at the same moment. Checking one moves it to the
+     * back, so top-ups the cardholder abandoned cannot hold the front of every round.
      */
-    public Future<List<Topup>> open(long callbackGraceSeconds, int limit) {
-        return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
+    public Future<List<Topup>> claimOpen(long callbackGraceSeconds, int limit) {
+        return pool.preparedQuery("UPDATE topups SET owner = $3, lease_until = now() + $4 * interval '1 millisecond' "
+                        + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
                         + "AND (state <> 'REQUESTED' OR requested_at < now() - $1 * interval '1 second') "
-                        + "AND updated_at < now() - interval '1 second' ORDER BY coalesce(checked_at, updated_at) LIMIT $2")
-                .execute(Tuple.of(callbackGraceSeconds, limit))
+                        + "AND (lease_until IS NULL OR lease_until < now()) "
+                        + "ORDER BY coalesce(checked_at, updated_at) LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING " + Topup.COLUMNS)
+                .execute(Tuple.of(callbackGraceSeconds, limit, node, leaseMillis))
                 .map(TopupService::toTopups);
     }
 
@@ -371,7 +386,8 @@ public final class TopupService {
      * Moves a top-up from the state it was read in to {@code to}: the intent is journaled, then
      * the row is updated only if it is still in that state (else another node or request moved
      * it first, and the top-up is returned as it now is), then a waiting or final state is
-     * journaled again. {@code extraSet} adds columns, its parameters numbered from $5.
+     * journaled again. {@code extraSet} adds columns, its parameters numbered from $5. Each
+     * transition renews this node's lease on the top-up.
      */
     private Future<Topup> transition(Topup from, State to, String cause, int attempt, String extraSet, Object... extraArgs) {
         return journal.append(record(from, to, JournalRecord.Status.PENDING, cause, attempt))
@@ -386,7 +402,10 @@ public final class TopupService {
         for (Object arg : extraArgs) {
             args.addValue(arg);
         }
-        return tx.preparedQuery("UPDATE topups SET state = $2, last_error = coalesce($3, last_error), updated_at = now()"
+        args.addValue(node).addValue(leaseMillis);
+        int ownerParam = 5 + extraArgs.length;
+        return tx.preparedQuery("UPDATE topups SET state = $2, last_error = coalesce($3, last_error), updated_at = now(), "
+                        + "owner = $" + ownerParam + ", lease_until = now() + $" + (ownerParam + 1) + " * interval '1 millisecond'"
                         + extraSet + " WHERE topup_id = $1 AND state = $4 RETURNING " + Topup.COLUMNS)
                 .execute(args)
                 .compose(rows -> rows.rowCount() == 0 ? load(tx, from.topupId())
@@ -402,6 +421,12 @@ public final class TopupService {
         return JournalRecord.of(node, FLOW, topup.topupId(), state.name(), status, attempt, topup.amountRials(),
                 List.of(topup.walletId(), AccountKind.PSP_CLEARING_ID), cause,
                 new JsonObject().put("authority", topup.authority()).encode());
+    }
+
+    /** A top-up is driven on from its stored state, so letting go of one needs only its id. */
+    private JournalRecord interrupted(String topupId, int attempt) {
+        return JournalRecord.of(node, FLOW, topupId, "INTERRUPTED", JournalRecord.Status.PENDING, attempt, 0, List.of(),
+                TripService.INTERRUPTED, null);
     }
 
     private static boolean olderThan(OffsetDateTime at, long seconds) {

@@ -43,7 +43,7 @@ public final class TopupSweeper {
                     Future<List<Topup>> lost = paid.isEmpty() ? Future.succeededFuture(List.of())
                             : topups.openWithAuthorities(paid);
                     return lost.compose(first -> each(first, 0, paidSet, stopped, inflight))
-                            .compose(v -> topups.open(callbackGraceSeconds, batchMax))
+                            .compose(v -> topups.claimOpen(callbackGraceSeconds, batchMax))
                             .compose(open -> each(open, 0, paidSet, stopped, inflight));
                 });
     }

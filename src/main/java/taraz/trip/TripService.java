@@ -20,6 +20,7 @@ import taraz.ledger.Ledger;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.Tx;
+import taraz.ops.Inflight;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -47,6 +48,8 @@ import java.util.function.Function;
 public final class TripService {
 
     public static final String FLOW = "trip";
+    /** The cause journaled for a step this node let go of at its drain deadline. */
+    public static final String INTERRUPTED = "interrupted: node stopped before the step ended";
     private static final Logger LOG = LoggerFactory.getLogger(TripService.class);
 
     private final Pool pool;
@@ -55,9 +58,11 @@ public final class TripService {
     private final Failpoints failpoints;
     private final String node;
     private final long holdTtlSeconds;
+    private final Inflight inflight;
 
     public TripService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node,
-                       long holdTtlSeconds) {
+                       long holdTtlSeconds, Inflight inflight) {
+        this.inflight = inflight;
         this.pool = pool;
         this.ledger = ledger;
         this.journal = journal;
@@ -257,8 +262,12 @@ public final class TripService {
                               Function<SqlConnection, Future<Trip>> body) {
         JournalRecord intent = JournalRecord.of(node, FLOW, tripId, pendingState, JournalRecord.Status.PENDING,
                 attempt, amountRials, accounts, null, data.encode());
+        long[] step = {0};
         return journal.append(intent)
-                .compose(index -> Tx.run(pool, body))
+                .compose(index -> {
+                    step[0] = inflight.begin(intent.interrupted(INTERRUPTED));
+                    return Tx.run(pool, body);
+                })
                 .compose(trip -> afterCommitPoint == null ? Future.succeededFuture(trip)
                         : failpoints.at(afterCommitPoint).map(trip))
                 .compose(trip -> journal.append(outcome(trip, attempt, amountRials, accounts, null, data)).map(trip))
@@ -273,7 +282,8 @@ public final class TripService {
                                     : JournalRecord.of(node, FLOW, tripId, "REJECTED", JournalRecord.Status.TERMINAL,
                                     attempt, amountRials, accounts, failure.code(), data.encode())))
                             .transform(journaled -> Future.failedFuture(failure));
-                });
+                })
+                .onComplete(done -> inflight.end(step[0]));
     }
 
     private JournalRecord outcome(Trip trip, int attempt, long amountRials, List<String> accounts, String cause,
