@@ -9,10 +9,10 @@ RUN mvn -B -ntp package -DskipTests
 
 # Run: a JRE, a non-root user, the data (embedded PostgreSQL and journal) on a volume.
 FROM eclipse-temurin:17-jre
-RUN groupadd --system taraz && useradd --system --gid taraz --home /var/lib/taraz taraz \
+RUN groupadd --system --gid 999 taraz && useradd --system --uid 999 --gid taraz --home /var/lib/taraz taraz \
     && mkdir -p /var/lib/taraz /opt/taraz && chown taraz:taraz /var/lib/taraz
 COPY --from=build /src/target/taraz.jar /opt/taraz/taraz.jar
-USER taraz
+USER 999:999
 WORKDIR /var/lib/taraz
 ENV TARAZ_DATA_DIR=/var/lib/taraz/data \
     TARAZ_HTTP_PORT=8080
