@@ -176,6 +176,10 @@ public final class TopupService {
      * top-up share one run.
      */
     public Future<Topup> advance(String topupId, int attempt) {
+        return advance(topupId, attempt, false);
+    }
+
+    private Future<Topup> advance(String topupId, int attempt, boolean paidAtBank) {
         Promise<Topup> promise = Promise.promise();
         Future<Topup> already = running.putIfAbsent(topupId, promise.future());
         if (already != null) {
@@ -184,7 +188,7 @@ public final class TopupService {
         long step = inflight.begin(interrupted(topupId, attempt));
         load(pool, topupId).compose(topup -> topup == null
                         ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
-                        : step(topup, attempt))
+                        : topup.state() == State.REQUESTED && paidAtBank ? verify(topup, attempt) : step(topup, attempt))
                 .onComplete(result -> {
                     inflight.end(step);
                     running.remove(topupId, promise.future());
@@ -340,11 +344,18 @@ public final class TopupService {
                 .map(TopupService::toTopups);
     }
 
-    /** Open top-ups whose authority the bank lists as paid but unverified: the sweeper's first work. */
-    public Future<List<Topup>> openWithAuthorities(List<String> authorities) {
-        return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE authority = ANY($1) "
-                        + "AND state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED')")
-                .execute(Tuple.of(authorities.toArray(String[]::new)))
+    /**
+     * Claims the open top-ups whose authority the bank lists as paid but unverified, the sweeper's
+     * first work, under the same rules as {@link #claimOpen}: a payment whose callback may still
+     * be on its way (inside the grace) is left to the callback, one a live node is driving to it.
+     */
+    public Future<List<Topup>> claimPaid(List<String> authorities, long callbackGraceSeconds) {
+        return pool.preparedQuery("UPDATE topups SET owner = $2, lease_until = now() + $3 * interval '1 millisecond' "
+                        + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE authority = ANY($1) "
+                        + "AND state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
+                        + "AND (state <> 'REQUESTED' OR requested_at < now() - $4 * interval '1 second') "
+                        + "AND (lease_until IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED) RETURNING " + Topup.COLUMNS)
+                .execute(Tuple.of(authorities.toArray(String[]::new), node, leaseMillis, callbackGraceSeconds))
                 .map(TopupService::toTopups);
     }
 
@@ -354,12 +365,15 @@ public final class TopupService {
         return topups;
     }
 
-    /** The sweeper's step: a REQUESTED top-up that the bank lists as paid is verified at once. */
+    /**
+     * The sweeper's step, through {@link #advance} like every other caller: a REQUESTED top-up
+     * that the bank lists as paid is verified at once, without asking inquiry first.
+     */
     public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
-        Future<Topup> step = topup.state() == State.REQUESTED && paidUnverified.contains(topup.authority())
-                ? verify(topup, 1) : advance(topup.topupId(), 1);
-        return step.compose(swept -> pool.preparedQuery("UPDATE topups SET checked_at = now() WHERE topup_id = $1")
-                .execute(Tuple.of(topup.topupId())).map(swept));
+        boolean paidAtBank = paidUnverified.contains(topup.authority());
+        return advance(topup.topupId(), 1, paidAtBank)
+                .compose(swept -> pool.preparedQuery("UPDATE topups SET checked_at = now() WHERE topup_id = $1")
+                        .execute(Tuple.of(topup.topupId())).map(swept));
     }
 
     private Future<Topup> findByAuthority(String authority) {
@@ -387,7 +401,8 @@ public final class TopupService {
      * the row is updated only if it is still in that state (else another node or request moved
      * it first, and the top-up is returned as it now is), then a waiting or final state is
      * journaled again. {@code extraSet} adds columns, its parameters numbered from $5. Each
-     * transition renews this node's lease on the top-up.
+     * transition into a step renews this node's lease on the top-up; a waiting or final state
+     * releases it.
      */
     private Future<Topup> transition(Topup from, State to, String cause, int attempt, String extraSet, Object... extraArgs) {
         return journal.append(record(from, to, JournalRecord.Status.PENDING, cause, attempt))
@@ -402,10 +417,12 @@ public final class TopupService {
         for (Object arg : extraArgs) {
             args.addValue(arg);
         }
-        args.addValue(node).addValue(leaseMillis);
+        // A lease while a step is under way; none while the top-up waits for the cardholder or is
+        // done, so that the sweeper of any node may take up a waiting one at once.
+        args.addValue(node).addValue(to.journalStatus() == JournalRecord.Status.PENDING ? leaseMillis : null);
         int ownerParam = 5 + extraArgs.length;
         return tx.preparedQuery("UPDATE topups SET state = $2, last_error = coalesce($3, last_error), updated_at = now(), "
-                        + "owner = $" + ownerParam + ", lease_until = now() + $" + (ownerParam + 1) + " * interval '1 millisecond'"
+                        + "owner = $" + ownerParam + ", lease_until = now() + $" + (ownerParam + 1) + "::bigint * interval '1 millisecond'"
                         + extraSet + " WHERE topup_id = $1 AND state = $4 RETURNING " + Topup.COLUMNS)
                 .execute(args)
                 .compose(rows -> rows.rowCount() == 0 ? load(tx, from.topupId())

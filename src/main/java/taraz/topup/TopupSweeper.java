@@ -41,7 +41,7 @@ public final class TopupSweeper {
                 .compose(paid -> {
                     Set<String> paidSet = new HashSet<>(paid);
                     Future<List<Topup>> lost = paid.isEmpty() ? Future.succeededFuture(List.of())
-                            : topups.openWithAuthorities(paid);
+                            : topups.claimPaid(paid, callbackGraceSeconds);
                     return lost.compose(first -> each(first, 0, paidSet, stopped, inflight))
                             .compose(v -> topups.claimOpen(callbackGraceSeconds, batchMax))
                             .compose(open -> each(open, 0, paidSet, stopped, inflight));

@@ -17,10 +17,27 @@ public final class Api {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
+    private static final HttpClient HTTP_1_1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
     private final String baseUrl;
+    private final HttpClient client;
 
     public Api(String baseUrl) {
+        this(baseUrl, CLIENT);
+    }
+
+    private Api(String baseUrl, HttpClient client) {
         this.baseUrl = baseUrl;
+        this.client = client;
+    }
+
+    /**
+     * The same client on HTTP/1.1 only (no h2c upgrade), as behind a load balancer: the JDK's
+     * HTTP/2 client fails every open stream when the server sends GOAWAY on a graceful stop.
+     */
+    public static Api http11(String baseUrl) {
+        return new Api(baseUrl, HTTP_1_1);
     }
 
     /** A response: status, headers and the body as JSON (null when not JSON). */
@@ -84,7 +101,7 @@ public final class Api {
 
     private Response send(HttpRequest.Builder request, Object unused) {
         try {
-            HttpResponse<String> response = CLIENT.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = client.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
             return new Response(response.statusCode(), response.headers().map(), response.body());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -106,6 +106,42 @@ public final class GatewayProcess {
         throw new AssertionError("gateway not ready within " + READY_TIMEOUT_MILLIS + " ms:\n" + output());
     }
 
+    /**
+     * Starts a child on {@code dataDir} and returns at once, without waiting until it is ready:
+     * for tests that watch it boot (readiness during recovery). {@link #waitUntilReady} waits.
+     */
+    public static GatewayProcess spawn(Path dataDir, int port, Map<String, String> env) throws IOException {
+        return launch(List.of("serve"), dataDir, port, env);
+    }
+
+    /** Waits (bounded) until /health/ready answers 200; fails if the child exits first. */
+    public void waitUntilReady() throws Exception {
+        awaitReady();
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /**
+     * The value of a gauge or counter in /metrics (Prometheus text, first series of that name),
+     * or NaN when nothing answers or the metric is absent.
+     */
+    public double metric(String name) {
+        try {
+            String text = HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/metrics")).timeout(Duration.ofSeconds(2)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+                    + "(\\{[^}]*\\})? ([-+0-9.eE]+|NaN)$").matcher(text);
+            return m.find() ? Double.parseDouble(m.group(2)) : Double.NaN;
+        } catch (IOException e) {
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
+    }
+
     /** The status of /health/ready, or -1 when nothing answers. */
     public int readyStatus() {
         try {

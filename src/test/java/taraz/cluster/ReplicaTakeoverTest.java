@@ -1,0 +1,242 @@
+package taraz.cluster;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import taraz.db.Database;
+import taraz.db.EmbeddedDatabase;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
+import taraz.support.TestGateway;
+import taraz.support.TestPsp;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two replicas (a, b) on one external PostgreSQL, issue 4: a is killed (kill -9, for good) with
+ * top-ups and trip settles in flight. b's completer takes the top-ups over once a's leases run
+ * out and credits each once; the trips a was settling died with its transactions, and the
+ * clients' retries on b settle each once.
+ */
+class ReplicaTakeoverTest {
+
+    private static final int TOPUPS = 5;
+    private static final int TRIPS = 5;
+    private static final long TOPUP_RIALS = 2_000_000;
+    private static final long FUNDS_RIALS = 1_000_000;
+    private static final long FARE_RIALS = 150_000;
+    private static final long COMMISSION_RIALS = 30_000;
+    private static final long LEASE_MILLIS = 3000;
+    /** Short enough that the clients' same-key retries take a's orphaned claims over quickly. */
+    private static final long IDEMPOTENCY_LEASE_MILLIS = 8000;
+    private static final long HANG_MILLIS = 60_000;
+    private static final long IN_FLIGHT_TIMEOUT_MILLIS = 30_000;
+    /** The issue's bound for b finishing a's top-ups: the lease (3 s) plus sweeps, generously. */
+    private static final long TAKEOVER_TIMEOUT_MILLIS = 30_000;
+    private static final long RETRY_TIMEOUT_MILLIS = 60_000;
+
+    @Test
+    void survivorFinishesTheWorkOfAKilledReplica() throws Exception {
+        Path base = TestGateway.tempDir("takeover-");
+        EmbeddedDatabase database = EmbeddedDatabase.start(base.resolve("shared-postgres"));
+        TestPsp psp = TestPsp.start(base.resolve("psp"));
+        GatewayProcess a = null;
+        GatewayProcess b = null;
+        ExecutorService clients = Executors.newFixedThreadPool(TOPUPS + TRIPS);
+        try {
+            Map<String, Object> settings = Map.of("topupLeaseMillis", LEASE_MILLIS, "topupSweepIntervalMillis", 300,
+                    "topupCallbackGraceSeconds", 1, "idempotencyLeaseMillis", IDEMPOTENCY_LEASE_MILLIS);
+            Path aDir = base.resolve("node-a");
+            Path bDir = base.resolve("node-b");
+            Map<String, String> aEnv = new HashMap<>(GatewayProcess.config(aDir, settings));
+            aEnv.put("TARAZ_PG_URL", database.pgUrl());
+            aEnv.put("TARAZ_PSP_URL", psp.baseUrl());
+            aEnv.put("TARAZ_NODE_ID", "a");
+            aEnv.put("TARAZ_FAILPOINTS", "topup.after-verify=delay(" + HANG_MILLIS + "),trip.settle.before-commit=delay("
+                    + HANG_MILLIS + ")");
+            Map<String, String> bEnv = new HashMap<>(GatewayProcess.config(bDir, settings));
+            bEnv.put("TARAZ_PG_URL", database.pgUrl());
+            bEnv.put("TARAZ_PSP_URL", psp.baseUrl());
+            bEnv.put("TARAZ_NODE_ID", "b");
+            // The bank's unVerified list is on: b's sweeper sees a's paid top-ups at once, and must
+            // still leave them to a while a's leases on them are live.
+            psp.faults(TestPsp.defaultFaults());
+            a = GatewayProcess.start(aDir, TestGateway.freePort(), aEnv);
+            b = GatewayProcess.start(bDir, TestGateway.freePort(), bEnv);
+
+            Api onA = a.api();
+            List<String> topupWallets = new ArrayList<>();
+            List<String> topupIds = new ArrayList<>();
+            List<String> authorities = new ArrayList<>();
+            for (int i = 0; i < TOPUPS; i++) {
+                String wallet = onA.openWallet("passenger");
+                Api.Response created = onA.post("/v1/topups", Api.newKey(),
+                        new JsonObject().put("walletId", wallet).put("amount", TOPUP_RIALS));
+                assertEquals(201, created.status(), created.text());
+                topupWallets.add(wallet);
+                topupIds.add(created.json().getString("topupId"));
+                authorities.add(created.json().getString("authority"));
+            }
+            List<String> passengers = new ArrayList<>();
+            List<String> drivers = new ArrayList<>();
+            List<String> tripIds = new ArrayList<>();
+            List<String> keys = new ArrayList<>();
+            for (int i = 0; i < TRIPS; i++) {
+                String passenger = onA.openWallet("passenger");
+                onA.fund(passenger, FUNDS_RIALS);
+                passengers.add(passenger);
+                drivers.add(onA.openWallet("driver"));
+                tripIds.add(Api.newId("takeover"));
+                keys.add(Api.newKey());
+            }
+
+            // The cardholders pay: the callbacks go to a, which verifies and then hangs (VERIFIED, in flight).
+            List<Future<?>> pays = new ArrayList<>();
+            for (String authority : authorities) {
+                pays.add(clients.submit(() -> psp.pay(authority, "OK")));
+            }
+            // The trips: a holds each settle's transaction open.
+            List<Future<?>> settles = new ArrayList<>();
+            for (int i = 0; i < TRIPS; i++) {
+                String path = "/v1/trips/" + tripIds.get(i) + "/settle";
+                String key = keys.get(i);
+                JsonObject body = settleBody(passengers.get(i), drivers.get(i));
+                settles.add(clients.submit(() -> onA.post(path, key, body)));
+            }
+            long deadline = System.currentTimeMillis() + IN_FLIGHT_TIMEOUT_MILLIS;
+            long verified = 0;
+            double inflight = 0;
+            while (System.currentTimeMillis() < deadline) {
+                verified = count(database, "SELECT count(*) FROM topups WHERE state = 'VERIFIED' AND owner = 'a'");
+                inflight = a.metric("taraz_inflight_transactions");
+                if (verified == TOPUPS && inflight >= TOPUPS + TRIPS) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertTrue(verified == TOPUPS && inflight >= TOPUPS + TRIPS,
+                    "in flight on a: verified top-ups " + verified + ", inflight " + inflight);
+
+            a.kill();
+            long killed = System.nanoTime();
+            for (Future<?> settle : settles) {
+                try {
+                    settle.get(RETRY_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertTrue(e.getCause() instanceof UncheckedIOException, String.valueOf(e.getCause()));
+                }
+            }
+
+            // b's completer takes the top-ups over once a's leases expire.
+            Api onB = b.api();
+            long lastCredited = -1;
+            List<String> pending = new ArrayList<>(topupIds);
+            long takeoverDeadline = System.currentTimeMillis() + TAKEOVER_TIMEOUT_MILLIS;
+            while (!pending.isEmpty()) {
+                assertTrue(System.currentTimeMillis() < takeoverDeadline, "top-ups b did not finish within "
+                        + TAKEOVER_TIMEOUT_MILLIS + " ms: " + pending + "\n" + ShutdownTest.tail(b.output(), 40));
+                for (java.util.Iterator<String> it = pending.iterator(); it.hasNext(); ) {
+                    String id = it.next();
+                    Api.Response r = onB.get("/v1/topups/" + id);
+                    if (r.status() == 200 && "CREDITED".equals(r.json().getString("state"))) {
+                        it.remove();
+                        lastCredited = (System.nanoTime() - killed) / 1_000_000;
+                    }
+                }
+                Thread.sleep(50);
+            }
+            System.out.printf("replica takeover: %d top-ups credited by b, the last %d ms after kill -9 of a "
+                    + "(lease %d ms, sweep every 300 ms)%n", TOPUPS, lastCredited, LEASE_MILLIS);
+            for (int i = 0; i < TOPUPS; i++) {
+                JsonObject topup = onB.get("/v1/topups/" + topupIds.get(i)).json();
+                assertEquals(TOPUP_RIALS, onB.balance(topupWallets.get(i)), "credited once: " + topup.encode());
+                assertEquals(1, count(database, "SELECT count(*) FROM transfers WHERE kind = 'topup_credit' AND payment_id = ?",
+                        topupIds.get(i)), "one credit transfer");
+                assertTrue(topup.getJsonArray("history").stream().anyMatch(h -> "CREDITED".equals(((JsonObject) h).getString("state"))
+                        && "b".equals(((JsonObject) h).getString("node"))), "b credited it: " + topup.encode());
+                JsonObject atBank = psp.payment(authorities.get(i));
+                assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
+                assertTrue(atBank.getInteger("verifyAlready") <= 1, atBank.encode());
+            }
+            for (Future<?> pay : pays) {
+                pay.get(RETRY_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+
+            // a's settles never committed; the clients retry on b with their keys, until a's claims expire.
+            for (int i = 0; i < TRIPS; i++) {
+                assertEquals(0, count(database, "SELECT count(*) FROM transfers WHERE kind = 'trip_settle' AND payment_id = ?",
+                        tripIds.get(i)), "a's settle died with its transaction");
+            }
+            int inProgress = 0;
+            long retriesStarted = System.nanoTime();
+            for (int i = 0; i < TRIPS; i++) {
+                String path = "/v1/trips/" + tripIds.get(i) + "/settle";
+                long retryDeadline = System.currentTimeMillis() + RETRY_TIMEOUT_MILLIS;
+                Api.Response r;
+                while (true) {
+                    r = onB.post(path, keys.get(i), settleBody(passengers.get(i), drivers.get(i)));
+                    if (r.status() != 409 || !"request_in_progress".equals(r.errorCode())) {
+                        break;
+                    }
+                    inProgress++;
+                    assertTrue(System.currentTimeMillis() < retryDeadline, "a's claim never expired: " + r.text());
+                    Thread.sleep(Math.max(100, Long.parseLong(r.header("Retry-After")) * 1000));
+                }
+                assertEquals(200, r.status(), r.text());
+                assertEquals("SETTLED", r.json().getString("state"), r.text());
+            }
+            System.out.printf("replica takeover: %d trip retries on b answered 409 request_in_progress (a's claims), "
+                    + "all settled %d ms after kill -9%n", inProgress, (System.nanoTime() - killed) / 1_000_000);
+            for (int i = 0; i < TRIPS; i++) {
+                assertEquals(FUNDS_RIALS - FARE_RIALS, onB.balance(passengers.get(i)), "charged once");
+                assertEquals(FARE_RIALS - COMMISSION_RIALS, onB.balance(drivers.get(i)), "driver credited once");
+                assertEquals(1, count(database, "SELECT count(*) FROM transfers WHERE kind = 'trip_settle' AND payment_id = ?",
+                        tripIds.get(i)), "one settlement");
+            }
+            assertEquals(0, count(database, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
+            assertEquals(0, count(database, "SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT "
+                    + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "balances match entries");
+        } finally {
+            clients.shutdownNow();
+            if (a != null && a.isAlive()) {
+                a.kill();
+            }
+            ShutdownTest.stop(b);
+            psp.stop();
+            database.close();
+        }
+    }
+
+    private static JsonObject settleBody(String passenger, String driver) {
+        return new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
+                .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
+    }
+
+    private static long count(EmbeddedDatabase database, String sql, Object... args) throws Exception {
+        Database.Jdbc jdbc = Database.jdbc(database.pgUrl());
+        try (Connection c = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
+             PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+}

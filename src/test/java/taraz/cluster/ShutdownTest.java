@@ -1,0 +1,560 @@
+package taraz.cluster;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import taraz.failpoint.Failpoints;
+import taraz.journal.Journal;
+import taraz.journal.JournalRecord;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
+import taraz.support.TestGateway;
+import taraz.support.TestPsp;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The graceful stop of a real gateway process (SIGTERM), issue 4: in-flight requests finish,
+ * readiness goes DOWN at once, new requests are turned away, the process exits 0 before its
+ * deadline; work that cannot finish by the deadline is journaled as interrupted and finished,
+ * once, by boot recovery; readiness stays DOWN until that recovery has ended.
+ */
+class ShutdownTest {
+
+    private static final long FUNDS_RIALS = 1_000_000;
+    private static final long FARE_RIALS = 150_000;
+    private static final long TOPUP_RIALS = 2_000_000;
+    private static final long EXIT_TIMEOUT_MILLIS = 90_000;
+    private static final long AWAIT_MILLIS = 30_000;
+    /** Added to a configured deadline for "exited before the deadline": 2 cores, a JVM and a PostgreSQL to stop. */
+    private static final long EXIT_MARGIN_MILLIS = 15_000;
+
+    private static final HttpClient FRESH = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+
+    private static TestPsp psp;
+
+    @BeforeAll
+    static void startPsp() {
+        psp = TestPsp.start(TestGateway.tempDir("psp-shutdown-"));
+    }
+
+    @AfterAll
+    static void stopPsp() {
+        if (psp != null) {
+            psp.stop();
+        }
+    }
+
+    // ---- (1) SIGTERM with 50 requests in flight ----------------------------------------------
+
+    private static final int SETTLES = 40;
+    private static final int TOPUPS = 10;
+    /** The failpoint hold of each in-flight request: long enough that all 50 overlap on 2 cores. */
+    private static final long HOLD_MILLIS = 5000;
+    private static final long GRACE_MILLIS = 500;
+    private static final long DRAIN_MILLIS = 20_000;
+
+    @Test
+    void sigtermDrainsInFlightRequests() throws Exception {
+        Path dataDir = TestGateway.tempDir("shutdown-drain-");
+        int port = TestGateway.freePort();
+        Map<String, String> env = new HashMap<>();
+        env.put("TARAZ_PSP_URL", psp.baseUrl());
+        // Every settle holds a connection (its transaction) for the hold: one for each of them.
+        env.put("TARAZ_PG_POOL_SIZE", "48");
+        Map<String, String> draining = new HashMap<>(env);
+        draining.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(" + HOLD_MILLIS + "),topup.after-verify=delay("
+                + HOLD_MILLIS + ")");
+        draining.put("TARAZ_READINESS_GRACE_MS", Long.toString(GRACE_MILLIS));
+        draining.put("TARAZ_DRAIN_TIMEOUT_MS", Long.toString(DRAIN_MILLIS));
+
+        GatewayProcess first = GatewayProcess.start(dataDir, port, draining);
+        GatewayProcess second = null;
+        ExecutorService clients = Executors.newFixedThreadPool(SETTLES + TOPUPS);
+        // The simulator's own callbacks off (its HTTP client sends at most 5 at a time): the test
+        // sends each cardholder's return to the gateway itself, all 10 at once. The bank's
+        // unVerified list is on: the sweeper must leave top-ups the node is driving (leased) alone.
+        psp.faults(TestPsp.defaultFaults().put("lostCallbackRate", 1.0));
+        try {
+            // HTTP/1.1, as behind a load balancer (see Api.http11).
+            Api api = Api.http11(first.baseUrl());
+            // Each trip its own passenger and driver (commission 0: no shared platform row), so the
+            // 40 held transactions do not wait on each other's row locks.
+            List<String> passengers = new ArrayList<>();
+            List<String> drivers = new ArrayList<>();
+            for (int i = 0; i < SETTLES; i++) {
+                String passenger = api.openWallet("passenger");
+                api.fund(passenger, FUNDS_RIALS);
+                passengers.add(passenger);
+                drivers.add(api.openWallet("driver"));
+            }
+            List<String> topupWallets = new ArrayList<>();
+            for (int i = 0; i < TOPUPS; i++) {
+                topupWallets.add(api.openWallet("passenger"));
+            }
+
+            List<String> tripIds = new ArrayList<>();
+            List<Future<Api.Response>> settles = new ArrayList<>();
+            for (int i = 0; i < SETTLES; i++) {
+                String tripId = Api.newId("drain");
+                tripIds.add(tripId);
+                JsonObject body = settleBody(passengers.get(i), drivers.get(i));
+                String key = Api.newKey();
+                settles.add(clients.submit(() -> api.post("/v1/trips/" + tripId + "/settle", key, body)));
+            }
+            List<String> topupIds = new ArrayList<>(java.util.Collections.nCopies(TOPUPS, (String) null));
+            List<String> authorities = new ArrayList<>(java.util.Collections.nCopies(TOPUPS, (String) null));
+            List<Future<Api.Response>> pays = new ArrayList<>();
+            AtomicInteger paying = new AtomicInteger();
+            for (int i = 0; i < TOPUPS; i++) {
+                int n = i;
+                pays.add(clients.submit(() -> {
+                    Api.Response created = api.post("/v1/topups", Api.newKey(),
+                            new JsonObject().put("walletId", topupWallets.get(n)).put("amount", TOPUP_RIALS));
+                    assertEquals(201, created.status(), created.text());
+                    synchronized (topupIds) {
+                        topupIds.set(n, created.json().getString("topupId"));
+                        authorities.set(n, created.json().getString("authority"));
+                    }
+                    paying.incrementAndGet();
+                    String authority = created.json().getString("authority");
+                    JsonObject paid = psp.pay(authority, "OK");
+                    assertEquals("PAID", paid.getString("status"), paid.encode());
+                    // The callback: answered once the failpoint's hold after the verify is over.
+                    return api.get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK",
+                            Map.of("Accept", "application/json"));
+                }));
+            }
+
+            // In flight: the 10 top-ups wait VERIFIED in their callbacks, and 50 requests are running.
+            long deadline = System.currentTimeMillis() + AWAIT_MILLIS;
+            double inflight = 0;
+            long verified = 0;
+            while (System.currentTimeMillis() < deadline) {
+                inflight = first.metric("taraz_inflight_transactions");
+                verified = paying.get() < TOPUPS ? 0 : countRows(dataDir, "SELECT count(*) FROM topups WHERE state = 'VERIFIED'");
+                if (inflight >= SETTLES + TOPUPS && verified == TOPUPS) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            if (!(inflight >= SETTLES + TOPUPS && verified == TOPUPS)) {
+                StringBuilder why = new StringBuilder();
+                for (Future<Api.Response> pay : pays) {
+                    if (pay.isDone()) {
+                        try {
+                            why.append(pay.get().text()).append('\n');
+                        } catch (Exception e) {
+                            why.append(e).append('\n');
+                        }
+                    }
+                }
+                why.append("paying ").append(paying.get()).append(", settles done ")
+                        .append(settles.stream().filter(Future::isDone).count()).append('\n');
+                try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+                     ResultSet rs = c.createStatement().executeQuery("SELECT string_agg(state || '@' || updated_at, ',') FROM topups")) {
+                    rs.next();
+                    why.append(rs.getString(1));
+                }
+                throw new AssertionError("50 requests in flight before the signal: inflight " + inflight
+                        + ", verified top-ups " + verified + "\n" + why);
+            }
+
+            long signalled = System.nanoTime();
+            first.terminate();
+            // Readiness is DOWN from the first moment, while the node still serves for the grace. The
+            // signal itself takes a moment to reach a busy child: poll until 503, well inside the grace.
+            assertEquals(503, awaitReadyDown(first, signalled), "readiness right after SIGTERM");
+
+            Thread.sleep(GRACE_MILLIS + 500);
+            // After the grace: a new request is turned away (503 + Retry-After) or refused.
+            NewRequest late = newRequest(first.baseUrl());
+            assertTrue(late.refused() || (late.status() == 503 && late.retryAfter() != null),
+                    "a new request after the grace: " + late);
+
+            for (int i = 0; i < SETTLES; i++) {
+                Api.Response r = settles.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                assertEquals(200, r.status(), "settle " + tripIds.get(i) + ": " + r.text());
+                assertEquals("SETTLED", r.json().getString("state"), r.text());
+            }
+            for (int i = 0; i < TOPUPS; i++) {
+                Api.Response callback = pays.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                assertEquals(200, callback.status(), "the held callback completed: " + callback.text());
+                assertEquals("CREDITED", callback.json().getString("state"), callback.text());
+            }
+
+            int status = first.awaitExit(EXIT_TIMEOUT_MILLIS);
+            long exitedMillis = (System.nanoTime() - signalled) / 1_000_000;
+            System.out.printf("shutdown drain: %d settles + %d top-ups in flight; exited %d after %d ms (deadline %d ms + grace %d ms)%n",
+                    SETTLES, TOPUPS, status, exitedMillis, DRAIN_MILLIS, GRACE_MILLIS);
+            assertEquals(0, status, tail(first.output(), 40));
+            assertTrue(exitedMillis < DRAIN_MILLIS + GRACE_MILLIS + EXIT_MARGIN_MILLIS,
+                    "exited before the deadline: " + exitedMillis + " ms");
+
+            // The journal: nothing left incomplete for any of them.
+            Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(dataDir.resolve("journal"), 0);
+            for (String tripId : tripIds) {
+                assertFalse(incomplete.containsKey("trip/" + tripId), "incomplete in the journal: trip " + tripId);
+            }
+            for (String topupId : topupIds) {
+                assertFalse(incomplete.containsKey("topup/" + topupId), "incomplete in the journal: top-up " + topupId);
+            }
+
+            second = GatewayProcess.start(dataDir, port, env);
+            Api again = second.api();
+            for (int i = 0; i < SETTLES; i++) {
+                assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"));
+                assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "passenger charged once");
+                assertEquals(FARE_RIALS, again.balance(drivers.get(i)), "driver credited once");
+            }
+            for (int i = 0; i < TOPUPS; i++) {
+                assertEquals("CREDITED", again.get("/v1/topups/" + topupIds.get(i)).json().getString("state"));
+                assertEquals(TOPUP_RIALS, again.balance(topupWallets.get(i)), "top-up credited once");
+                JsonObject atBank = psp.payment(authorities.get(i));
+                assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
+            }
+            assertLedgerAddsUp(dataDir);
+        } finally {
+            psp.resetFaults();
+            clients.shutdownNow();
+            stop(first);
+            stop(second);
+        }
+    }
+
+    // ---- (2) SIGTERM with work that cannot finish by the deadline ---------------------------
+
+    private static final int STUCK_SETTLES = 3;
+    private static final long STUCK_HOLD_MILLIS = 15_000;
+    private static final long SHORT_DRAIN_MILLIS = 2000;
+
+    @Test
+    void sigtermAtTheDeadlineLeavesWorkToRecovery() throws Exception {
+        Path dataDir = TestGateway.tempDir("shutdown-deadline-");
+        int port = TestGateway.freePort();
+        Map<String, String> stuck = new HashMap<>();
+        stuck.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(" + STUCK_HOLD_MILLIS + ")");
+        stuck.put("TARAZ_DRAIN_TIMEOUT_MS", Long.toString(SHORT_DRAIN_MILLIS));
+        stuck.put("TARAZ_READINESS_GRACE_MS", "0");
+
+        GatewayProcess first = GatewayProcess.start(dataDir, port, stuck);
+        GatewayProcess second = null;
+        ExecutorService clients = Executors.newFixedThreadPool(STUCK_SETTLES);
+        try {
+            Api api = first.api();
+            List<String> passengers = new ArrayList<>();
+            List<String> drivers = new ArrayList<>();
+            List<String> tripIds = new ArrayList<>();
+            List<String> keys = new ArrayList<>();
+            List<Future<Api.Response>> settles = new ArrayList<>();
+            for (int i = 0; i < STUCK_SETTLES; i++) {
+                passengers.add(api.openWallet("passenger"));
+                api.fund(passengers.get(i), FUNDS_RIALS);
+                drivers.add(api.openWallet("driver"));
+                tripIds.add(Api.newId("deadline"));
+                keys.add(Api.newKey());
+            }
+            for (int i = 0; i < STUCK_SETTLES; i++) {
+                String path = "/v1/trips/" + tripIds.get(i) + "/settle";
+                String key = keys.get(i);
+                JsonObject body = settleBody(passengers.get(i), drivers.get(i));
+                settles.add(clients.submit(() -> api.post(path, key, body)));
+            }
+            awaitMetric(first, "taraz_inflight_transactions", STUCK_SETTLES);
+
+            long signalled = System.nanoTime();
+            first.terminate();
+            int status = first.awaitExit(EXIT_TIMEOUT_MILLIS);
+            long exitedMillis = (System.nanoTime() - signalled) / 1_000_000;
+            System.out.printf("shutdown deadline: %d settles held %d ms; exited %d after %d ms (drain deadline %d ms)%n",
+                    STUCK_SETTLES, STUCK_HOLD_MILLIS, status, exitedMillis, SHORT_DRAIN_MILLIS);
+            assertEquals(0, status, tail(first.output(), 40));
+            assertTrue(exitedMillis >= SHORT_DRAIN_MILLIS - 500, "waited for the deadline: " + exitedMillis + " ms");
+            assertTrue(exitedMillis <= 15_000, "exited at the deadline, not at the end of the held work: " + exitedMillis + " ms");
+
+            // The clients lose their connections (expected); none of them was told "settled".
+            for (Future<Api.Response> settle : settles) {
+                try {
+                    Api.Response r = settle.get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                    assertTrue(r.status() >= 500, "a cut-off settle cannot succeed: " + r.status() + " " + r.text());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertTrue(e.getCause() instanceof UncheckedIOException, String.valueOf(e.getCause()));
+                }
+            }
+
+            // The journal says each one was let go of at the deadline.
+            Map<String, List<JournalRecord>> journaled = journal(dataDir, tripIds);
+            for (String tripId : tripIds) {
+                List<JournalRecord> records = journaled.get(tripId);
+                JournalRecord last = records.get(records.size() - 1);
+                assertEquals(JournalRecord.Status.PENDING, last.status(), "trip " + tripId + ": " + records);
+                assertTrue(last.cause() != null && last.cause().contains("interrupted"), "trip " + tripId + ": " + records);
+            }
+
+            second = GatewayProcess.start(dataDir, port, Map.of());
+            Api again = second.api();
+            for (int i = 0; i < STUCK_SETTLES; i++) {
+                assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"), tail(second.output(), 40));
+                assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "recovery charged once");
+                assertEquals(FARE_RIALS, again.balance(drivers.get(i)));
+            }
+            Map<String, List<JournalRecord>> after = journal(dataDir, tripIds);
+            for (String tripId : tripIds) {
+                long settled = after.get(tripId).stream().filter(r -> r.state().equals("SETTLED")).count();
+                assertEquals(1, settled, "recovery finished trip " + tripId + " once: " + after.get(tripId));
+                assertEquals(1, countRows(dataDir, "SELECT count(*) FROM transfers WHERE kind = 'trip_settle' AND payment_id = ?",
+                        tripId), "one settlement transfer for " + tripId);
+            }
+            // The client retries with its key: 200, nothing charged again.
+            for (int i = 0; i < STUCK_SETTLES; i++) {
+                Api.Response retry = again.post("/v1/trips/" + tripIds.get(i) + "/settle", keys.get(i),
+                        settleBody(passengers.get(i), drivers.get(i)));
+                assertEquals(200, retry.status(), retry.text());
+                assertEquals("SETTLED", retry.json().getString("state"));
+                assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "the retry charged nothing");
+            }
+            assertLedgerAddsUp(dataDir);
+        } finally {
+            clients.shutdownNow();
+            stop(first);
+            stop(second);
+        }
+    }
+
+    // ---- (3) readiness: DOWN from the first moment of a stop, and until boot recovery ends ----
+
+    /** How long the restart's recovery holds the trip (a delay failpoint), so that the boot can be watched. */
+    private static final long RECOVERY_HOLD_MILLIS = 3000;
+    private static final long READY_TIMEOUT_MILLIS = 180_000;
+
+    @Test
+    void readinessIsDownFromShutdownUntilRecoveryEnds() throws Exception {
+        Path dataDir = TestGateway.tempDir("shutdown-ready-");
+        int port = TestGateway.freePort();
+        GatewayProcess crashing = GatewayProcess.start(dataDir, port, Map.of("TARAZ_FAILPOINTS", "trip.settle.before-commit=crash"));
+        GatewayProcess second = null;
+        try {
+            Api api = crashing.api();
+            String passenger = api.openWallet("passenger");
+            api.fund(passenger, FUNDS_RIALS);
+            String driver = api.openWallet("driver");
+            String tripId = Api.newId("ready");
+            assertThrows(UncheckedIOException.class, () -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(),
+                    settleBody(passenger, driver)), "the process dies mid-settle");
+            assertEquals(Failpoints.CRASH_EXIT_STATUS, crashing.awaitExit(EXIT_TIMEOUT_MILLIS), crashing.output());
+
+            // The restart: recovery settles the trip, held a while by a delay so the boot can be watched.
+            Map<String, String> env = new HashMap<>();
+            env.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(" + RECOVERY_HOLD_MILLIS + ")");
+            env.put("TARAZ_READINESS_GRACE_MS", "2000");
+            second = GatewayProcess.spawn(dataDir, port, env);
+            long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
+            int downWhileUnsettled = 0;
+            int polls = 0;
+            List<String> phases = new ArrayList<>();
+            while (true) {
+                assertTrue(System.currentTimeMillis() < deadline, "not ready within " + READY_TIMEOUT_MILLIS + " ms");
+                assertTrue(second.isAlive(), "the restart died:\n" + second.output());
+                NewRequest ready = get(second.baseUrl() + "/health/ready");
+                polls++;
+                if (ready.status() == 200) {
+                    // The first 200: recovery must be over, the trip SETTLED in the database.
+                    assertEquals("SETTLED", tripState(dataDir, tripId), "readiness UP before recovery settled the trip");
+                    break;
+                }
+                if (ready.status() == 503) {
+                    String phase = ready.body() == null ? "" : ready.body().replaceAll("(?s).*\"phase\"\\s*:\\s*\"([A-Z]+)\".*", "$1");
+                    if (phases.isEmpty() || !phases.get(phases.size() - 1).equals(phase)) {
+                        phases.add(phase);
+                    }
+                    if (!"SETTLED".equals(tripState(dataDir, tripId))) {
+                        downWhileUnsettled++;
+                    }
+                }
+                Thread.sleep(50);
+            }
+            System.out.printf("readiness on boot: %d polls, %d answered 503 while the trip was not yet settled; phases seen %s%n",
+                    polls, downWhileUnsettled, phases);
+            assertTrue(downWhileUnsettled > 0, "readiness was watched DOWN during recovery: phases " + phases);
+            assertTrue(phases.contains("RECOVERING"), "phases seen: " + phases);
+            assertEquals(FUNDS_RIALS - FARE_RIALS, second.api().balance(passenger));
+
+            long signalled = System.nanoTime();
+            second.terminate();
+            // DOWN from the first moment: the node still serves (grace 2 s), and says 503 as soon
+            // as the signal has reached it.
+            assertEquals(503, awaitReadyDown(second, signalled), "readiness right after SIGTERM");
+            assertEquals(0, second.awaitExit(EXIT_TIMEOUT_MILLIS), tail(second.output(), 40));
+        } finally {
+            stop(crashing);
+            stop(second);
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    private static JsonObject settleBody(String passenger, String driver) {
+        return new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
+                .put("fare", FARE_RIALS).put("commission", 0);
+    }
+
+    /** A request on a fresh connection: its status and headers, or refused (an I/O error). */
+    record NewRequest(int status, String retryAfter, String body, String error) {
+        boolean refused() {
+            return error != null;
+        }
+    }
+
+    private static NewRequest newRequest(String baseUrl) {
+        try {
+            HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(baseUrl + "/v1/wallets"))
+                    .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+                    .header("Idempotency-Key", Api.newKey())
+                    .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("ownerId", Api.newId("late"))
+                            .put("kind", "passenger").encode())).build(), HttpResponse.BodyHandlers.ofString());
+            return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
+        } catch (IOException e) {
+            return new NewRequest(-1, null, null, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static NewRequest get(String url) {
+        try {
+            HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
+        } catch (IOException e) {
+            return new NewRequest(-1, null, null, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Polls /health/ready from the signal until it answers anything but 200, for at most 400 ms
+     * (under the 500 ms grace, so a 503 is still served rather than the port closed); returns that status.
+     */
+    private static int awaitReadyDown(GatewayProcess child, long signalledNanos) throws InterruptedException {
+        int status;
+        int polls = 0;
+        do {
+            status = child.readyStatus();
+            polls++;
+        } while (status == 200 && System.nanoTime() - signalledNanos < 400_000_000L);
+        System.out.printf("readiness after SIGTERM: %d after %d poll(s), %d ms%n", status, polls,
+                (System.nanoTime() - signalledNanos) / 1_000_000);
+        return status;
+    }
+
+    private static void awaitMetric(GatewayProcess child, String name, double atLeast) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + AWAIT_MILLIS;
+        double value = Double.NaN;
+        while (System.currentTimeMillis() < deadline) {
+            value = child.metric(name);
+            if (value >= atLeast) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError(name + " never reached " + atLeast + ": " + value);
+    }
+
+    /** The trip's state in the child's embedded PostgreSQL, or null (no row, or the database not up yet). */
+    private static String tripState(Path dataDir, String tripId) {
+        try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+             PreparedStatement s = c.prepareStatement("SELECT state FROM trips WHERE trip_id = ?")) {
+            s.setString(1, tripId);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    static long countRows(Path dataDir, String sql, Object... args) throws Exception {
+        try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+             PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static Map<String, List<JournalRecord>> journal(Path dataDir, List<String> paymentIds) {
+        Map<String, List<JournalRecord>> records = new HashMap<>();
+        for (String id : paymentIds) {
+            records.put(id, new ArrayList<>());
+        }
+        Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
+            List<JournalRecord> list = records.get(record.paymentId());
+            if (list != null) {
+                list.add(record);
+            }
+        });
+        for (String id : paymentIds) {
+            assertFalse(records.get(id).isEmpty(), "no journal record for " + id);
+        }
+        return records;
+    }
+
+    /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
+    private static void assertLedgerAddsUp(Path dataDir) throws Exception {
+        assertEquals(0, countRows(dataDir, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
+        assertEquals(0, countRows(dataDir, "SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT "
+                + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "accounts whose balance differs from their entries");
+    }
+
+    /** Graceful stop of a child that may still run; a kill if it does not go. */
+    static void stop(GatewayProcess child) throws InterruptedException {
+        if (child == null || !child.isAlive()) {
+            return;
+        }
+        child.terminate();
+        try {
+            child.awaitExit(EXIT_TIMEOUT_MILLIS);
+        } catch (AssertionError e) {
+            child.kill();
+        }
+    }
+
+    static String tail(String text, int lines) {
+        String[] all = text.split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(all, Math.max(0, all.length - lines), all.length));
+    }
+}
