@@ -131,7 +131,7 @@ public final class Gateway {
                             settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
                             settings.longValue("topupLeaseMillis"), steps);
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.longValue("topupCallbackGraceSeconds"),
-                            settings.intValue("topupSweepBatchMax"));
+                            settings.intValue("topupSweepBatchMax"), settings.intValue("topupSweepConcurrency"));
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
                     housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, sweeper, idempotency, metrics);
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(

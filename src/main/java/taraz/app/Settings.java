@@ -123,6 +123,7 @@ public record Settings(JsonObject json) {
         requireRange("topupSweepIntervalMillis", 100, 3_600_000);
         requireRange("topupSweepBatchMax", 1, 10_000);
         requireRange("topupLeaseMillis", 1000, 3_600_000);
+        requireRange("topupSweepConcurrency", 1, 64);
         if (string("pspMerchantId") == null || string("pspMerchantId").length() != 36) {
             throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
         }

@@ -4,15 +4,17 @@ import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
  * One round of the top-up sweeper, on the node's own schedule: asks the bank which payments
- * are paid but unverified and verifies those first, then drives on, one at a time and at most
- * {@code batchMax} per round, the open top-ups whose callback is late or whose step was cut
+ * are paid but unverified and verifies those first, then drives on, a bounded number at a time
+ * and at most {@code batchMax} per round, the open top-ups whose callback is late or whose step was cut
  * short, least recently checked first. A lost callback is so verified and credited inside the
  * bank's window.
  */
@@ -23,8 +25,10 @@ public final class TopupSweeper {
     private final TopupService topups;
     private final long callbackGraceSeconds;
     private final int batchMax;
+    private final int concurrency;
 
-    public TopupSweeper(TopupService topups, long callbackGraceSeconds, int batchMax) {
+    public TopupSweeper(TopupService topups, long callbackGraceSeconds, int batchMax, int concurrency) {
+        this.concurrency = concurrency;
         this.topups = topups;
         this.callbackGraceSeconds = callbackGraceSeconds;
         this.batchMax = batchMax;
@@ -35,25 +39,39 @@ public final class TopupSweeper {
      * Payments the bank lists as paid but unverified go first, whatever their age: they are the
      * lost callbacks, and the bank reverses them when its window ends.
      */
-    public Future<Void> round(BooleanSupplier stopped, java.util.concurrent.atomic.AtomicInteger inflight) {
+    public Future<Void> round(BooleanSupplier stopped, AtomicInteger inflight) {
         return topups.psp().unverified()
                 .otherwise(err -> List.of())
                 .compose(paid -> {
                     Set<String> paidSet = new HashSet<>(paid);
                     Future<List<Topup>> lost = paid.isEmpty() ? Future.succeededFuture(List.of())
                             : topups.claimPaid(paid, callbackGraceSeconds);
-                    return lost.compose(first -> each(first, 0, paidSet, stopped, inflight))
+                    return lost.compose(first -> all(first, paidSet, stopped, inflight))
                             .compose(v -> topups.claimOpen(callbackGraceSeconds, batchMax))
-                            .compose(open -> each(open, 0, paidSet, stopped, inflight));
+                            .compose(open -> all(open, paidSet, stopped, inflight));
                 });
     }
 
-    private Future<Void> each(List<Topup> open, int index, Set<String> paid, BooleanSupplier stopped,
-                              java.util.concurrent.atomic.AtomicInteger inflight) {
-        if (index == open.size() || stopped.getAsBoolean()) {
+    /**
+     * Drives the claimed top-ups on, {@code concurrency} at a time: one PSP call that hangs
+     * until its timeout holds up one lane, not the whole round.
+     */
+    private Future<Void> all(List<Topup> claimed, Set<String> paid, BooleanSupplier stopped, AtomicInteger inflight) {
+        AtomicInteger next = new AtomicInteger();
+        List<Future<Void>> lanes = new ArrayList<>();
+        for (int lane = 0; lane < Math.min(concurrency, claimed.size()); lane++) {
+            lanes.add(lane(claimed, next, paid, stopped, inflight));
+        }
+        return Future.join(lanes).mapEmpty();
+    }
+
+    private Future<Void> lane(List<Topup> claimed, AtomicInteger next, Set<String> paid, BooleanSupplier stopped,
+                              AtomicInteger inflight) {
+        int index = next.getAndIncrement();
+        if (index >= claimed.size() || stopped.getAsBoolean()) {
             return Future.succeededFuture();
         }
-        Topup topup = open.get(index);
+        Topup topup = claimed.get(index);
         inflight.incrementAndGet();
         return topups.sweep(topup, paid).transform(result -> {
             inflight.decrementAndGet();
@@ -62,7 +80,7 @@ public final class TopupSweeper {
             } else if (result.result().state() != topup.state()) {
                 LOG.info("txn={} flow=topup sweeper moved {} -> {}", topup.topupId(), topup.state(), result.result().state());
             }
-            return each(open, index + 1, paid, stopped, inflight);
+            return lane(claimed, next, paid, stopped, inflight);
         });
     }
 }
