@@ -176,14 +176,6 @@ public final class Gateway {
                         .onFailure(err -> promise.complete(Status.KO())));
     }
 
-    public Readiness readiness() {
-        return readiness;
-    }
-
-    public Vertx vertx() {
-        return vertx;
-    }
-
     /** Where the database is, as a {@code postgresql://} URL (the embedded one's, by default). */
     public String pgUrl() {
         return pgUrl;

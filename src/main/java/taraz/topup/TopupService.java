@@ -20,7 +20,6 @@ import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.Tx;
 import taraz.psp.Psp;
-import taraz.psp.PspUnavailableException;
 import taraz.ops.Inflight;
 import taraz.topup.Topup.State;
 import taraz.trip.TripService;
@@ -331,11 +330,12 @@ public final class TopupService {
      * Claims the open top-ups the sweeper (the cluster completer) should look at, least recently
      * checked first: past the callback grace, or mid-step, and not leased by a live node. A node
      * that died mid-step lets its lease run out and any other node takes the top-up over; the
-     * claim skips rows another node is claiming at the same moment. Checking one moves it to the
-     * back, so top-ups the cardholder abandoned cannot hold the front of every round.
+     * claim skips rows another node is claiming at the same moment. Claiming one stamps it as
+     * checked, which moves it to the back, so top-ups the cardholder abandoned cannot hold the
+     * front of every round.
      */
     public Future<List<Topup>> claimOpen(long callbackGraceSeconds, int limit) {
-        return pool.preparedQuery("UPDATE topups SET owner = $3, lease_until = now() + $4 * interval '1 millisecond' "
+        return pool.preparedQuery("UPDATE topups SET owner = $3, lease_until = now() + $4 * interval '1 millisecond', checked_at = now() "
                         + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
                         + "AND (state <> 'REQUESTED' OR requested_at < now() - $1 * interval '1 second') "
                         + "AND (lease_until IS NULL OR lease_until < now()) "
@@ -350,7 +350,7 @@ public final class TopupService {
      * be on its way (inside the grace) is left to the callback, one a live node is driving to it.
      */
     public Future<List<Topup>> claimPaid(List<String> authorities, long callbackGraceSeconds) {
-        return pool.preparedQuery("UPDATE topups SET owner = $2, lease_until = now() + $3 * interval '1 millisecond' "
+        return pool.preparedQuery("UPDATE topups SET owner = $2, lease_until = now() + $3 * interval '1 millisecond', checked_at = now() "
                         + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE authority = ANY($1) "
                         + "AND state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
                         + "AND (state <> 'REQUESTED' OR requested_at < now() - $4 * interval '1 second') "
@@ -370,10 +370,7 @@ public final class TopupService {
      * that the bank lists as paid is verified at once, without asking inquiry first.
      */
     public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
-        boolean paidAtBank = paidUnverified.contains(topup.authority());
-        return advance(topup.topupId(), 1, paidAtBank)
-                .compose(swept -> pool.preparedQuery("UPDATE topups SET checked_at = now() WHERE topup_id = $1")
-                        .execute(Tuple.of(topup.topupId())).map(swept));
+        return advance(topup.topupId(), 1, paidUnverified.contains(topup.authority()));
     }
 
     private Future<Topup> findByAuthority(String authority) {

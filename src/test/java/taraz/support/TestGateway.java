@@ -81,14 +81,6 @@ public final class TestGateway {
         return dataDir;
     }
 
-    public Path journalDir() {
-        return dataDir.resolve("journal");
-    }
-
-    public Gateway gateway() {
-        return gateway;
-    }
-
     /** A fresh directory under target/test-data, for a test's own data. */
     public static Path tempDir(String prefix) {
         try {
