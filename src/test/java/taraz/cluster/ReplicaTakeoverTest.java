@@ -58,8 +58,11 @@ class ReplicaTakeoverTest {
         GatewayProcess b = null;
         ExecutorService clients = Executors.newFixedThreadPool(TOPUPS + TRIPS);
         try {
+            // A long callback grace: the callbacks go to a, and b must not verify a's paid top-ups
+            // first just because the test paid them more than a second after requesting them. What
+            // b takes over is what a was driving when it died, once a's leases run out.
             Map<String, Object> settings = Map.of("topupLeaseMillis", LEASE_MILLIS, "topupSweepIntervalMillis", 300,
-                    "topupCallbackGraceSeconds", 1, "idempotencyLeaseMillis", IDEMPOTENCY_LEASE_MILLIS);
+                    "topupCallbackGraceSeconds", 120, "idempotencyLeaseMillis", IDEMPOTENCY_LEASE_MILLIS);
             Path aDir = base.resolve("node-a");
             Path bDir = base.resolve("node-b");
             Map<String, String> aEnv = new HashMap<>(GatewayProcess.config(aDir, settings));
