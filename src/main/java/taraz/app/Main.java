@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import taraz.journal.JournalCommand;
 import taraz.pspsim.PspSimCommand;
+import taraz.reconcile.ReconcileCommand;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -14,9 +15,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}. */
+/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}. */
 @Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
-        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class})
+        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class})
 public final class Main implements Callable<Integer> {
 
     static {

@@ -97,6 +97,35 @@ public final class EmbeddedDatabase implements AutoCloseable {
         }
     }
 
+    /**
+     * The {@code postgresql://} URL of the embedded PostgreSQL another live taraz process (a running
+     * gateway) serves on this directory, or empty when none does. A tool such as {@code reconcile}
+     * connects to that server rather than starting a second one; with nobody serving, it starts its
+     * own with {@link #start}.
+     */
+    public static Optional<String> servedByAnother(Path dataDir) {
+        Path dir = dataDir.toAbsolutePath().normalize();
+        Path lockFile = dir.resolve(ZONKY_LOCK_FILE);
+        if (DIRS_IN_USE.contains(dir) || !Files.exists(lockFile) || !Files.exists(dir.resolve(PID_FILE))) {
+            return Optional.empty();
+        }
+        try {
+            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+                FileLock lock = channel.tryLock();
+                if (lock != null) {
+                    lock.release();
+                    return Optional.empty();
+                }
+            }
+            // postmaster.pid: pid, data directory, start time, port, ...
+            List<String> lines = Files.readAllLines(dir.resolve(PID_FILE));
+            int port = Integer.parseInt(lines.get(3).trim());
+            return Optional.of("postgresql://" + USER + ":" + PASSWORD + "@" + HOST + ":" + port + "/" + DATABASE);
+        } catch (IOException | IndexOutOfBoundsException | NumberFormatException e) {
+            throw new IllegalStateException("data directory " + dir + " is in use, but its PostgreSQL port cannot be read", e);
+        }
+    }
+
     public String jdbcUrl() { return "jdbc:postgresql://" + HOST + ":" + port() + "/" + DATABASE; }
     public int port() { return postgres.getPort(); }
     public String user() { return USER; }

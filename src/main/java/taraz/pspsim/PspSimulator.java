@@ -351,14 +351,15 @@ public final class PspSimulator {
             return;
         }
         applyAutoReverse().onFailure(ctx::fail).onSuccess(v -> {
-            StringBuilder csv = new StringBuilder("date,terminal,authority,ref_id,masked_card,amount,status\n");
+            StringBuilder csv = new StringBuilder("date,terminal,authority,ref_id,masked_card,amount,status,paid_at\n");
             payments.values().stream()
                     .filter(p -> settledOn(p, date) != null)
                     .sorted(Comparator.comparing((SimPayment p) -> settledOn(p, date)))
                     .forEach(p -> csv.append(date).append(',').append(TERMINAL).append(',').append(p.authority)
                             .append(',').append(p.refId == null ? "" : p.refId).append(',').append(p.cardPan)
                             .append(',').append(p.amountRials).append(',')
-                            .append(p.status == Status.VERIFIED ? "SETTLED" : "REVERSED").append('\n'));
+                            .append(p.status == Status.VERIFIED ? "SETTLED" : "REVERSED").append(',')
+                            .append(p.paidAt == null ? "" : p.paidAt.toString()).append('\n'));
             ctx.response().putHeader("content-type", "text/csv; charset=utf-8").end(csv.toString());
         });
     }

@@ -27,6 +27,7 @@ import taraz.trip.TripService;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -268,24 +269,62 @@ public final class TopupService {
 
     /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */
     private Future<Topup> credit(Topup verified, int attempt) {
-        Transfer transfer = new Transfer(Topup.creditTransferId(verified.topupId()), "topup_credit", verified.topupId(),
-                null, List.of(Leg.debit(AccountKind.PSP_CLEARING_ID, verified.amountRials()),
-                Leg.credit(verified.walletId(), verified.amountRials())));
-        return journal.append(record(verified, State.CREDITED, JournalRecord.Status.PENDING, null, attempt))
-                .compose(i -> Tx.run(pool, tx -> lock(tx, verified.topupId()).compose(topup -> {
-                    if (topup.state() != State.VERIFIED) {
-                        return Future.succeededFuture(topup);
-                    }
-                    return ledger.post(tx, transfer).compose(posted -> {
-                        if (posted != Ledger.Posted.NEW) {
-                            throw new IllegalStateException("top-up " + topup.topupId()
-                                    + " is VERIFIED under its lock but its credit transfer already exists");
-                        }
-                        return update(tx, topup, State.CREDITED, null, ", transfer_id = $5", transfer.id());
-                    });
-                })))
+        return credit(verified, EnumSet.of(State.VERIFIED), null, attempt)
                 .compose(t -> failpoints.at("topup.after-credit").map(t))
                 .compose(t -> journal.append(record(t, t.state(), t.state().journalStatus(), null, attempt)).map(t));
+    }
+
+    /**
+     * Reconciliation: the bank's settlement report (or its verify) shows this top-up paid, and
+     * its wallet holds no credit for it. It is credited by the flow's own credit phase, with the
+     * flow's transfer key, from whatever state the old server or a crash left it in (a CREDITED
+     * state with no credit behind it included); if that transfer exists already (the callback,
+     * the sweeper or recovery got there first), nothing more is posted.
+     */
+    public Future<Topup> creditSettled(String topupId, String cause) {
+        return load(pool, topupId).compose(topup -> topup == null
+                ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
+                : credit(topup, EnumSet.allOf(State.class), cause, 1)
+                .compose(t -> journal.append(record(t, t.state(), t.state().journalStatus(), cause, 1)).map(t)));
+    }
+
+    /**
+     * Reconciliation: an open top-up past the bank's window that the bank does not know (its
+     * settlement reports for the days around it have no such payment, inquiry has no answer)
+     * ends EXPIRED. A top-up the bank verified is never expired.
+     */
+    public Future<Topup> expireUnsettled(String topupId, String cause) {
+        return load(pool, topupId).compose(topup -> topup == null
+                ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
+                : topup.state().journalStatus() == JournalRecord.Status.TERMINAL || topup.state() == State.VERIFIED
+                ? Future.succeededFuture(topup)
+                : transition(topup, State.EXPIRED, cause, 1, ""));
+    }
+
+    /**
+     * The credit phase, from any state in {@code from}. The flow itself credits only a VERIFIED
+     * top-up, for which the transfer cannot exist yet; reconciliation may find it posted already.
+     */
+    private Future<Topup> credit(Topup topup, Set<State> from, String cause, int attempt) {
+        Transfer transfer = new Transfer(Topup.creditTransferId(topup.topupId()), "topup_credit", topup.topupId(),
+                null, List.of(Leg.debit(AccountKind.PSP_CLEARING_ID, topup.amountRials()),
+                Leg.credit(topup.walletId(), topup.amountRials())));
+        return journal.append(record(topup, State.CREDITED, JournalRecord.Status.PENDING, cause, attempt))
+                .compose(i -> Tx.run(pool, tx -> lock(tx, topup.topupId()).compose(locked -> {
+                    if (!from.contains(locked.state())) {
+                        return Future.succeededFuture(locked);
+                    }
+                    return ledger.post(tx, transfer).compose(posted -> {
+                        if (posted == Ledger.Posted.NEW) {
+                            return update(tx, locked, State.CREDITED, cause, ", transfer_id = $5", transfer.id());
+                        }
+                        if (locked.state() == State.VERIFIED) {
+                            throw new IllegalStateException("top-up " + locked.topupId()
+                                    + " is VERIFIED under its lock but its credit transfer already exists");
+                        }
+                        return Future.succeededFuture(locked);
+                    });
+                })));
     }
 
     /**

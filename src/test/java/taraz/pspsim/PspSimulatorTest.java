@@ -94,10 +94,10 @@ class PspSimulatorTest {
         HttpResponse<Buffer> csv = await(http.get(sim.port(), "127.0.0.1", "/sim/settlement?date=" + today).send());
         assertEquals(200, csv.statusCode());
         String[] lines = csv.bodyAsString().split("\n");
-        assertEquals("date,terminal,authority,ref_id,masked_card,amount,status", lines[0]);
+        assertEquals("date,terminal,authority,ref_id,masked_card,amount,status,paid_at", lines[0]);
         assertEquals(2, lines.length);
         assertEquals(today + ",T-SIM-0001," + authority + "," + refId + "," + first.getString("card_pan")
-                + "," + AMOUNT_RIALS + ",SETTLED", lines[1]);
+                + "," + AMOUNT_RIALS + ",SETTLED," + java.time.Instant.parse(lines[1].substring(lines[1].lastIndexOf(',') + 1)), lines[1]);
         assertEquals(400, await(http.get(sim.port(), "127.0.0.1", "/sim/settlement?date=yesterday").send()).statusCode());
 
         JsonObject stats = getJson("/sim/stats", 200);

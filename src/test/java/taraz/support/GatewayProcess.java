@@ -64,6 +64,11 @@ public final class GatewayProcess {
 
     public record Result(int status, String output) {}
 
+    /** Starts a command of the executable and returns at once; {@link #awaitExit} and {@link #output} follow it. */
+    public static GatewayProcess command(List<String> args, Path dataDir, Map<String, String> env) throws IOException {
+        return launch(args, dataDir, 0, env);
+    }
+
     private static GatewayProcess launch(List<String> args, Path dataDir, int port, Map<String, String> env) throws IOException {
         Files.createDirectories(dataDir);
         List<String> command = new ArrayList<>();

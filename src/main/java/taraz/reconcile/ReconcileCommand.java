@@ -1,0 +1,286 @@
+package taraz.reconcile;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import taraz.app.Settings;
+import taraz.db.Database;
+import taraz.db.EmbeddedDatabase;
+import taraz.failpoint.Failpoints;
+import taraz.journal.Journal;
+import taraz.journal.JournalSettings;
+import taraz.ledger.Ledger;
+import taraz.ops.Inflight;
+import taraz.psp.ZarinpalPsp;
+import taraz.reconcile.Finding.Kind;
+import taraz.topup.TopupService;
+import taraz.trip.TripService;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code taraz reconcile}: finds every half-done or doubled payment (dry run), fixes what can be
+ * fixed ({@code --apply}), and writes the reports. Runs against the gateway's database (the
+ * embedded one, served by a running gateway or started here, or TARAZ_PG_URL), with the gateway
+ * running or not. Exit status: 0 clean, 1 findings remain, 2 error (nothing applied).
+ */
+@Command(name = "reconcile", mixinStandardHelpOptions = true,
+        description = "find and fix unfinished or duplicated payments; write the support report")
+public final class ReconcileCommand implements Callable<Integer> {
+
+    static final int CLEAN = 0;
+    static final int FINDINGS_REMAIN = 1;
+    static final int ERROR = 2;
+    private static final long STEP_TIMEOUT_MILLIS = 120_000;
+    private static final int INSERT_BATCH = 500;
+
+    @Option(names = "--settlement", paramLabel = "FILE", description = "the PSP's settlement CSV of one day; repeatable")
+    List<Path> settlements = new ArrayList<>();
+    @Option(names = "--apply", description = "correct what is found (default: a dry run that changes nothing)")
+    boolean apply;
+    @Option(names = "--report-dir", paramLabel = "DIR", description = "write findings.json, findings.csv, support-cases.csv here")
+    Path reportDir;
+    @Option(names = "--rules", paramLabel = "FILE", description = "the rule set (default: conf/reconcile.json, else the jar's)")
+    Path rulesFile;
+    @Option(names = "--offline", description = "do not call the PSP's API (inquiry, unVerified, reverse)")
+    boolean offline;
+    @Option(names = "--data-dir", description = "data directory (TARAZ_DATA_DIR)")
+    String dataDir;
+    @Option(names = "--pg-url", description = "external PostgreSQL (TARAZ_PG_URL)")
+    String pgUrl;
+    @Option(names = "--psp-url", description = "PSP base URL (TARAZ_PSP_URL)")
+    String pspUrl;
+
+    private final PrintStream out = System.out;
+
+    @Override
+    public Integer call() {
+        try {
+            return run();
+        } catch (SettlementFile.BadFile e) {
+            System.err.println("taraz reconcile: " + e.getMessage() + ". Nothing was applied.");
+            return ERROR;
+        } catch (Exception e) {
+            System.err.println("taraz reconcile: failed, nothing more was applied: " + e);
+            e.printStackTrace(System.err);
+            return ERROR;
+        }
+    }
+
+    private int run() throws Exception {
+        Map<String, Object> flags = new HashMap<>();
+        flags.put("dataDir", dataDir);
+        flags.put("pgUrl", pgUrl);
+        flags.put("pspUrl", pspUrl);
+        Settings settings = Settings.load(System.getenv(), flags);
+        Rules rules = Rules.load(rulesFile);
+        String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").format(ZonedDateTime.now(ZoneOffset.UTC))
+                + "-" + ProcessHandle.current().pid();
+        EmbeddedDatabase embedded = null;
+        String url = settings.pgUrl();
+        if (url == null) {
+            url = EmbeddedDatabase.servedByAnother(settings.postgresDir()).orElse(null);
+        }
+        if (url == null) {
+            embedded = EmbeddedDatabase.start(settings.postgresDir());
+            url = embedded.pgUrl();
+        }
+        Vertx vertx = Vertx.vertx();
+        try {
+            Database.Jdbc jdbc = Database.jdbc(url);
+            Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
+            try (Connection db = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password())) {
+                return reconcile(settings, rules, runId, url, db, vertx);
+            }
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(STEP_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+    }
+
+    private int reconcile(Settings settings, Rules rules, String runId, String url, Connection db, Vertx vertx) throws Exception {
+        long started = System.nanoTime();
+        JsonObject run = new JsonObject().put("runId", runId).put("mode", apply ? "apply" : "dry-run")
+                .put("startedAt", ZonedDateTime.now(ZoneOffset.UTC).toString());
+        db.setAutoCommit(false);
+        db.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+        try (Statement s = db.createStatement()) {
+            s.execute("CREATE TEMP TABLE findings (seq bigserial PRIMARY KEY, kind text NOT NULL, finding_key text NOT NULL, "
+                    + "flow text NOT NULL, payment_id text, wallet_id text, amount bigint NOT NULL, story text NOT NULL, "
+                    + "plan text NOT NULL, status text NOT NULL DEFAULT 'open', done text)");
+        }
+        PreparedStatement insert = db.prepareStatement("INSERT INTO findings (kind, finding_key, flow, payment_id, wallet_id, "
+                + "amount, story, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        int[] pending = {0};
+        Detector detector = new Detector(db, rules, settings.longValue("topupWindowSeconds"), f -> {
+            insert.setString(1, f.kind().apiName());
+            insert.setString(2, f.key());
+            insert.setString(3, f.flow());
+            insert.setString(4, f.paymentId());
+            insert.setString(5, f.walletId());
+            insert.setLong(6, f.amountRials());
+            insert.setString(7, f.story());
+            insert.setString(8, f.plan().encode());
+            insert.addBatch();
+            if (++pending[0] == INSERT_BATCH) {
+                insert.executeBatch();
+                pending[0] = 0;
+            }
+        });
+
+        Detector.Loaded loaded = detector.load(settlements, settings.amountRialsMax(), LocalDate.now(ZoneOffset.UTC));
+        Map<String, Integer> matched = detector.match();
+        run.put("settlement", new JsonObject().put("files", new JsonArray(settlements.stream().map(Path::toString).toList()))
+                .put("rows", loaded.rows()).put("days", new JsonArray(loaded.days().keySet().stream().map(LocalDate::toString).toList()))
+                .put("matched", new JsonObject(new LinkedHashMap<>(matched))));
+
+        ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"), rules.pspTimeoutMillis(),
+                0, new SimpleMeterRegistry());
+        List<String> unverified = List.of();
+        String pspNote;
+        if (offline) {
+            pspNote = "not asked (--offline)";
+        } else {
+            try {
+                unverified = Corrector.await(psp.unverified(), rules.pspTimeoutMillis() * 2);
+                pspNote = "reachable; " + unverified.size() + " paid but unverified payment(s) listed";
+            } catch (Exception e) {
+                pspNote = "not reachable (" + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage())
+                        + "); inquiry and unVerified not used";
+            }
+        }
+        run.put("psp", pspNote);
+        detector.detect(null, unverified);
+        Path journalDir = settings.journalDir();
+        String journalNote = "none at " + journalDir;
+        if (Files.isDirectory(journalDir)) {
+            Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(journalDir, Journal.readCheckpoint(journalDir));
+            detector.journal(incomplete);
+            journalNote = incomplete.size() + " incomplete payment(s) in " + journalDir;
+        }
+        run.put("journal", journalNote);
+        insert.executeBatch();
+        insert.close();
+        db.commit();
+        db.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+
+        if (apply) {
+            applyAll(settings, rules, runId, url, db, vertx, psp);
+        }
+        Map<String, long[]> summary = summary(db);
+        run.put("seconds", (System.nanoTime() - started) / 1e9);
+        if (reportDir != null) {
+            Reports.write(db, reportDir, run, summary);
+        }
+        db.commit();
+        long remaining = summary.values().stream().mapToLong(c -> c[1]).sum();
+        print(run, summary, remaining);
+        return remaining == 0 ? CLEAN : FINDINGS_REMAIN;
+    }
+
+    private void applyAll(Settings settings, Rules rules, String runId, String url, Connection db, Vertx vertx,
+                          ZarinpalPsp psp) throws Exception {
+        Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(url))
+                .using(vertx).build();
+        String node = "reconcile-" + ProcessHandle.current().pid();
+        Journal journal = Journal.open(new JournalSettings(settings.journalDir(), settings.string("journalSync"),
+                settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
+                settings.intValue("journalRetentionDays")), new SimpleMeterRegistry());
+        try {
+            Ledger ledger = new Ledger();
+            Inflight inflight = new Inflight();
+            Failpoints failpoints = Failpoints.none(vertx);
+            TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, offline ? new OfflinePsp() : psp,
+                    settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
+                    settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
+                    settings.longValue("topupLeaseMillis"), inflight);
+            TripService trips = new TripService(pool, ledger, journal, failpoints, node,
+                    settings.longValue("holdTtlSecondsDefault"), inflight);
+            Corrector corrector = new Corrector(pool, ledger, topups, trips, offline ? new OfflinePsp() : psp, rules, runId);
+            try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
+                    + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");
+                 PreparedStatement update = db.prepareStatement("UPDATE findings SET status = ?, done = ? WHERE seq = ?")) {
+                read.setFetchSize(500);
+                try (ResultSet r = read.executeQuery()) {
+                    while (r.next()) {
+                        Finding f = new Finding(Kind.of(r.getString(2)), r.getString(3), r.getString(4), r.getString(5),
+                                r.getString(6), r.getLong(7), r.getString(8), new JsonObject(r.getString(9)));
+                        Corrector.Outcome outcome = Corrector.await(corrector.apply(f), STEP_TIMEOUT_MILLIS);
+                        update.setString(1, outcome.status());
+                        update.setString(2, outcome.done());
+                        update.setLong(3, r.getLong(1));
+                        update.executeUpdate();
+                    }
+                }
+            }
+            db.commit();
+        } finally {
+            journal.close();
+            pool.close().toCompletionStage().toCompletableFuture().get(STEP_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Per kind: found, and remaining (not fixed by this run or another). */
+    private static Map<String, long[]> summary(Connection db) throws SQLException {
+        Map<String, long[]> summary = new LinkedHashMap<>();
+        try (Statement s = db.createStatement();
+             ResultSet r = s.executeQuery("SELECT kind, count(*), count(*) FILTER (WHERE status NOT IN ('fixed', 'already_fixed')) "
+                     + "FROM findings GROUP BY kind")) {
+            Map<String, long[]> byKind = new HashMap<>();
+            while (r.next()) {
+                byKind.put(r.getString(1), new long[] {r.getLong(2), r.getLong(3)});
+            }
+            for (Kind kind : Kind.values()) {
+                summary.put(kind.apiName(), byKind.getOrDefault(kind.apiName(), new long[] {0, 0}));
+            }
+        }
+        return summary;
+    }
+
+    private void print(JsonObject run, Map<String, long[]> summary, long remaining) {
+        JsonObject settlement = run.getJsonObject("settlement");
+        out.println("taraz reconcile " + run.getString("runId") + " (" + run.getString("mode") + ")");
+        out.println("  settlement: " + settlement.getLong("rows") + " row(s) in " + settlement.getJsonArray("files").size()
+                + " file(s), days " + settlement.getJsonArray("days").encode() + "; matched " + settlement.getJsonObject("matched").encode());
+        out.println("  psp: " + run.getString("psp"));
+        out.println("  journal: " + run.getString("journal"));
+        long found = 0;
+        for (Map.Entry<String, long[]> kind : summary.entrySet()) {
+            found += kind.getValue()[0];
+            if (kind.getValue()[0] > 0) {
+                out.printf("  %-24s %6d found, %6d remaining%n", kind.getKey(), kind.getValue()[0], kind.getValue()[1]);
+            }
+        }
+        out.printf("  %d finding(s), %d remaining, in %.1f s%s%n", found, remaining, run.getDouble("seconds"),
+                reportDir != null ? "; reports in " + reportDir : "");
+        if (!apply && remaining > 0) {
+            out.println("  dry run: nothing was changed; run again with --apply to correct");
+        }
+    }
+}

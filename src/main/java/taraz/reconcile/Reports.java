@@ -1,0 +1,143 @@
+package taraz.reconcile;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.vertx.core.json.JsonObject;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The report files, streamed from the run's findings table: {@code findings.json} (the run, a
+ * summary by kind, then every finding), {@code findings.csv} (the same, a row each) and
+ * {@code support-cases.csv} (one row per affected customer, for the support team). The CSV files
+ * are UTF-8 with a byte-order mark, so a spreadsheet shows Persian names as they are.
+ */
+final class Reports {
+
+    private static final String BOM = "\uFEFF";
+    private static final String FINDINGS = "SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, story, plan, status, "
+            + "done FROM findings ORDER BY seq";
+
+    private Reports() {
+    }
+
+    static void write(Connection db, Path dir, JsonObject run, Map<String, long[]> summary) throws IOException, SQLException {
+        Files.createDirectories(dir);
+        json(db, dir.resolve("findings.json"), run, summary);
+        csv(db, dir.resolve("findings.csv"));
+        support(db, dir.resolve("support-cases.csv"));
+    }
+
+    private static void json(Connection db, Path file, JsonObject run, Map<String, long[]> summary) throws IOException, SQLException {
+        try (OutputStream out = Files.newOutputStream(file);
+             JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
+            g.writeStartObject();
+            g.writeFieldName("run");
+            g.writeRawValue(run.encode());
+            g.writeObjectFieldStart("summary");
+            for (Map.Entry<String, long[]> kind : summary.entrySet()) {
+                g.writeObjectFieldStart(kind.getKey());
+                g.writeNumberField("found", kind.getValue()[0]);
+                g.writeNumberField("remaining", kind.getValue()[1]);
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+            g.writeArrayFieldStart("findings");
+            stream(db, FINDINGS, r -> {
+                g.writeStartObject();
+                g.writeStringField("kind", r.getString(2));
+                g.writeStringField("key", r.getString(3));
+                g.writeStringField("flow", r.getString(4));
+                g.writeStringField("paymentId", r.getString(5));
+                g.writeStringField("walletId", r.getString(6));
+                g.writeNumberField("amount", r.getLong(7));
+                g.writeStringField("whatHappened", r.getString(8));
+                g.writeFieldName("plan");
+                g.writeRawValue(r.getString(9));
+                g.writeStringField("status", r.getString(10));
+                g.writeStringField("whatWasDone", r.getString(11));
+                g.writeEndObject();
+            });
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+    }
+
+    private static void csv(Connection db, Path file) throws IOException, SQLException {
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            out.write(BOM);
+            row(out, List.of("kind", "key", "flow", "payment_id", "wallet_id", "amount_rials", "status", "what_happened",
+                    "what_was_done"));
+            stream(db, FINDINGS, r -> row(out, List.of(r.getString(2), r.getString(3), r.getString(4), nz(r.getString(5)),
+                    nz(r.getString(6)), Long.toString(r.getLong(7)), r.getString(10), r.getString(8), nz(r.getString(11)))));
+        }
+    }
+
+    /** One row per affected customer: every finding about their wallet, in the order found. */
+    private static void support(Connection db, Path file) throws IOException, SQLException {
+        String sql = "SELECT f.wallet_id, coalesce(a.name, ''), coalesce(a.phone, ''), a.kind, "
+                + "string_agg(DISTINCT f.kind, ' ') , string_agg(f.story, ' | ' ORDER BY f.seq), sum(f.amount), "
+                + "string_agg(coalesce(f.done, 'Nothing done yet (dry run).'), ' | ' ORDER BY f.seq), "
+                + "string_agg(coalesce(f.payment_id, ''), ' ' ORDER BY f.seq), "
+                + "bool_and(f.status IN ('fixed', 'already_fixed')) "
+                + "FROM findings f JOIN accounts a ON a.id = f.wallet_id WHERE a.kind IN ('passenger', 'driver') "
+                + "GROUP BY f.wallet_id, a.name, a.phone, a.kind ORDER BY min(f.seq)";
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            out.write(BOM);
+            row(out, List.of("wallet_id", "customer", "name", "phone", "kinds", "what_happened", "amount_rials",
+                    "what_was_done", "resolved", "payment_ids"));
+            stream(db, sql, r -> row(out, List.of(r.getString(1), r.getString(4), r.getString(2), r.getString(3),
+                    r.getString(5), r.getString(6), Long.toString(r.getLong(7)), r.getString(8),
+                    r.getBoolean(10) ? "yes" : "no", r.getString(9).trim())));
+        }
+    }
+
+    private static String nz(String value) {
+        return value == null ? "" : value;
+    }
+
+    /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+    static void row(BufferedWriter out, List<String> fields) throws IOException {
+        for (int i = 0; i < fields.size(); i++) {
+            if (i > 0) {
+                out.write(',');
+            }
+            String field = fields.get(i);
+            if (field.indexOf(',') >= 0 || field.indexOf('"') >= 0 || field.indexOf('\n') >= 0 || field.indexOf('\r') >= 0) {
+                out.write('"');
+                out.write(field.replace("\"", "\"\""));
+                out.write('"');
+            } else {
+                out.write(field);
+            }
+        }
+        out.write("\r\n");
+    }
+
+    interface RowWriter {
+        void accept(ResultSet row) throws IOException, SQLException;
+    }
+
+    private static void stream(Connection db, String sql, RowWriter writer) throws IOException, SQLException {
+        try (PreparedStatement s = db.prepareStatement(sql)) {
+            s.setFetchSize(1_000);
+            try (ResultSet r = s.executeQuery()) {
+                while (r.next()) {
+                    writer.accept(r);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package taraz.reconcile;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One day of the PSP's settlement report: a UTF-8 CSV with the header
+ * {@code date,terminal,authority,ref_id,masked_card,amount,status} and optionally a last
+ * {@code paid_at} column (ISO-8601 time of the payment). Read as a stream, a row at a time, and
+ * checked strictly: any fault stops the whole run with the file and line named, before anything
+ * is applied. A file covers one day: every row carries the same date, and a date in the file's
+ * name ({@code settlement-2026-11-25.csv}) must be that day.
+ */
+public final class SettlementFile {
+
+    static final List<String> COLUMNS = List.of("date", "terminal", "authority", "ref_id", "masked_card", "amount", "status");
+    static final String PAID_AT = "paid_at";
+
+    private static final Pattern DATE = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
+    private static final Pattern NAME_DATE = Pattern.compile("(\\d{4}-\\d{2}-\\d{2})");
+    private static final Pattern TERMINAL = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final Pattern AUTHORITY = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final Pattern REF_ID = Pattern.compile("[A-Za-z0-9]{0,64}");
+    private static final Pattern CARD = Pattern.compile("[0-9*]{0,32}");
+    private static final Pattern AMOUNT = Pattern.compile("[1-9][0-9]{0,18}");
+
+    /** A settlement row as read; {@code paidAt} is null when the file has no such column. */
+    public record Row(String file, int line, LocalDate day, String terminal, String authority, String refId,
+                      String maskedCard, long amountRials, String status, OffsetDateTime paidAt) {}
+
+    /** Receives each checked row. */
+    public interface RowSink {
+        void accept(Row row) throws Exception;
+    }
+
+    /** A fault in a settlement file: the message names the file and the line. */
+    public static final class BadFile extends RuntimeException {
+        BadFile(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private SettlementFile() {
+    }
+
+    /**
+     * Reads and checks one file, handing each row to {@code sink}; returns the day it covers.
+     * {@code today} bounds the day (a report of a day to come is a mistake).
+     */
+    public static LocalDate read(Path file, long amountRialsMax, LocalDate today, RowSink sink) {
+        String name = file.toString();
+        Optional<LocalDate> named = dayInName(file);
+        var decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        int line = 0;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(Files.newInputStream(file), decoder))) {
+            String header = in.readLine();
+            line = 1;
+            if (header == null) {
+                throw bad(name, 1, "the file is empty: expected the header " + String.join(",", COLUMNS));
+            }
+            if (header.startsWith("\uFEFF")) {
+                header = header.substring(1);
+            }
+            boolean withPaidAt = header.equals(String.join(",", COLUMNS) + "," + PAID_AT);
+            if (!withPaidAt && !header.equals(String.join(",", COLUMNS))) {
+                throw bad(name, 1, "expected the header " + String.join(",", COLUMNS) + "[," + PAID_AT + "], found '"
+                        + abbreviate(header) + "'");
+            }
+            int columns = COLUMNS.size() + (withPaidAt ? 1 : 0);
+            LocalDate day = named.orElse(null);
+            String text;
+            while ((text = in.readLine()) != null) {
+                line++;
+                if (text.isEmpty()) {
+                    throw bad(name, line, "an empty line");
+                }
+                String[] f = text.split(",", -1);
+                if (f.length != columns) {
+                    throw bad(name, line, "expected " + columns + " columns, found " + f.length);
+                }
+                LocalDate date = date(name, line, f[0]);
+                if (date.isAfter(today)) {
+                    throw bad(name, line, "date " + date + " is in the future");
+                }
+                if (day == null) {
+                    day = date;
+                } else if (!date.equals(day)) {
+                    throw bad(name, line, "date " + date + " is another day than the file's " + day
+                            + (named.isPresent() ? " (in its name)" : " (its first row)"));
+                }
+                String status = f[6];
+                if (!status.equals("SETTLED") && !status.equals("REVERSED")) {
+                    throw bad(name, line, "status '" + abbreviate(status) + "' is not SETTLED or REVERSED");
+                }
+                sink.accept(new Row(name, line, date, check(name, line, "terminal", f[1], TERMINAL),
+                        check(name, line, "authority", f[2], AUTHORITY), check(name, line, "ref_id", f[3], REF_ID),
+                        check(name, line, "masked_card", f[4], CARD), amount(name, line, f[5], amountRialsMax), status,
+                        withPaidAt ? paidAt(name, line, f[7]) : null));
+            }
+            if (day == null) {
+                throw bad(name, line, "the file has a header but no rows and no date in its name: which day it covers is unknown");
+            }
+            return day;
+        } catch (CharacterCodingException e) {
+            throw bad(name, line + 1, "not UTF-8 text (" + e.getClass().getSimpleName() + ")");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read settlement file " + name, e);
+        } catch (BadFile e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("settlement file " + name + " line " + line + ": " + e.getMessage(), e);
+        }
+    }
+
+    static Optional<LocalDate> dayInName(Path file) {
+        Matcher m = NAME_DATE.matcher(file.getFileName().toString());
+        if (!m.find()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(LocalDate.parse(m.group(1)));
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static LocalDate date(String file, int line, String value) {
+        if (DATE.matcher(value).matches()) {
+            try {
+                return LocalDate.parse(value);
+            } catch (DateTimeParseException e) {
+                // reported below
+            }
+        }
+        throw bad(file, line, "date '" + abbreviate(value) + "' is not a YYYY-MM-DD date");
+    }
+
+    private static long amount(String file, int line, String value, long max) {
+        if (!AMOUNT.matcher(value).matches()) {
+            throw bad(file, line, "amount '" + abbreviate(value) + "' is not a positive whole number of rials");
+        }
+        long amount;
+        try {
+            amount = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            amount = Long.MAX_VALUE;
+        }
+        if (amount > max) {
+            throw bad(file, line, "amount " + abbreviate(value) + " is above the largest amount taraz accepts (" + max + ")");
+        }
+        return amount;
+    }
+
+    private static OffsetDateTime paidAt(String file, int line, String value) {
+        if (value.isEmpty()) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(value);
+        } catch (DateTimeParseException e) {
+            throw bad(file, line, "paid_at '" + abbreviate(value) + "' is not an ISO-8601 time with an offset");
+        }
+    }
+
+    private static String check(String file, int line, String column, String value, Pattern pattern) {
+        if (!pattern.matcher(value).matches()) {
+            throw bad(file, line, column + " '" + abbreviate(value) + "' is not valid");
+        }
+        return value;
+    }
+
+    private static String abbreviate(String value) {
+        return value.length() <= 40 ? value : value.substring(0, 40) + "...";
+    }
+
+    static BadFile bad(String file, int line, String message) {
+        return new BadFile("settlement file " + file + " line " + line + ": " + message);
+    }
+}

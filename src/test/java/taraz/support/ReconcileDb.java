@@ -1,0 +1,80 @@
+package taraz.support;
+
+import picocli.CommandLine;
+import taraz.db.Database;
+import taraz.reconcile.ReconcileCommand;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A database of its own for a reconciliation test, on the test run's one PostgreSQL server.
+ * Reconciliation judges the whole ledger (its sum, every balance), and its tests seed broken
+ * history on purpose, so they cannot share the gateway's database with the other tests.
+ */
+public final class ReconcileDb {
+
+    private static final AtomicInteger NEXT = new AtomicInteger();
+
+    private final String pgUrl;
+    private final Path dataDir;
+
+    private ReconcileDb(String pgUrl, Path dataDir) {
+        this.pgUrl = pgUrl;
+        this.dataDir = dataDir;
+    }
+
+    /** A fresh, migrated database, and a data directory for the journal reconcile writes when it applies. */
+    public static ReconcileDb create() throws SQLException {
+        String shared = TestGateway.get().pgUrl();
+        String name = "recon_" + ProcessHandle.current().pid() + "_" + NEXT.incrementAndGet();
+        try (Connection c = Sql.connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        }
+        String url = shared.substring(0, shared.lastIndexOf('/') + 1) + name;
+        Database.Jdbc jdbc = Database.jdbc(url);
+        Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
+        return new ReconcileDb(url, TestGateway.tempDir("recon-"));
+    }
+
+    public String pgUrl() {
+        return pgUrl;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Connection connect() throws SQLException {
+        Database.Jdbc jdbc = Database.jdbc(pgUrl);
+        return DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
+    }
+
+    /** {@code taraz reconcile} in this JVM against this database; returns its exit status. */
+    public int reconcile(String... args) {
+        List<String> all = new ArrayList<>(List.of("--pg-url", pgUrl, "--data-dir", dataDir.toString()));
+        all.addAll(List.of(args));
+        return new CommandLine(new ReconcileCommand()).execute(all.toArray(String[]::new));
+    }
+
+    /** The first column of the first row as a long. */
+    public long count(String sql, Object... args) throws SQLException {
+        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                s.setObject(i + 1, args[i]);
+            }
+            try (ResultSet r = s.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
+        }
+    }
+}
