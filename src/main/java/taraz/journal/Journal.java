@@ -521,6 +521,11 @@ public final class Journal implements AutoCloseable {
 
     // ---- reading: never creates an appender, so it is safe on a journal another process is writing
 
+    /** Whether {@code dir} holds a journal (a directory another process is only creating does not yet). */
+    public static boolean exists(Path dir) {
+        return Files.isRegularFile(dir.resolve(SingleChronicleQueue.QUEUE_METADATA_FILE));
+    }
+
     /** Reads a journal, possibly live in another process, from the current position to its current end. */
     static final class Reader implements AutoCloseable {
         private final SingleChronicleQueue queue;
@@ -529,7 +534,7 @@ public final class Journal implements AutoCloseable {
         private long lastIndex = -1;
 
         private Reader(Path dir, long fromIndex) {
-            if (!Files.isRegularFile(dir.resolve(SingleChronicleQueue.QUEUE_METADATA_FILE))) {
+            if (!exists(dir)) {
                 throw new JournalUnavailableException("no journal at " + dir);
             }
             this.fromIndex = fromIndex;

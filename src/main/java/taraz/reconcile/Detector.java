@@ -113,7 +113,7 @@ public final class Detector {
             }
             String earlier = days.putIfAbsent(day, file.toString());
             if (earlier != null) {
-                throw SettlementFile.bad(file.toString(), 2, "covers " + day + ", which " + earlier + " already covers");
+                throw SettlementFile.bad(file.toString(), 1, "covers " + day + ", which " + earlier + " already covers");
             }
             rows += count[0];
         }
@@ -126,7 +126,7 @@ public final class Detector {
             }
             days_.executeBatch();
             s.execute("CREATE INDEX ON stl (authority)");
-            try (ResultSet dup = s.executeQuery("SELECT authority, array_agg(file || ' line ' || line ORDER BY file, line) "
+            try (ResultSet dup = s.executeQuery("SELECT authority, array_agg(file || ' line ' || line ORDER BY id) "
                     + "FROM stl GROUP BY authority HAVING count(*) > 1 ORDER BY min(id) LIMIT 1")) {
                 if (dup.next()) {
                     String[] where = (String[]) dup.getArray(2).getArray();

@@ -23,7 +23,6 @@ import taraz.topup.TopupService;
 import taraz.trip.TripService;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -179,7 +178,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         detector.detect(null, unverified);
         Path journalDir = settings.journalDir();
         String journalNote = "none at " + journalDir;
-        if (Files.isDirectory(journalDir)) {
+        if (Journal.exists(journalDir)) {
             Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(journalDir, Journal.readCheckpoint(journalDir));
             detector.journal(incomplete);
             journalNote = incomplete.size() + " incomplete payment(s) in " + journalDir;

@@ -1,10 +1,13 @@
 package taraz.reconcile;
 
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,7 +70,7 @@ public final class SettlementFile {
         var decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         int line = 0;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(Files.newInputStream(file), decoder))) {
+        try (Utf8Lines in = new Utf8Lines(Files.newInputStream(file), decoder)) {
             String header = in.readLine();
             line = 1;
             if (header == null) {
@@ -80,6 +83,9 @@ public final class SettlementFile {
             if (!withPaidAt && !header.equals(String.join(",", COLUMNS))) {
                 throw bad(name, 1, "expected the header " + String.join(",", COLUMNS) + "[," + PAID_AT + "], found '"
                         + abbreviate(header) + "'");
+            }
+            if (named.isPresent() && named.get().isAfter(today)) {
+                throw bad(name, 1, "date " + named.get() + " in the file's name is in the future");
             }
             int columns = COLUMNS.size() + (withPaidAt ? 1 : 0);
             LocalDate day = named.orElse(null);
@@ -124,6 +130,42 @@ public final class SettlementFile {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException("settlement file " + name + " line " + line + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Lines of UTF-8 text, each decoded on its own, so that bytes that are not UTF-8 are reported
+     * on their own line (a Reader decodes a whole buffer ahead and fails before returning the
+     * good lines in front of the bad bytes). A line ends at LF; a CR before it is dropped.
+     */
+    private static final class Utf8Lines implements AutoCloseable {
+        private final InputStream in;
+        private final CharsetDecoder decoder;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+
+        Utf8Lines(InputStream in, CharsetDecoder decoder) {
+            this.in = new BufferedInputStream(in, 1 << 16);
+            this.decoder = decoder;
+        }
+
+        /** The next line without its end, or null at the end of the file. */
+        String readLine() throws IOException {
+            line.reset();
+            int b;
+            while ((b = in.read()) != -1 && b != '\n') {
+                line.write(b);
+            }
+            if (b == -1 && line.size() == 0) {
+                return null;
+            }
+            byte[] bytes = line.toByteArray();
+            int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+            return decoder.decode(ByteBuffer.wrap(bytes, 0, length)).toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
         }
     }
 

@@ -184,7 +184,7 @@ class PspSimulatorTest {
         String today = LocalDate.now(ZoneOffset.UTC).toString();
         String csv = await(http.get(sim.port(), "127.0.0.1", "/sim/settlement?date=" + today).send()).bodyAsString();
         assertTrue(csv.contains("," + authority + ",,"), csv);
-        assertTrue(csv.trim().endsWith(",REVERSED"), csv);
+        assertTrue(csv.trim().contains(",REVERSED,"), csv);
     }
 
     @Test
