@@ -31,6 +31,8 @@ import taraz.ops.Readiness;
 import taraz.psp.ZarinpalPsp;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
+import taraz.reconcile.ReconciliationJob;
+import taraz.reconcile.Rules;
 import taraz.recovery.Recovery;
 import taraz.trip.TripService;
 
@@ -133,7 +135,11 @@ public final class Gateway {
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.longValue("topupCallbackGraceSeconds"),
                             settings.intValue("topupSweepBatchMax"), settings.intValue("topupSweepConcurrency"));
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
-                    housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, sweeper, idempotency, metrics);
+                    ReconciliationJob reconciliation = new ReconciliationJob(vertx, pgUrl, Rules.load(null),
+                            settings.longValue("topupWindowSeconds"), settings.longValue("reconcileLookbackHours"),
+                            settings.longValue("reconcileTimeoutMillis"), metrics);
+                    housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, sweeper, idempotency, metrics,
+                            reconciliation::round);
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,

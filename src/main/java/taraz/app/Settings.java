@@ -129,6 +129,9 @@ public record Settings(JsonObject json) {
         }
         requireRange("checkIntervalMillis", 1000, 86_400_000);
         requireRange("stuckGraceSeconds", 0, 86_400);
+        requireRange("reconcileIntervalMillis", 1000, 86_400_000);
+        requireRange("reconcileLookbackHours", 1, 24 * 365);
+        requireRange("reconcileTimeoutMillis", 1000, 3_600_000);
         requireRange("journalSyncIntervalMillis", 1, 10_000);
         requireRange("journalQueueCapacity", 16, 1 << 24);
         requireRange("journalRetentionDays", 1, 3650);

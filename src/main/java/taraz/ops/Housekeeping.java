@@ -19,7 +19,7 @@ import java.util.function.Supplier;
 /**
  * The node's own schedule (it never waits for an outside event): the hold sweeper expires
  * holds past due; the top-up sweeper finishes top-ups whose callback was lost; a slower round purges old idempotency keys and checks the ledger's
- * invariants and stuck payments for the metrics. Each job runs its next round only after the
+ * invariants and stuck payments for the metrics; the reconciliation round publishes its counts. Each job runs its next round only after the
  * last one ended, and each round's work is bounded.
  */
 public final class Housekeeping {
@@ -35,10 +35,13 @@ public final class Housekeeping {
     private final TopupSweeper topupSweeper;
     private final IdempotencyStore idempotency;
     private final Metrics metrics;
+    private final Supplier<Future<Void>> reconciliation;
     private volatile boolean stopped;
 
     public Housekeeping(Vertx vertx, Settings settings, Pool pool, Ledger ledger, TripService trips,
-                        TopupSweeper topupSweeper, IdempotencyStore idempotency, Metrics metrics) {
+                        TopupSweeper topupSweeper, IdempotencyStore idempotency, Metrics metrics,
+                        Supplier<Future<Void>> reconciliation) {
+        this.reconciliation = reconciliation;
         this.topupSweeper = topupSweeper;
         this.vertx = vertx;
         this.settings = settings;
@@ -56,6 +59,7 @@ public final class Housekeeping {
         every(settings.longValue("housekeepingIntervalMillis"), "idempotency purge",
                 () -> idempotency.purge(settings.longValue("idempotencyRetentionHours"), IDEMPOTENCY_PURGE_BATCH_MAX).mapEmpty());
         every(settings.longValue("checkIntervalMillis"), "ledger check", this::checkLedger);
+        every(settings.longValue("reconcileIntervalMillis"), "reconciliation", reconciliation);
     }
 
     /** Stops scheduling new rounds; a round already running finishes. */

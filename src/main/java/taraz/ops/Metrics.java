@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -20,6 +22,9 @@ public final class Metrics {
     private final AtomicLong stuckPayments = new AtomicLong();
     private final AtomicLong stuckOldestAgeSeconds = new AtomicLong();
 
+    private final Map<String, AtomicLong> discrepancies = new ConcurrentHashMap<>();
+    private final AtomicLong reconciledAtSeconds = new AtomicLong();
+
     public Metrics() {
         Gauge.builder("taraz.inflight.transactions", inflight, AtomicInteger::get)
                 .description("money-moving requests and background steps now running").register(registry);
@@ -29,6 +34,8 @@ public final class Metrics {
                 .description("payments in a non-terminal state past their SLA").register(registry);
         Gauge.builder("taraz.stuck.payments.oldest.age.seconds", stuckOldestAgeSeconds, AtomicLong::get)
                 .description("age of the oldest stuck payment").register(registry);
+        Gauge.builder("taraz.reconciliation.last.success.timestamp.seconds", reconciledAtSeconds, AtomicLong::get)
+                .description("when the periodic reconciliation last finished a round (epoch seconds)").register(registry);
     }
 
     public PrometheusMeterRegistry registry() {
@@ -51,6 +58,18 @@ public final class Metrics {
 
     public void ledgerImbalance(long rials) {
         ledgerImbalanceRials.set(rials);
+    }
+
+    /** The periodic reconciliation's latest counts, one gauge per finding kind (0 when clean). */
+    public void discrepancies(Map<String, Long> byKind) {
+        byKind.forEach((kind, count) -> discrepancies.computeIfAbsent(kind, k -> {
+            AtomicLong value = new AtomicLong();
+            Gauge.builder("taraz.reconciliation.discrepancies", value, AtomicLong::get).tag("kind", k)
+                    .description("discrepancies the periodic reconciliation found in its last round, by kind")
+                    .register(registry);
+            return value;
+        }).set(count));
+        reconciledAtSeconds.set(System.currentTimeMillis() / 1000);
     }
 
     public void stuck(long count, long oldestAgeSeconds) {
