@@ -290,6 +290,11 @@ public final class PspSimulator {
             sendJson(ctx, 400, new JsonObject().put("error", "status must be OK or NOK"));
             return;
         }
+        String card = ctx.queryParams().get("card");
+        if (card != null && !card.matches("[0-9]{4}")) {
+            sendJson(ctx, 400, new JsonObject().put("error", "card must be the card's last 4 digits"));
+            return;
+        }
         SimPayment p = payments.get(ctx.pathParam("authority"));
         if (p == null) {
             sendJson(ctx, 404, new JsonObject().put("error", "unknown authority"));
@@ -302,7 +307,7 @@ public final class PspSimulator {
         if (status.equals("OK")) {
             p.status = Status.PAID;
             p.paidAt = Instant.now();
-            p.cardPan = CARD_BIN_MASKED + String.format("%04d", random.nextInt(CARD_LAST_DIGITS_BOUND));
+            p.cardPan = CARD_BIN_MASKED + (card != null ? card : String.format("%04d", random.nextInt(CARD_LAST_DIGITS_BOUND)));
         } else {
             p.status = Status.FAILED;
         }

@@ -398,9 +398,17 @@ public final class Detector {
                     new JsonObject().put("do", unknownToBank ? "expire" : "advance").put("topup", t.id()));
         }
         long credited = t.credited();
+        if (credited == 0 && expected == t.amount() && t.state().equals("CREDITED")) {
+            // Its state says a credit was made, yet no transfer names this payment: the old server
+            // may have credited it under another payment id. Crediting again could pay twice.
+            return new Finding(Kind.PAID_NOT_CREDITED, "paid_not_credited:" + t.id(), "topup", t.id(), t.wallet(), t.amount(),
+                    name + ": paid at the bank according to " + evidence + " and marked CREDITED, but no credit names this "
+                            + "top-up in the ledger; check the wallet's history before crediting it by hand.",
+                    new JsonObject().put("do", "manual"));
+        }
         if (credited == 0 && expected == t.amount()) {
             boolean inWindow = t.createdAt().isAfter(now.minusSeconds(topupWindowSeconds));
-            boolean bankVerified = t.matched() || t.state().equals("VERIFIED") || t.state().equals("CREDITED");
+            boolean bankVerified = t.matched() || t.state().equals("VERIFIED");
             return new Finding(Kind.PAID_NOT_CREDITED, "paid_not_credited:" + t.id(), "topup", t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + ", but the wallet was never credited.",
                     new JsonObject().put("do", "credit").put("topup", t.id()).put("verifyFirst", inWindow || !bankVerified)
@@ -486,7 +494,9 @@ public final class Detector {
                         state = r.getString(1);
                     }
                 }
-                if (last.state().equals(state) || "SETTLED".equals(state) || "VOIDED".equals(state) || "EXPIRED".equals(state)) {
+                boolean done = "SETTLED".equals(state) || "VOIDED".equals(state) || "EXPIRED".equals(state)
+                        || ("HELD".equals(state) && last.state().equals("HOLDING"));
+                if (done) {
                     continue;
                 }
                 emit(new Finding(Kind.STUCK_PAYMENT, "stuck_payment:" + last.paymentId(), "trip", last.paymentId(),

@@ -277,9 +277,9 @@ public final class TopupService {
     /**
      * Reconciliation: the bank's settlement report (or its verify) shows this top-up paid, and
      * its wallet holds no credit for it. It is credited by the flow's own credit phase, with the
-     * flow's transfer key, from whatever state the old server or a crash left it in (a CREDITED
-     * state with no credit behind it included); if that transfer exists already (the callback,
-     * the sweeper or recovery got there first), nothing more is posted.
+     * flow's transfer key, from whatever state the old server or a crash left it in; if that
+     * transfer exists already (the callback, the sweeper or recovery got there first), nothing
+     * more is posted.
      */
     public Future<Topup> creditSettled(String topupId, String cause) {
         return load(pool, topupId).compose(topup -> topup == null

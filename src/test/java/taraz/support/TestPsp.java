@@ -58,6 +58,16 @@ public final class TestPsp {
         return send("POST", "/sim/pay/" + authority + "?status=" + status, null);
     }
 
+    /** The cardholder pays with the card ending in {@code lastFour}: the same card can pay twice. */
+    public JsonObject pay(String authority, String status, String lastFour) {
+        return send("POST", "/sim/pay/" + authority + "?status=" + status + "&card=" + lastFour, null);
+    }
+
+    /** A Zarinpal v4 call as a merchant makes it ({@code request}, {@code verify}, ...); returns the whole answer. */
+    public JsonObject zarinpal(String endpoint, JsonObject body) {
+        return send("POST", "/pg/v4/payment/" + endpoint + ".json", body.encode());
+    }
+
     public JsonObject payment(String authority) {
         return send("GET", "/sim/payments/" + authority, null);
     }
