@@ -127,6 +127,13 @@ public final class ReconcileCommand implements Callable<Integer> {
         long started = System.nanoTime();
         JsonObject run = new JsonObject().put("runId", runId).put("mode", apply ? "apply" : "dry-run")
                 .put("startedAt", ZonedDateTime.now(ZoneOffset.UTC).toString());
+        try (Statement s = db.createStatement()) {
+            // The report's temp tables live in this session's local buffers, 8 MB by default, which a report of a
+            // million rows thrashes; settable only before the session's first temp table. Sorts and hashes of a
+            // million rows spill to disk at the default 4 MB.
+            s.execute("SET temp_buffers = '256MB'");
+            s.execute("SET work_mem = '64MB'");
+        }
         db.setAutoCommit(false);
         db.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         try (Statement s = db.createStatement()) {
@@ -184,6 +191,9 @@ public final class ReconcileCommand implements Callable<Integer> {
             journalNote = incomplete.size() + " incomplete payment(s) in " + journalDir;
         }
         run.put("journal", journalNote);
+        JsonObject seconds = new JsonObject();
+        detector.timings().forEach((phase, t) -> seconds.put(phase, Math.round(t * 10) / 10.0));
+        run.put("phaseSeconds", seconds);
         insert.executeBatch();
         insert.close();
         db.commit();
@@ -269,6 +279,7 @@ public final class ReconcileCommand implements Callable<Integer> {
                 + " file(s), days " + settlement.getJsonArray("days").encode() + "; matched " + settlement.getJsonObject("matched").encode());
         out.println("  psp: " + run.getString("psp"));
         out.println("  journal: " + run.getString("journal"));
+        out.println("  seconds by phase: " + run.getJsonObject("phaseSeconds").encode());
         long found = 0;
         for (Map.Entry<String, long[]> kind : summary.entrySet()) {
             found += kind.getValue()[0];

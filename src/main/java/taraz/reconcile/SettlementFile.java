@@ -1,7 +1,5 @@
 package taraz.reconcile;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -15,6 +13,7 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -141,26 +140,50 @@ public final class SettlementFile {
     private static final class Utf8Lines implements AutoCloseable {
         private final InputStream in;
         private final CharsetDecoder decoder;
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+        private final byte[] buffer = new byte[1 << 16];
+        private int position;
+        private int limit;
+        private byte[] line = new byte[256];
 
         Utf8Lines(InputStream in, CharsetDecoder decoder) {
-            this.in = new BufferedInputStream(in, 1 << 16);
+            this.in = in;
             this.decoder = decoder;
         }
 
         /** The next line without its end, or null at the end of the file. */
         String readLine() throws IOException {
-            line.reset();
-            int b;
-            while ((b = in.read()) != -1 && b != '\n') {
-                line.write(b);
+            int length = 0;
+            while (true) {
+                if (position == limit) {
+                    int n = in.read(buffer, 0, buffer.length);
+                    position = 0;
+                    limit = Math.max(n, 0);
+                    if (n <= 0) {
+                        if (length == 0) {
+                            return null;
+                        }
+                        break;
+                    }
+                }
+                int start = position;
+                while (position < limit && buffer[position] != '\n') {
+                    position++;
+                }
+                int n = position - start;
+                if (length + n > line.length) {
+                    line = Arrays.copyOf(line, Math.max(line.length * 2, length + n));
+                }
+                System.arraycopy(buffer, start, line, length, n);
+                length += n;
+                if (position < limit) {
+                    position++;
+                    break;
+                }
             }
-            if (b == -1 && line.size() == 0) {
-                return null;
+            if (length > 0 && line[length - 1] == '\r') {
+                length--;
             }
-            byte[] bytes = line.toByteArray();
-            int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
-            return decoder.decode(ByteBuffer.wrap(bytes, 0, length)).toString();
+            return decoder.decode(ByteBuffer.wrap(line, 0, length)).toString();
         }
 
         @Override
