@@ -2,13 +2,13 @@ package taraz.reconcile;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -123,8 +123,10 @@ public final class SettlementFile {
             return day;
         } catch (CharacterCodingException e) {
             throw bad(name, line + 1, "not UTF-8 text (" + e.getClass().getSimpleName() + ")");
+        } catch (NoSuchFileException e) {
+            throw new BadFile("settlement file " + name + ": no such file");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read settlement file " + name, e);
+            throw new BadFile("settlement file " + name + (line > 0 ? " line " + line : "") + ": cannot be read (" + e + ")");
         } catch (BadFile e) {
             throw e;
         } catch (Exception e) {

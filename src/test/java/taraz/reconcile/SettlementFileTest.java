@@ -130,6 +130,14 @@ class SettlementFileTest {
         assertTrue(rows.isEmpty());
     }
 
+    @Test
+    void aMissingFileIsNamed() {
+        Path missing = dir.resolve("settlement-2026-11-19.csv");
+        SettlementFile.BadFile bad = org.junit.jupiter.api.Assertions.assertThrows(SettlementFile.BadFile.class,
+                () -> SettlementFile.read(missing, MAX, TODAY, row -> { }));
+        assertEquals("settlement file " + missing + ": no such file", bad.getMessage());
+    }
+
     // ---- bad files -------------------------------------------------------------------------
 
     /** Each: a label, the file name, its bytes, the line the message must name, a fragment of the fault. */
