@@ -31,6 +31,8 @@ public record Rules(List<String> match, long timeDriftSeconds, long minAgeSecond
                     long holdExpiryGraceSeconds, long reverseWindowSeconds, long pspTimeoutMillis) {
 
     static final Set<String> STAGES = Set.of("authority", "ref_id", "amount_card_time");
+    private static final Set<String> KEYS = Set.of("match", "timeDriftSeconds", "minAgeSeconds", "stuckAfterSeconds",
+            "holdExpiryGraceSeconds", "reverseWindowSeconds", "pspTimeoutMillis");
     private static final String DEFAULTS = "/reconcile.json";
 
     public Rules {
@@ -68,15 +70,15 @@ public record Rules(List<String> match, long timeDriftSeconds, long minAgeSecond
     }
 
     public static Rules from(JsonObject json) {
+        for (String key : json.fieldNames()) {
+            if (!KEYS.contains(key)) {
+                throw new IllegalArgumentException("rules: unknown key '" + key + "'; the keys are " + KEYS);
+            }
+        }
         JsonArray match = json.getJsonArray("match");
         return new Rules(match == null ? List.of() : match.stream().map(String::valueOf).toList(),
                 json.getLong("timeDriftSeconds", 900L), json.getLong("minAgeSeconds", 300L),
                 json.getLong("stuckAfterSeconds", 2100L), json.getLong("holdExpiryGraceSeconds", 300L),
                 json.getLong("reverseWindowSeconds", 1800L), json.getLong("pspTimeoutMillis", 3000L));
-    }
-
-    public Rules withMinAgeSeconds(long seconds) {
-        return new Rules(match, timeDriftSeconds, seconds, stuckAfterSeconds, holdExpiryGraceSeconds,
-                reverseWindowSeconds, pspTimeoutMillis);
     }
 }
