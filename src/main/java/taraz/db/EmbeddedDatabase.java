@@ -105,17 +105,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
      */
     public static Optional<String> servedByAnother(Path dataDir) {
         Path dir = dataDir.toAbsolutePath().normalize();
-        Path lockFile = dir.resolve(ZONKY_LOCK_FILE);
-        if (DIRS_IN_USE.contains(dir) || !Files.exists(lockFile) || !Files.exists(dir.resolve(PID_FILE))) {
+        if (DIRS_IN_USE.contains(dir) || !Files.exists(dir.resolve(PID_FILE))) {
             return Optional.empty();
         }
         try {
-            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
-                FileLock lock = channel.tryLock();
-                if (lock != null) {
-                    lock.release();
-                    return Optional.empty();
-                }
+            if (!lockedByAnotherProcess(dir.resolve(ZONKY_LOCK_FILE))) {
+                return Optional.empty();
             }
             // postmaster.pid: pid, data directory, start time, port, ...
             List<String> lines = Files.readAllLines(dir.resolve(PID_FILE));
@@ -156,15 +151,26 @@ public final class EmbeddedDatabase implements AutoCloseable {
      */
     private static void refuseIfHeldByLiveProcess(Path dir) throws IOException {
         Path lockFile = dir.resolve(ZONKY_LOCK_FILE);
+        if (lockedByAnotherProcess(lockFile)) {
+            throw new IllegalStateException(inUse(dir, lockHolderPid(lockFile)));
+        }
+    }
+
+    /**
+     * Whether another live process holds zonky's lock. Never call it for a directory this JVM runs
+     * ({@link #DIRS_IN_USE}): closing the probe's channel would drop our own lock.
+     */
+    private static boolean lockedByAnotherProcess(Path lockFile) throws IOException {
         if (!Files.exists(lockFile)) {
-            return;
+            return false;
         }
         try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
             FileLock lock = channel.tryLock();
             if (lock == null) {
-                throw new IllegalStateException(inUse(dir, lockHolderPid(lockFile)));
+                return true;
             }
             lock.release();
+            return false;
         }
     }
 

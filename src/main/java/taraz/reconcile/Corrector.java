@@ -6,6 +6,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import taraz.app.Failure;
+import taraz.journal.JournalRecord;
 import taraz.ledger.Hold;
 import taraz.ledger.Ledger;
 import taraz.ledger.Leg;
@@ -58,7 +59,7 @@ public final class Corrector {
         Future<Outcome> outcome = switch (plan.getString("do")) {
             case "credit" -> credit(f, plan);
             case "advance" -> topups.advance(plan.getString("topup"), 1).map(t -> t.state().journalStatus()
-                    == taraz.journal.JournalRecord.Status.TERMINAL
+                    == JournalRecord.Status.TERMINAL
                     ? new Outcome("fixed", "The top-up was finished through its flow: " + t.state() + ".")
                     : new Outcome("failed", "Still " + t.state() + ": the bank has not told us its outcome."));
             case "expire" -> expire(plan.getString("topup"));
@@ -92,9 +93,9 @@ public final class Corrector {
     }
 
     private Future<Outcome> expire(String topupId) {
-        return topups.advance(topupId, 1).compose(t -> t.state().journalStatus() == taraz.journal.JournalRecord.Status.TERMINAL
+        return topups.advance(topupId, 1).compose(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
                 ? Future.succeededFuture(t) : topups.expireUnsettled(topupId, "not_in_settlement"))
-                .map(t -> t.state().journalStatus() == taraz.journal.JournalRecord.Status.TERMINAL
+                .map(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
                         ? new Outcome("fixed", "The top-up was closed as " + t.state() + "; no money had moved.")
                         : new Outcome("failed", "Still " + t.state() + "."));
     }

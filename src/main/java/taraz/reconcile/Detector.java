@@ -15,6 +15,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.util.Collection;
@@ -26,9 +27,10 @@ import java.util.TreeMap;
 
 /**
  * Finds the discrepancies, on one JDBC connection inside one REPEATABLE READ transaction (a
- * consistent snapshot while the gateway writes), which the caller opens and commits. The settlement report is loaded into a temporary table with COPY and
- * matched to top-ups there, and every check is one query whose result is streamed with a cursor,
- * so memory does not grow with the ledger or the report; only the findings leave the database.
+ * consistent snapshot while the gateway writes), which the caller opens and commits. The
+ * settlement report is loaded into a temporary table with COPY and matched to top-ups there, and
+ * every check is one query whose result is streamed with a cursor, so memory does not grow with
+ * the ledger or the report; only the findings leave the database.
  *
  * <p>The checks compare what each payment's money should be with what the ledger holds for it
  * (the sum of its entries by account, over every transfer carrying its payment id, corrections
@@ -61,11 +63,10 @@ public final class Detector {
             throw new IllegalArgumentException("the detector needs a connection in a REPEATABLE READ transaction");
         }
         try (Statement s = db.createStatement()) {
-            s.execute("CREATE TEMP TABLE stl_match (id bigint NOT NULL, topup_id text NOT NULL, matched_by text NOT NULL)");
             s.execute("CREATE TEMP TABLE stl (id bigserial NOT NULL, file text NOT NULL, line int NOT NULL, "
                     + "day date NOT NULL, terminal text NOT NULL, authority text NOT NULL, ref_id text NOT NULL, "
                     + "masked_card text NOT NULL, amount bigint NOT NULL, status text NOT NULL, paid_at timestamptz, "
-                    + "topup_id text, matched_by text)");
+                    + "topup_id text)");
             s.execute("CREATE TEMP TABLE stl_days (day date PRIMARY KEY, file text NOT NULL)");
         }
     }
@@ -138,7 +139,6 @@ public final class Detector {
                             + " (authority " + dup.getString(1) + " is listed " + where.length + " times)");
                 }
             }
-            s.execute("ANALYZE stl");
         }
         timings.put("load", (System.nanoTime() - started) / 1e9);
         return new Loaded(rows, days);
@@ -158,15 +158,15 @@ public final class Detector {
         String free = "NOT EXISTS (SELECT 1 FROM stl_match m WHERE m.id = s.id) "
                 + "AND NOT EXISTS (SELECT 1 FROM stl_match x WHERE x.topup_id = t.topup_id)";
         try (Statement s = db.createStatement()) {
+            s.execute("CREATE TEMP TABLE stl_match (id bigint NOT NULL, topup_id text NOT NULL)");
             for (String stage : rules.match()) {
                 String sql = switch (stage) {
-                    case "authority" -> "INSERT INTO stl_match (id, topup_id, matched_by) SELECT s.id, t.topup_id, 'authority' "
+                    case "authority" -> "INSERT INTO stl_match (id, topup_id) SELECT s.id, t.topup_id "
                             + "FROM stl s JOIN topups t ON t.authority = s.authority WHERE " + free;
-                    case "ref_id" -> oneToOne("t.ref_id = s.ref_id AND s.ref_id <> '' AND " + free, "t.topup_id", "ref_id");
+                    case "ref_id" -> oneToOne("t.ref_id = s.ref_id AND s.ref_id <> '' AND " + free, "t.topup_id");
                     case "amount_card_time" -> oneToOne("t.amount_rials = s.amount AND s.masked_card <> '' "
                             + "AND t.card_pan = s.masked_card AND " + free + " AND " + timeClose,
-                            "abs(extract(epoch FROM " + topupTime + " - coalesce(s.paid_at, s.day::timestamptz))), t.topup_id",
-                            "amount_card_time");
+                            "abs(extract(epoch FROM " + topupTime + " - coalesce(s.paid_at, s.day::timestamptz))), t.topup_id");
                     default -> throw new IllegalStateException("unknown stage " + stage);
                 };
                 matched.put(stage, s.executeUpdate(sql));
@@ -175,7 +175,7 @@ public final class Detector {
             // The matches written into the report in one rewrite: an UPDATE of each matched row (a new row version
             // and index entries each) costs several times more, and leaves the table twice its size.
             s.execute("CREATE TEMP TABLE stl_matched AS SELECT s.id, s.file, s.line, s.day, s.terminal, s.authority, s.ref_id, "
-                    + "s.masked_card, s.amount, s.status, s.paid_at, m.topup_id, m.matched_by "
+                    + "s.masked_card, s.amount, s.status, s.paid_at, m.topup_id "
                     + "FROM stl s LEFT JOIN stl_match m ON m.id = s.id");
             s.execute("DROP TABLE stl");
             s.execute("ALTER TABLE stl_matched RENAME TO stl");
@@ -191,11 +191,11 @@ public final class Detector {
     }
 
     /** A stage that can match one row to several top-ups or the reverse: closest first, then each side once. */
-    private static String oneToOne(String condition, String closest, String stage) {
+    private static String oneToOne(String condition, String closest) {
         return "WITH cand AS (SELECT DISTINCT ON (s.id) s.id, t.topup_id FROM stl s JOIN topups t ON " + condition
                 + " ORDER BY s.id, " + closest + "), "
                 + "one AS (SELECT DISTINCT ON (topup_id) id, topup_id FROM cand ORDER BY topup_id, id) "
-                + "INSERT INTO stl_match (id, topup_id, matched_by) SELECT id, topup_id, '" + stage + "' FROM one";
+                + "INSERT INTO stl_match (id, topup_id) SELECT id, topup_id FROM one";
     }
 
     // ---- the checks ------------------------------------------------------------------------
@@ -382,7 +382,7 @@ public final class Detector {
         String[] unverified = paidUnverified.toArray(String[]::new);
         OffsetDateTime now = OffsetDateTime.now();
         stream(sql, List.of(from, db.createArrayOf("text", unverified), from, rules.minAgeSeconds()), r -> {
-            Topup t = new Topup(r.getString(1), r.getString(2), r.getLong(3), r.getString(4), r.getString(5),
+            TopupRow t = new TopupRow(r.getString(1), r.getString(2), r.getLong(3), r.getString(4), r.getString(5),
                     r.getObject(6, OffsetDateTime.class), r.getObject(7, LocalDate.class), r.getBoolean(8), r.getLong(9),
                     r.getString(10), r.getLong(11), r.getInt(12), r.getBoolean(13), r.getBoolean(14));
             Finding finding = judge(t, now);
@@ -392,7 +392,7 @@ public final class Detector {
         });
     }
 
-    private record Topup(String id, String wallet, long amount, String state, String authority, OffsetDateTime createdAt,
+    private record TopupRow(String id, String wallet, long amount, String state, String authority, OffsetDateTime createdAt,
                          LocalDate day, boolean matched, long settled, String rows, long credited, int credits,
                          boolean dayCovered, boolean unverified) {
         boolean open() {
@@ -400,7 +400,7 @@ public final class Detector {
         }
     }
 
-    private Finding judge(Topup t, OffsetDateTime now) {
+    private Finding judge(TopupRow t, OffsetDateTime now) {
         Long expected;
         String evidence;
         if (t.matched()) {
@@ -521,7 +521,7 @@ public final class Detector {
         try (PreparedStatement trip = db.prepareStatement("SELECT state FROM trips WHERE trip_id = ?")) {
             for (Journal.IncompleteEntry entry : incomplete.values()) {
                 var last = entry.last();
-                if (!last.flow().equals("trip") || !java.time.Instant.ofEpochMilli(last.timeMillis()).isBefore(before.toInstant())) {
+                if (!last.flow().equals("trip") || !Instant.ofEpochMilli(last.timeMillis()).isBefore(before.toInstant())) {
                     continue;
                 }
                 trip.setString(1, last.paymentId());
@@ -539,7 +539,7 @@ public final class Detector {
                 emit(new Finding(Kind.STUCK_PAYMENT, "stuck_payment:" + last.paymentId(), "trip", last.paymentId(),
                         last.accounts().isEmpty() ? null : last.accounts().get(0), last.amountRials(),
                         "Trip " + last.paymentId() + ": the journal shows a " + last.state() + " step begun at "
-                                + java.time.Instant.ofEpochMilli(last.timeMillis()) + " and never finished; the trip is "
+                                + Instant.ofEpochMilli(last.timeMillis()) + " and never finished; the trip is "
                                 + (state == null ? "not in the database" : state) + ". The gateway's recovery finishes it at its next start.",
                         new JsonObject().put("do", "manual")));
             }

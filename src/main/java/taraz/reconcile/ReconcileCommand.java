@@ -17,6 +17,7 @@ import taraz.journal.Journal;
 import taraz.journal.JournalSettings;
 import taraz.ledger.Ledger;
 import taraz.ops.Inflight;
+import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
 import taraz.topup.TopupService;
@@ -166,8 +167,8 @@ public final class ReconcileCommand implements Callable<Integer> {
                 .put("rows", loaded.rows()).put("days", new JsonArray(loaded.days().keySet().stream().map(LocalDate::toString).toList()))
                 .put("matched", new JsonObject(new LinkedHashMap<>(matched))));
 
-        ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"), rules.pspTimeoutMillis(),
-                0, new SimpleMeterRegistry());
+        Psp psp = offline ? new OfflinePsp() : new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
+                rules.pspTimeoutMillis(), 0, new SimpleMeterRegistry());
         List<String> unverified = List.of();
         String pspNote;
         if (offline) {
@@ -214,7 +215,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     }
 
     private void applyAll(Settings settings, Rules rules, String runId, String url, Connection db, Vertx vertx,
-                          ZarinpalPsp psp) throws Exception {
+                          Psp psp) throws Exception {
         Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(url))
                 .using(vertx).build();
         String node = "reconcile-" + ProcessHandle.current().pid();
@@ -225,13 +226,13 @@ public final class ReconcileCommand implements Callable<Integer> {
             Ledger ledger = new Ledger();
             Inflight inflight = new Inflight();
             Failpoints failpoints = Failpoints.none(vertx);
-            TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, offline ? new OfflinePsp() : psp,
+            TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
                     settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
                     settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
                     settings.longValue("topupLeaseMillis"), inflight);
             TripService trips = new TripService(pool, ledger, journal, failpoints, node,
                     settings.longValue("holdTtlSecondsDefault"), inflight);
-            Corrector corrector = new Corrector(pool, ledger, topups, trips, offline ? new OfflinePsp() : psp, rules, runId);
+            Corrector corrector = new Corrector(pool, ledger, topups, trips, psp, rules, runId);
             try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
                     + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");
                  PreparedStatement update = db.prepareStatement("UPDATE findings SET status = ?, done = ? WHERE seq = ?")) {
