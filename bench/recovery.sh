@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 total=${1:-1000}
-port=${BENCH_PORT:-18181}; token=bench-admin-token; passengers=32
+port=${BENCH_PORT:-18181}; passengers=32
+# Fresh credentials per run (48 hex characters each): the bench never uses a fixed secret.
+token=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n'); key=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 data=$(mktemp -d /tmp/taraz-bench.XXXXXX)
 [ -f target/taraz.jar ] || mvn -B -q -ntp package -DskipTests
 mvn -B -q -ntp test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt
@@ -16,7 +18,7 @@ trap 'kill -9 ${gw:-0} 2>/dev/null || true; rm -rf "$data"' EXIT
 
 start_gateway() {
   t0=$(date +%s%N)
-  TARAZ_DATA_DIR=$data TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token java -jar target/taraz.jar > "$data/gateway-$1.log" 2>&1 &
+  TARAZ_DATA_DIR=$data TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_API_KEYS=$key java -jar target/taraz.jar > "$data/gateway-$1.log" 2>&1 &
   gw=$!
   for _ in $(seq 1 6000); do
     if curl -fs "http://127.0.0.1:$port/health/ready" > /dev/null; then break; fi
@@ -24,8 +26,9 @@ start_gateway() {
   done
   ready_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
+# post PATH KEY-SUFFIX BODY [CREDENTIAL]: the API key, or the admin token for /v1/admin.
 post() { curl -fs -XPOST "http://127.0.0.1:$port$1" -H 'Content-Type: application/json' -H "Idempotency-Key: bench-$RANDOM-$RANDOM-$2" \
-  -H "Authorization: Bearer $token" -d "$3"; }
+  -H "Authorization: Bearer ${4:-$key}" -d "$3"; }
 id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["walletId"])'; }
 
 start_gateway seed
@@ -33,7 +36,7 @@ driver=$(post /v1/wallets d '{"ownerId":"bench-driver","kind":"driver"}' | id)
 wallets=()
 for i in $(seq 1 $passengers); do
   w=$(post /v1/wallets "p$i" "{\"ownerId\":\"bench-p$i\",\"kind\":\"passenger\"}" | id)
-  post /v1/admin/adjustments "f$i" "{\"walletId\":\"$w\",\"amount\":100000000000,\"reason\":\"bench\",\"ticket\":\"B\"}" > /dev/null
+  post /v1/admin/adjustments "f$i" "{\"walletId\":\"$w\",\"amount\":100000000000,\"reason\":\"bench\",\"ticket\":\"B\"}" "$token" > /dev/null
   wallets+=("$w")
 done
 kill -TERM "$gw"; wait "$gw" || true

@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 total=${1:-5000}; concurrency=${2:-32}; passengers=${3:-64}
-port=${BENCH_PORT:-18181}; token=bench-admin-token
+port=${BENCH_PORT:-18181}
+# Fresh credentials per run (48 hex characters each): the bench never uses a fixed secret.
+token=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n'); key=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 data=$(mktemp -d /tmp/taraz-bench.XXXXXX)
 [ -f target/taraz.jar ] || mvn -B -q -ntp package -DskipTests
 mvn -B -q -ntp test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt
@@ -14,7 +16,7 @@ flags=$(sed -n 's:.*<chronicle.jvm.flags>\(.*\)</chronicle.jvm.flags>.*:\1:p' po
 
 start_gateway() {
   local t0; t0=$(date +%s%N)
-  TARAZ_DATA_DIR=$data TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_JOURNAL_SYNC=${TARAZ_JOURNAL_SYNC:-every} \
+  TARAZ_DATA_DIR=$data TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_API_KEYS=$key TARAZ_JOURNAL_SYNC=${TARAZ_JOURNAL_SYNC:-every} \
     java -jar target/taraz.jar > "$data/gateway.log" 2>&1 &
   gw=$!
   for _ in $(seq 1 600); do
@@ -30,5 +32,5 @@ start_gateway "first start (initdb)"
 stop_gateway
 start_gateway "restart"
 java $flags -cp "target/classes:target/test-classes:$(cat target/bench-cp.txt)" taraz.bench.SettleBench \
-  "http://127.0.0.1:$port" "$token" "$total" "$concurrency" "$passengers"
+  "http://127.0.0.1:$port" "$key" "$token" "$total" "$concurrency" "$passengers"
 stop_gateway

@@ -64,6 +64,7 @@ public final class AdjustmentService {
                         .compose(wallet -> ledger.post(tx, transfer))
                         .compose(posted -> failpoints.at("adjustment.before-commit"))
                         .compose(v -> ledger.wallet(tx, walletId))))
+                .compose(wallet -> failpoints.at("adjustment.after-commit").map(wallet))
                 .compose(wallet -> journal.append(JournalRecord.of(node, FLOW, adjustmentId, "APPLIED",
                                 JournalRecord.Status.TERMINAL, attempt, magnitudeRials, accounts, null, data.encode()))
                         .map(i -> new JsonObject().put("adjustmentId", adjustmentId).put("walletId", walletId)

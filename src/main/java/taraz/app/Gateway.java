@@ -18,6 +18,7 @@ import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
 import taraz.http.Api;
+import taraz.http.ApiKeys;
 import taraz.http.HttpVerticle;
 import taraz.http.RequestBodies;
 import taraz.idempotency.IdempotencyStore;
@@ -39,6 +40,7 @@ import taraz.trip.TripService;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The gateway process, wired in one place: the database (embedded unless TARAZ_PG_URL), the
@@ -68,6 +70,7 @@ public final class Gateway {
     private String httpDeployment;
     private int httpPort;
     private String pgUrl;
+    private ApiKeys keys;
 
     private Gateway(Settings settings, Metrics metrics, Vertx vertx) {
         this.settings = settings;
@@ -102,6 +105,9 @@ public final class Gateway {
         String node = settings.nodeId();
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
         return vertx.executeBlocking(() -> {
+                    List<String> configured = settings.apiKeys();
+                    keys = new ApiKeys(configured.isEmpty() ? List.of(ApiKeys.loadOrGenerate(settings.dataDir())) : configured,
+                            settings.adminToken());
                     String pgUrl = settings.pgUrl();
                     if (pgUrl == null) {
                         embedded = EmbeddedDatabase.start(settings.postgresDir());
@@ -148,16 +154,23 @@ public final class Gateway {
                     return RequestBodies.load(vertx, settings.amountRialsMax())
                             .compose(bodies -> {
                                 Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
-                                        readiness, readyChecks());
+                                        readiness, readyChecks(), keys);
+                                HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.intValue("httpIdleTimeoutSeconds"),
+                                        settings.intValue("httpHeaderSizeMaxBytes"), settings.intValue("httpConnectionsMax"),
+                                        settings.longValue("httpRequestHeadTimeoutMillis"),
+                                        settings.longValue("httpRequestBodyTimeoutMillis"), new AtomicInteger());
                                 return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
-                                        settings.longValue("drainTimeoutMillis"), api::router),
+                                        settings.longValue("drainTimeoutMillis"), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
                             })
                             .compose(id -> {
                                 httpDeployment = id;
                                 httpPort = settings.httpPort();
                                 readiness.advance(Readiness.Phase.RECOVERING);
-                                return idempotency.expireOrphanedClaims(embedded != null);
+                                // Today's key partition must exist before the first request: made here, not left to the first round.
+                                return idempotency.maintain(settings.longValue("idempotencyRetentionHours"),
+                                                Housekeeping.IDEMPOTENCY_DAYS_AHEAD)
+                                        .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null));
                             })
                             .compose(released -> recovery.run())
                             .map(report -> {

@@ -1,6 +1,7 @@
 package taraz.app;
 
 import io.vertx.core.json.JsonObject;
+import taraz.http.ApiKeys;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,6 +9,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,6 +34,7 @@ public record Settings(JsonObject json) {
             Map.entry("TARAZ_READINESS_GRACE_MS", "readinessGraceMillis"),
             Map.entry("TARAZ_FAILPOINTS", "failpoints"),
             Map.entry("TARAZ_ADMIN_TOKEN", "adminToken"),
+            Map.entry("TARAZ_API_KEYS", "apiKeys"),
             Map.entry("TARAZ_NODE_ID", "nodeId"),
             Map.entry("TARAZ_JOURNAL_SYNC", "journalSync"),
             Map.entry("TARAZ_PG_POOL_SIZE", "pgPoolSize"));
@@ -105,6 +109,11 @@ public record Settings(JsonObject json) {
         requireRange("drainTimeoutMillis", 0, 3_600_000);
         requireRange("readinessGraceMillis", 0, 600_000);
         requireRange("bodyLimitBytes", 256, 1 << 20);
+        requireRange("httpIdleTimeoutSeconds", 1, 3600);
+        requireRange("httpRequestHeadTimeoutMillis", 100, 600_000);
+        requireRange("httpRequestBodyTimeoutMillis", 100, 600_000);
+        requireRange("httpHeaderSizeMaxBytes", 1024, 1 << 20);
+        requireRange("httpConnectionsMax", 1, 1_000_000);
         requireRange("amountRialsMax", 1, Long.MAX_VALUE / 4);
         requireRange("pageSizeDefault", 1, longValue("pageSizeMax"));
         requireRange("pageSizeMax", 1, 10_000);
@@ -141,6 +150,10 @@ public record Settings(JsonObject json) {
         if (!"every".equals(sync) && !"batch".equals(sync) && !"none".equals(sync)) {
             throw new IllegalArgumentException("journalSync must be every, batch or none, got '" + sync + "'");
         }
+        if (adminToken() != null) {
+            ApiKeys.requireStrong("adminToken (TARAZ_ADMIN_TOKEN)", adminToken());
+        }
+        apiKeys().forEach(key -> ApiKeys.requireStrong("each of apiKeys (TARAZ_API_KEYS)", key));
         if (string("dataDir") == null) {
             throw new IllegalArgumentException("dataDir must be set");
         }
@@ -177,6 +190,11 @@ public record Settings(JsonObject json) {
     public String pgUrl() { return blankToNull(string("pgUrl")); }
     public String pspUrl() { return string("pspUrl"); }
     public String adminToken() { return blankToNull(string("adminToken")); }
+    /** The configured API keys (comma-separated); empty when none are, and one is generated. */
+    public List<String> apiKeys() {
+        String keys = blankToNull(string("apiKeys"));
+        return keys == null ? List.of() : Arrays.stream(keys.split(",", -1)).map(String::strip).toList();
+    }
     public String failpoints() { return blankToNull(string("failpoints")); }
     public long amountRialsMax() { return longValue("amountRialsMax"); }
 

@@ -52,6 +52,10 @@ public final class Api {
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})([smhd])");
     private static final int WALLET_HOLDS_SHOWN_MAX = 100;
     private static final String JSON = "application/json";
+    /** The one route the internet reaches (through the public ingress); it needs no credential. */
+    public static final String CALLBACK_PATH = "/v1/psp/zarinpal/callback";
+    private static final String ADMIN_PREFIX = "/v1/admin/";
+    private static final String CALLER = "caller";
 
     private final Settings settings;
     private final Pool pool;
@@ -64,11 +68,13 @@ public final class Api {
     private final Metrics metrics;
     private final Readiness readiness;
     private final HealthChecks readyChecks;
+    private final ApiKeys keys;
     private final SecureRandom random = new SecureRandom();
 
     public Api(Settings settings, Pool pool, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
                IdempotencyStore idempotency, RequestBodies bodies, Metrics metrics, Readiness readiness,
-               HealthChecks readyChecks) {
+               HealthChecks readyChecks, ApiKeys keys) {
+        this.keys = keys;
         this.settings = settings;
         this.pool = pool;
         this.ledger = ledger;
@@ -93,12 +99,13 @@ public final class Api {
         router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
                 .sendFile("openapi.yaml"));
 
+        // Who may call comes first: an unknown caller learns nothing, not even whether the node is ready.
+        router.route("/v1/*").handler(this::authorize);
         router.route("/v1/*").handler(this::requireServing);
         // Method-less routes: a method-specific route on /v1/* would turn every unknown /v1 path into a 405.
         router.route("/v1/*").handler(this::requireJsonContent);
         router.route("/v1/*").handler(BodyHandler.create(false)
                 .setBodyLimit(settings.longValue("bodyLimitBytes")));
-        router.route("/v1/admin/*").handler(this::requireAdmin);
 
         router.post("/v1/wallets").handler(ctx -> money(ctx, "openWallet", true, false, this::openWallet));
         router.get("/v1/wallets/:walletId").handler(ctx -> read(ctx, this::getWallet));
@@ -109,7 +116,7 @@ public final class Api {
         router.get("/v1/trips/:tripId").handler(ctx -> read(ctx, c -> trips.view(pathId(c, "tripId")).map(Reply::ok)));
         router.post("/v1/topups").handler(ctx -> money(ctx, "createTopup", true, true, this::createTopup));
         router.get("/v1/topups/:topupId").handler(ctx -> read(ctx, c -> topups.view(pathId(c, "topupId")).map(Reply::ok)));
-        router.get("/v1/psp/zarinpal/callback").handler(this::pspCallback);
+        router.get(CALLBACK_PATH).handler(this::pspCallback);
         router.post("/v1/admin/adjustments").handler(ctx -> money(ctx, "adjust", true, true, this::adjust));
         router.get("/v1/admin/payments").handler(ctx -> read(ctx, this::listPayments));
 
@@ -131,12 +138,14 @@ public final class Api {
 
     private Future<Reply> getWallet(RoutingContext ctx) {
         String walletId = pathId(ctx, "walletId");
+        boolean admin = ctx.get(CALLER) == ApiKeys.Caller.ADMIN;
         return ledger.wallet(pool, walletId).compose(wallet -> ledger.activeHolds(pool, walletId, WALLET_HOLDS_SHOWN_MAX)
                 .map(holds -> {
                     JsonArray active = new JsonArray();
                     holds.forEach(h -> active.add(new JsonObject().put("holdId", h.id()).put("amount", h.amountRials())
                             .put("expiresAt", h.expiresAt().toInstant().toString())));
-                    return Reply.ok(wallet.toWalletJson().put("holds", active));
+                    JsonObject json = wallet.toWalletJson().put("holds", active);
+                    return Reply.ok(admin ? wallet.withContact(json) : json);
                 }));
     }
 
@@ -323,8 +332,9 @@ public final class Api {
                 return idempotency.finish(key, failure.status(), encoded)
                         .onSuccess(v -> send(ctx, failure.status(), encoded, false));
             }
-            // A server error: nothing is stored, so the client's retry runs the (idempotent) step again.
-            return idempotency.release(key).transform(released -> Future.failedFuture(result.cause()));
+            // A server error: no response is stored, so the client's retry of this same request runs
+            // the (idempotent) step again at once; the key still refuses any other request.
+            return idempotency.abandon(key).transform(abandoned -> Future.failedFuture(result.cause()));
         });
     }
 
@@ -372,19 +382,33 @@ public final class Api {
         error(ctx, new Failure(415, "unsupported_media_type", "send the body as application/json"));
     }
 
-    private void requireAdmin(RoutingContext ctx) {
-        String token = settings.adminToken();
-        if (token == null) {
-            error(ctx, Failure.notFound("not_found", "no such resource: " + ctx.request().path()));
+    /**
+     * Every {@code /v1/*} route but the bank's callback needs a credential: an API key, or the
+     * admin token (which also shows support what a service does not see, a wallet's phone and
+     * name). Admin routes take only the admin token; with none configured they do not exist
+     * (404). The routed path is the normalized one, so {@code /v1/psp/zarinpal/callback/../x}
+     * is judged as {@code /v1/x}.
+     */
+    private void authorize(RoutingContext ctx) {
+        String path = ctx.normalizedPath();
+        if (CALLBACK_PATH.equals(path)) {
+            ctx.next();
             return;
         }
-        String given = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
-        byte[] expected = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
-        if (given == null || !MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8))) {
+        ApiKeys.Caller caller = keys.caller(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+        if (path.startsWith(ADMIN_PREFIX) && !keys.adminConfigured()) {
+            error(ctx, Failure.notFound("not_found", "no such resource: " + path));
+            return;
+        }
+        boolean allowed = path.startsWith(ADMIN_PREFIX) ? caller == ApiKeys.Caller.ADMIN : caller != ApiKeys.Caller.NONE;
+        if (!allowed) {
             ctx.response().putHeader("WWW-Authenticate", "Bearer");
-            error(ctx, new Failure(401, "unauthorized", "the admin API needs Authorization: Bearer <token>"));
+            error(ctx, new Failure(401, "unauthorized", path.startsWith(ADMIN_PREFIX)
+                    ? "the admin API needs Authorization: Bearer <admin token>"
+                    : "this API needs Authorization: Bearer <API key>"));
             return;
         }
+        ctx.put(CALLER, caller);
         ctx.next();
     }
 
@@ -392,12 +416,12 @@ public final class Api {
         Throwable cause = ctx.failure();
         if (cause instanceof Failure failure) {
             error(ctx, failure);
-        } else if (cause instanceof JournalUnavailableException || cause instanceof java.net.ConnectException
-                || cause instanceof io.vertx.sqlclient.ClosedConnectionException) {
-            // The journal or the database failed under the step; every step is idempotent, so a retry is safe.
+        } else if (busy(cause)) {
+            // The journal or the database failed or is saturated under the step; every step is
+            // idempotent and its key keeps its fingerprint, so a retry is safe.
             LOG.warn("{} {} refused: {}", ctx.request().method(), ctx.request().path(), cause.toString());
             ctx.response().putHeader("Retry-After", "1");
-            error(ctx, new Failure(503, "service_unavailable", "the journal or the database is unavailable; retry shortly"));
+            error(ctx, new Failure(503, "service_unavailable", "the gateway is busy or a dependency is unavailable; retry shortly"));
         } else if (ctx.statusCode() == 413) {
             error(ctx, new Failure(413, "payload_too_large", "the body is larger than "
                     + settings.longValue("bodyLimitBytes") + " bytes"));
@@ -410,6 +434,30 @@ public final class Api {
     }
 
     // ---- small parts -----------------------------------------------------------------------
+
+    /**
+     * PostgreSQL's "come back later" states: too many connections, starting or stopping,
+     * serialization failure, deadlock (the victim rolled back whole), lock timeout.
+     */
+    private static final java.util.Set<String> BUSY_SQL_STATES = java.util.Set.of("53300", "57P03", "40001", "40P01", "55P03");
+
+    /**
+     * A condition that passes: the pool full (its wait queue at its bound) or timing out, the
+     * journal's queue full or the journal down, the database unreachable or refusing for now.
+     * Looked for along the cause chain, since futures wrap.
+     */
+    static boolean busy(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof JournalUnavailableException || t instanceof java.net.ConnectException
+                    || t instanceof io.vertx.sqlclient.ClosedConnectionException
+                    || t instanceof io.vertx.core.http.ConnectionPoolTooBusyException
+                    || t instanceof java.util.concurrent.TimeoutException
+                    || (t instanceof io.vertx.pgclient.PgException pg && BUSY_SQL_STATES.contains(pg.getSqlState()))) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static String pathId(RoutingContext ctx, String name) {
         String id = ctx.pathParam(name);

@@ -7,6 +7,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -15,22 +16,47 @@ import java.util.function.Function;
  */
 public final class HttpVerticle extends VerticleBase {
 
+    /** How often the connection deadlines are looked at: their resolution. */
+    private static final long GUARD_SWEEP_MILLIS = 500;
+
+    /** The server's bounds, from the settings; {@code connectionsOpen} is shared by every instance. */
+    public record Limits(int idleTimeoutSeconds, int headerSizeMaxBytes, int connectionsMax, long headTimeoutMillis,
+                         long bodyTimeoutMillis, AtomicInteger connectionsOpen) {}
+
     private final int port;
     private final long shutdownTimeoutMillis;
+    private final Limits limits;
     private final Function<io.vertx.core.Vertx, Router> routerFactory;
     private HttpServer server;
+    private long sweepTimer;
 
-    public HttpVerticle(int port, long shutdownTimeoutMillis, Function<io.vertx.core.Vertx, Router> routerFactory) {
+    public HttpVerticle(int port, long shutdownTimeoutMillis, Limits limits, Function<io.vertx.core.Vertx, Router> routerFactory) {
         this.port = port;
         this.shutdownTimeoutMillis = shutdownTimeoutMillis;
+        this.limits = limits;
         this.routerFactory = routerFactory;
     }
 
     @Override
     public Future<?> start() {
+        ConnectionGuard guard = new ConnectionGuard(limits.connectionsOpen(), limits.connectionsMax(),
+                limits.headTimeoutMillis(), limits.bodyTimeoutMillis());
         server = vertx.createHttpServer(new HttpServerOptions().setPort(port).setHost("0.0.0.0")
-                .setCompressionSupported(false));
-        return server.requestHandler(routerFactory.apply(vertx)).listen();
+                .setCompressionSupported(false)
+                .setIdleTimeout(limits.idleTimeoutSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setMaxHeaderSize(limits.headerSizeMaxBytes())
+                // HTTP/1.1 only on this cleartext port. With h2c upgrade on, Vert.x buffers a whole
+                // first request head before it shows the connection to anyone, so a client trickling
+                // that head would be invisible to the guard. The load balancer speaks HTTP/1.1.
+                .setHttp2ClearTextEnabled(false));
+        Router router = routerFactory.apply(vertx);
+        sweepTimer = vertx.setPeriodic(GUARD_SWEEP_MILLIS, id -> guard.sweep());
+        return server.connectionHandler(guard::opened)
+                .requestHandler(request -> {
+                    guard.request(request);
+                    router.handle(request);
+                })
+                .listen();
     }
 
     /**
@@ -39,6 +65,7 @@ public final class HttpVerticle extends VerticleBase {
      */
     @Override
     public Future<?> stop() {
+        vertx.cancelTimer(sweepTimer);
         return server.shutdown(shutdownTimeoutMillis, TimeUnit.MILLISECONDS);
     }
 }

@@ -10,12 +10,10 @@ import io.vertx.sqlclient.Tuple;
  * "atomic phases"). A key is claimed with a lease; the same key and body replays the stored
  * response; another body under the same key is refused; a live claim answers "in progress";
  * a claim whose lease expired (its process died) is taken over and the request runs again,
- * which is safe because every operation behind a key is itself idempotent.
+ * which is safe because every operation behind a key is itself idempotent. A key is kept, with
+ * its request's fingerprint, for the whole retention, whatever became of its request.
  */
 public final class IdempotencyStore {
-
-    /** How often {@link #begin} re-reads a key that changed under it before giving up. */
-    private static final int BEGIN_ATTEMPTS_MAX = 3;
 
     private final Pool pool;
     private final String owner;
@@ -33,30 +31,16 @@ public final class IdempotencyStore {
     public record Mismatch() implements Begin {}
     public record InProgress() implements Begin {}
 
+    /**
+     * Claims the key for this request, or says what it holds: one round trip to
+     * {@code idempotency_claim}, which serializes the claimers of one key (see V5).
+     */
     public Future<Begin> begin(String key, String requestHash, String method, String path) {
-        return begin(key, requestHash, method, path, 1);
-    }
-
-    private Future<Begin> begin(String key, String requestHash, String method, String path, int attempt) {
-        return pool.preparedQuery("INSERT INTO idempotency_keys (key, request_hash, method, path, state, owner, locked_until) "
-                        + "VALUES ($1, $2, $3, $4, 'in_progress', $5, now() + $6 * interval '1 millisecond') "
-                        + "ON CONFLICT (key) DO NOTHING")
+        return pool.preparedQuery("SELECT * FROM idempotency_claim($1, $2, $3, $4, $5, $6)")
                 .execute(Tuple.of(key, requestHash, method, path, owner, leaseMillis))
-                .compose(inserted -> {
-                    if (inserted.rowCount() == 1) {
-                        return Future.succeededFuture(new Started());
-                    }
-                    return pool.preparedQuery("SELECT request_hash, state, locked_until < now() AS expired, "
-                                    + "response_status, response_body FROM idempotency_keys WHERE key = $1")
-                            .execute(Tuple.of(key))
-                            .compose(rows -> {
-                                if (rows.rowCount() == 0) {
-                                    // Released by a failed first request between our insert and read.
-                                    return attempt < BEGIN_ATTEMPTS_MAX ? begin(key, requestHash, method, path, attempt + 1)
-                                            : Future.succeededFuture(new InProgress());
-                                }
-                                return decide(key, requestHash, rows.iterator().next());
-                            });
+                .compose(rows -> {
+                    Row row = rows.iterator().next();
+                    return row.getBoolean("inserted") ? Future.succeededFuture(new Started()) : decide(key, requestHash, row);
                 });
     }
 
@@ -84,9 +68,15 @@ public final class IdempotencyStore {
                 .mapEmpty();
     }
 
-    /** Forgets a claim whose request failed with a server error, so that a retry runs it again. */
-    public Future<Void> release(String key) {
-        return pool.preparedQuery("DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_progress' AND owner = $2")
+    /**
+     * A request that failed with a server error: its claim's lease ends now, so the same request
+     * retried runs again at once; the key keeps its fingerprint for its whole retention, so a
+     * retry with another body is refused. (Forgetting the key instead let a retry with another
+     * body run against whatever the first attempt had done under the same key.)
+     */
+    public Future<Void> abandon(String key) {
+        return pool.preparedQuery("UPDATE idempotency_keys SET locked_until = now(), updated_at = now() "
+                        + "WHERE key = $1 AND state = 'in_progress' AND owner = $2")
                 .execute(Tuple.of(key, owner))
                 .mapEmpty();
     }
@@ -103,11 +93,18 @@ public final class IdempotencyStore {
                 .map(rows -> rows.rowCount());
     }
 
-    /** Deletes finished keys older than the retention, at most {@code limit} per call. */
-    public Future<Integer> purge(long retentionHours, int limit) {
-        return pool.preparedQuery("DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys "
-                        + "WHERE created_at < now() - $1 * interval '1 hour' AND state = 'done' LIMIT $2)")
-                .execute(Tuple.of(retentionHours, limit))
-                .map(rows -> rows.rowCount());
+    /**
+     * Retention by day: makes sure the partitions of today and the next {@code daysAhead} days
+     * exist (every node does this at boot and on each housekeeping round, so a key always has a
+     * partition to go to), then drops the days whose every key is older than the retention,
+     * orphaned claims included. Returns how many days were dropped.
+     */
+    public Future<Integer> maintain(long retentionHours, int daysAhead) {
+        return pool.preparedQuery("SELECT count(idempotency_partition((now() AT TIME ZONE 'UTC')::date + d)) "
+                        + "FROM generate_series(0, $1) AS d")
+                .execute(Tuple.of(daysAhead))
+                .compose(created -> pool.preparedQuery("SELECT idempotency_drop_expired($1 * interval '1 hour') AS dropped")
+                        .execute(Tuple.of(retentionHours)))
+                .map(rows -> rows.iterator().next().getInteger("dropped"));
     }
 }

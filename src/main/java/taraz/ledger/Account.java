@@ -25,17 +25,23 @@ public record Account(String id, AccountKind kind, String ownerId, String phone,
         return kind == AccountKind.PASSENGER || kind == AccountKind.DRIVER;
     }
 
-    /** The wallet as the API shows it; ids and amounts as the contract says (amounts integers). */
+    /**
+     * The wallet as the API shows it; ids and amounts as the contract says (amounts integers).
+     * No phone or name: those are for support ({@link #withContact}), not for every service.
+     */
     public JsonObject toWalletJson() {
         return new JsonObject()
                 .put("walletId", id)
                 .put("kind", kind.apiName())
                 .put("ownerId", ownerId)
-                .put("phone", phone)
-                .put("name", name)
                 .put("balance", balanceRials)
                 .put("available", availableRials())
                 .put("held", heldRials)
                 .put("createdAt", createdAt.toInstant().toString());
+    }
+
+    /** The wallet with the customer's phone and name, for the admin token only. */
+    public JsonObject withContact(JsonObject walletJson) {
+        return walletJson.put("phone", phone).put("name", name);
     }
 }

@@ -10,6 +10,8 @@ import taraz.app.Failure;
 
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 
 /**
@@ -30,9 +32,34 @@ public final class Ledger {
                         transfer.reason()))
                 .compose(inserted -> {
                     if (inserted.rowCount() == 0) {
-                        return Future.succeededFuture(Posted.ALREADY_POSTED);
+                        return samePosted(tx, transfer);
                     }
                     return applyLegs(tx, transfer, 0, new ArrayList<>()).map(Posted.NEW);
+                });
+    }
+
+    /**
+     * A transfer id that exists already: the same step run again replays (ALREADY_POSTED) only if
+     * the stored transfer is this one, same kind, payment and legs. Anything else is a conflict,
+     * never a silent success: the caller would report money moved that never moved.
+     */
+    private Future<Posted> samePosted(SqlConnection tx, Transfer transfer) {
+        return tx.preparedQuery("SELECT t.kind, t.payment_id, e.account_id, e.amount_rials FROM transfers t "
+                        + "JOIN entries e ON e.transfer_id = t.id WHERE t.id = $1")
+                .execute(Tuple.of(transfer.id()))
+                .map(rows -> {
+                    Set<Leg> stored = new HashSet<>();
+                    boolean sameHeader = rows.rowCount() > 0;
+                    for (Row row : rows) {
+                        stored.add(new Leg(row.getString("account_id"), row.getLong("amount_rials")));
+                        sameHeader &= transfer.kind().equals(row.getString("kind"))
+                                && java.util.Objects.equals(transfer.paymentId(), row.getString("payment_id"));
+                    }
+                    if (!sameHeader || !stored.equals(new HashSet<>(transfer.legs()))) {
+                        throw Failure.conflict("transfer_conflict", "transfer " + transfer.id()
+                                + " was posted before with other accounts or amounts");
+                    }
+                    return Posted.ALREADY_POSTED;
                 });
     }
 

@@ -18,14 +18,15 @@ import java.util.function.Supplier;
 
 /**
  * The node's own schedule (it never waits for an outside event): the hold sweeper expires
- * holds past due; the top-up sweeper finishes top-ups whose callback was lost; a slower round purges old idempotency keys and checks the ledger's
+ * holds past due; the top-up sweeper finishes top-ups whose callback was lost; a slower round keeps the idempotency keys' day partitions ready and drops the expired ones and checks the ledger's
  * invariants and stuck payments for the metrics; the reconciliation round publishes its counts. Each job runs its next round only after the
  * last one ended, and each round's work is bounded.
  */
 public final class Housekeeping {
 
     private static final Logger LOG = LoggerFactory.getLogger(Housekeeping.class);
-    private static final int IDEMPOTENCY_PURGE_BATCH_MAX = 10_000;
+    /** Day partitions kept ready ahead of today, so a node down for a while still finds one. */
+    public static final int IDEMPOTENCY_DAYS_AHEAD = 3;
 
     private final Vertx vertx;
     private final Settings settings;
@@ -56,8 +57,14 @@ public final class Housekeeping {
         every(settings.longValue("holdSweepIntervalMillis"), "hold sweeper", this::sweepHolds);
         every(settings.longValue("topupSweepIntervalMillis"), "top-up sweeper",
                 () -> topupSweeper.round(() -> stopped, metrics.inflight()));
-        every(settings.longValue("housekeepingIntervalMillis"), "idempotency purge",
-                () -> idempotency.purge(settings.longValue("idempotencyRetentionHours"), IDEMPOTENCY_PURGE_BATCH_MAX).mapEmpty());
+        every(settings.longValue("housekeepingIntervalMillis"), "idempotency retention",
+                () -> idempotency.maintain(settings.longValue("idempotencyRetentionHours"), IDEMPOTENCY_DAYS_AHEAD)
+                        .onSuccess(dropped -> {
+                            if (dropped > 0) {
+                                LOG.info("idempotency retention: dropped {} day(s) of keys older than {} h", dropped,
+                                        settings.longValue("idempotencyRetentionHours"));
+                            }
+                        }).mapEmpty());
         every(settings.longValue("checkIntervalMillis"), "ledger check", this::checkLedger);
         every(settings.longValue("reconcileIntervalMillis"), "reconciliation", reconciliation);
     }

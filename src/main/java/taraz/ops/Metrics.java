@@ -2,10 +2,12 @@ package taraz.ops;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,7 +27,15 @@ public final class Metrics {
     private final Map<String, AtomicLong> discrepancies = new ConcurrentHashMap<>();
     private final AtomicLong reconciledAtSeconds = new AtomicLong();
 
+    /** The methods of the HTTP contract; any other a client sends is counted as OTHER. */
+    private static final Set<String> CONTRACT_METHODS = Set.of("GET", "POST");
+
     public Metrics() {
+        // Vert.x labels its HTTP server meters with the request's method as sent. Left alone, a
+        // client inventing methods (FOO, BAR1, BAR2, ...) would mint a new series with each one
+        // and grow the registry without bound; so only the contract's methods keep their name.
+        registry.config().meterFilter(MeterFilter.replaceTagValues("method",
+                method -> CONTRACT_METHODS.contains(method) ? method : "OTHER"));
         Gauge.builder("taraz.inflight.transactions", inflight, AtomicInteger::get)
                 .description("money-moving requests and background steps now running").register(registry);
         Gauge.builder("taraz.ledger.imbalance.rials", ledgerImbalanceRials, AtomicLong::get)

@@ -125,8 +125,13 @@ public final class TopupService {
                                 ", authority = $5, requested_at = now()", requested.result())
                                 .compose(t -> failpoints.at("topup.after-request").map(t))
                                 : transition(topup, State.FAILED, "psp_request_failed", 1, "")
-                                .compose(t -> Future.failedFuture(new Failure(502, "psp_unavailable",
-                                        "the bank gateway did not open the payment: " + requested.cause().getMessage())))))
+                                .compose(t -> {
+                                    // The PSP's host and its exception text go to our log, never to the caller.
+                                    LOG.warn("txn={} flow=topup the PSP did not open the payment: {}", topupId,
+                                            requested.cause().toString());
+                                    return Future.failedFuture(new Failure(502, "psp_unavailable",
+                                            "the bank gateway did not open the payment; this top-up is FAILED"));
+                                })))
                 .onComplete(done -> inflight.end(step));
     }
 

@@ -18,17 +18,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Load from a second process: N trip settlements (each its own trip and Idempotency-Key, no
  * prior hold) with C in flight, against a running gateway. Prints throughput and latency.
- * Not a test: {@code bench/settle.sh} runs it. Arguments: baseUrl adminToken N C passengers.
+ * Not a test: {@code bench/settle.sh} runs it. Arguments: baseUrl apiKey adminToken N C passengers.
  */
 public final class SettleBench {
 
     public static void main(String[] args) throws Exception {
         String baseUrl = args[0];
-        String adminToken = args[1];
-        int total = Integer.parseInt(args[2]);
-        int concurrency = Integer.parseInt(args[3]);
-        int passengers = Integer.parseInt(args[4]);
-        Api api = new Api(baseUrl);
+        String apiKey = args[1];
+        String adminToken = args[2];
+        int total = Integer.parseInt(args[3]);
+        int concurrency = Integer.parseInt(args[4]);
+        int passengers = Integer.parseInt(args[5]);
+        Api api = new Api(baseUrl, apiKey, adminToken);
         List<String> passengerWallets = new ArrayList<>();
         for (int i = 0; i < passengers; i++) {
             String wallet = api.openWallet("passenger");
@@ -53,6 +54,7 @@ public final class SettleBench {
                     .put("driverWalletId", driver).put("fare", 150_000).put("commission", 30_000).encode();
             HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/trips/" + Api.newId("bench") + "/settle"))
                     .header("Content-Type", "application/json").header("Idempotency-Key", Api.newKey())
+                    .header("Authorization", "Bearer " + apiKey)
                     .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString(body)).build();
             long sent = System.nanoTime();
             all.add(client.sendAsync(request, HttpResponse.BodyHandlers.discarding()).whenComplete((response, err) -> {

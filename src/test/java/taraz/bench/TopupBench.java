@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * simulated cardholder pays (the simulator calls our callback, which verifies and credits),
  * with C at a time. Then the sweeper's latency for lost callbacks: the simulator drops every
  * callback, and the time from payment to CREDITED is measured. Not a test: bench/topup.sh runs it.
- * Arguments: gatewayUrl simUrl N C lostCallbacks.
+ * Arguments: gatewayUrl apiKey simUrl N C lostCallbacks.
  */
 public final class TopupBench {
 
@@ -31,11 +31,13 @@ public final class TopupBench {
 
     public static void main(String[] args) throws Exception {
         String gateway = args[0];
-        String sim = args[1];
-        int total = Integer.parseInt(args[2]);
-        int concurrency = Integer.parseInt(args[3]);
-        int lost = Integer.parseInt(args[4]);
-        Api api = new Api(gateway);
+        String apiKey = args[1];
+        String sim = args[2];
+        int total = Integer.parseInt(args[3]);
+        int concurrency = Integer.parseInt(args[4]);
+        int lost = Integer.parseInt(args[5]);
+        // The top-up bench needs no admin token: it funds nothing.
+        Api api = new Api(gateway, apiKey, null);
         List<String> wallets = new ArrayList<>();
         for (int i = 0; i < concurrency; i++) {
             wallets.add(api.openWallet("passenger"));

@@ -283,6 +283,7 @@ class RollingRestartTest {
                     .timeout(REQUEST_TIMEOUT)
                     .header("Content-Type", "application/json")
                     .header("Idempotency-Key", key)
+                    .header("Authorization", "Bearer " + TestGateway.API_KEY)
                     .POST(HttpRequest.BodyPublishers.ofString(body))
                     .build();
             long started = System.nanoTime();

@@ -437,6 +437,7 @@ class ShutdownTest {
             HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(baseUrl + "/v1/wallets"))
                     .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
                     .header("Idempotency-Key", Api.newKey())
+                    .header("Authorization", "Bearer " + TestGateway.API_KEY)
                     .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("ownerId", Api.newId("late"))
                             .put("kind", "passenger").encode())).build(), HttpResponse.BodyHandlers.ofString());
             return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);

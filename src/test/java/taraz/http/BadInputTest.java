@@ -93,6 +93,9 @@ class BadInputTest {
     static final Map<String, String> ADMIN_JSON_KEY = Map.of("Content-Type", "application/json",
             "Idempotency-Key", "{KEY}", "Authorization", "Bearer {ADMIN}");
     static final Map<String, String> ADMIN = Map.of("Authorization", "Bearer {ADMIN}");
+    /** An Authorization value that {@link #send} drops: the request goes out with no credential. */
+    static final String NONE_MARK = "{NONE}";
+    static final Map<String, String> NO_CREDENTIAL = Map.of("Authorization", NONE_MARK);
 
     static final String HOLD_NEW = "/v1/trips/{NEW}/hold";
     static final String SETTLE_T = "/v1/trips/{T}/settle";
@@ -210,9 +213,23 @@ class BadInputTest {
                 row("admin adjustment amount as a string", "POST", ADJUST, ADMIN_JSON_KEY, adjust("{P}", "\"1000\""), 400, "invalid_amount"),
                 row("admin adjustment of an unknown wallet", "POST", ADJUST, ADMIN_JSON_KEY, adjust("w_doesnotexist0", "1000"), 404, "wallet_not_found"),
                 row("admin debit beyond the balance", "POST", ADJUST, ADMIN_JSON_KEY, adjust("{D}", "-1"), 402, "insufficient_funds"),
+                // -- who may call (the API key; the callback alone needs none)
+                row("a wallet read without a credential", "GET", "/v1/wallets/{P}", NO_CREDENTIAL, null, 401, "unauthorized"),
+                row("a hold without a credential", "POST", HOLD_NEW, Map.of("Content-Type", "application/json", "Idempotency-Key", "{KEY}", "Authorization", NONE_MARK), validHold, 401, "unauthorized"),
+                row("a hold with a wrong API key", "POST", HOLD_NEW, Map.of("Content-Type", "application/json", "Idempotency-Key", "{KEY}", "Authorization", "Bearer {APIKEY}x"), validHold, 401, "unauthorized"),
+                row("an API key sent as Basic", "GET", "/v1/wallets/{P}", Map.of("Authorization", "Basic {APIKEY}"), null, 401, "unauthorized"),
+                row("an API key on the admin API", "GET", "/v1/admin/payments", Map.of("Authorization", "Bearer {APIKEY}"), null, 401, "unauthorized"),
+                row("a dot-segment path from the callback to a wallet", "GET", "/v1/psp/zarinpal/callback/../../../wallets/{P}", NO_CREDENTIAL, null, 401, "unauthorized"),
+                row("an unknown /v1 route without a credential", "GET", "/v1/nope", NO_CREDENTIAL, null, 401, "unauthorized"),
                 // -- opening wallets
                 row("open a wallet of kind platform", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-1\",\"kind\":\"platform\"}", 400, "invalid_field"),
                 row("open a wallet without a kind", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-2\"}", 400, "missing_field"),
+                row("an owner id with a trailing line feed", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-nl\\n\",\"kind\":\"passenger\"}", 400, "invalid_field"),
+                row("an owner id with a trailing U+2028", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-ls\\u2028\",\"kind\":\"passenger\"}", 400, "invalid_field"),
+                row("a phone with a trailing line feed", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-4\",\"kind\":\"passenger\",\"phone\":\"+989121234567\\n\"}", 400, "invalid_field"),
+                row("a name with a line break inside", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-5\",\"kind\":\"passenger\",\"name\":\"Sara\\r\\nX-Injected: 1\"}", 400, "invalid_field"),
+                row("an adjustment reason ending in U+2029", "POST", ADJUST, ADMIN_JSON_KEY, "{\"walletId\":\"{P}\",\"amount\":1000,\"reason\":\"goodwill\\u2029\",\"ticket\":\"T-9\"}", 400, "invalid_field"),
+                row("a trip id in the body with a trailing line feed", "POST", HOLD_NEW, JSON_KEY, "{\"passengerWalletId\":\"{P}\\n\",\"amount\":1000}", 400, "invalid_field"),
                 row("open a wallet with a bad phone", "POST", "/v1/wallets", JSON_KEY, "{\"ownerId\":\"o-bad-3\",\"kind\":\"passenger\",\"phone\":\"call me\"}", 400, "invalid_field"),
                 // -- routing
                 row("unknown route", "GET", "/v1/nope", NONE, null, 404, "not_found"),
@@ -280,7 +297,8 @@ class BadInputTest {
 
     static String fill(String text, String key, String tripId) {
         return text.replace("{P2}", p2).replace("{P}", p).replace("{D}", d).replace("{T}", t).replace("{NEW}", tripId)
-                .replace("{KEY}", key).replace("{ADMIN}", TestGateway.ADMIN_TOKEN);
+                .replace("{KEY}", key).replace("{ADMIN}", TestGateway.ADMIN_TOKEN)
+                .replace("{APIKEY}", TestGateway.API_KEY);
     }
 
     static Api.Response send(String method, String path, Map<String, String> headers, String body)
@@ -288,7 +306,14 @@ class BadInputTest {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(TestGateway.get().baseUrl() + path))
                 .timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        headers.forEach(request::header);
+        // Every request carries the tests' API key unless its row names another credential (or none).
+        Map<String, String> withKey = new LinkedHashMap<>(headers);
+        withKey.putIfAbsent("Authorization", "Bearer " + TestGateway.API_KEY);
+        withKey.forEach((name, value) -> {
+            if (!NONE_MARK.equals(value)) {
+                request.header(name, value);
+            }
+        });
         HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
         return new Api.Response(response.statusCode(), response.headers().map(), response.body());
     }

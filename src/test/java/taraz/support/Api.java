@@ -22,14 +22,30 @@ public final class Api {
 
     private final String baseUrl;
     private final HttpClient client;
+    /** The credential sent when a request names none itself; null sends none. */
+    private final String authorization;
+    private final String adminToken;
 
+    /** A client of a test gateway: it sends the tests' API key and knows their admin token. */
     public Api(String baseUrl) {
-        this(baseUrl, CLIENT);
+        this(baseUrl, TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
     }
 
-    private Api(String baseUrl, HttpClient client) {
+    /** A client of any gateway (the bench's), with that gateway's API key and admin token. */
+    public Api(String baseUrl, String apiKey, String adminToken) {
+        this(baseUrl, CLIENT, "Bearer " + apiKey, adminToken);
+    }
+
+    private Api(String baseUrl, HttpClient client, String authorization, String adminToken) {
         this.baseUrl = baseUrl;
         this.client = client;
+        this.authorization = authorization;
+        this.adminToken = adminToken;
+    }
+
+    /** The same client sending another credential by default (null: none), for the tests of who may call. */
+    public Api withAuthorization(String authorization) {
+        return new Api(baseUrl, client, authorization, adminToken);
     }
 
     /**
@@ -37,7 +53,7 @@ public final class Api {
      * HTTP/2 client fails every open stream when the server sends GOAWAY on a graceful stop.
      */
     public static Api http11(String baseUrl) {
-        return new Api(baseUrl, HTTP_1_1);
+        return new Api(baseUrl, HTTP_1_1, "Bearer " + TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
     }
 
     /** A response: status, headers and the body as JSON (null when not JSON). */
@@ -78,7 +94,7 @@ public final class Api {
 
     public Response getAdmin(String path) {
         return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET()
-                .header("Authorization", "Bearer " + TestGateway.ADMIN_TOKEN), null);
+                .header("Authorization", "Bearer " + adminToken), null);
     }
 
     public Response post(String path, String key, String body) {
@@ -100,6 +116,10 @@ public final class Api {
     }
 
     private Response send(HttpRequest.Builder request, Object unused) {
+        HttpRequest built = request.timeout(TIMEOUT).build();
+        if (authorization != null && built.headers().firstValue("Authorization").isEmpty()) {
+            request.header("Authorization", authorization);
+        }
         try {
             HttpResponse<String> response = client.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
             return new Response(response.statusCode(), response.headers().map(), response.body());
@@ -125,7 +145,7 @@ public final class Api {
     public void fund(String walletId, long amountRials) {
         Response r = post("/v1/admin/adjustments", newKey(), new JsonObject().put("walletId", walletId)
                 .put("amount", amountRials).put("reason", "test funding").put("ticket", "T-1").encode(),
-                Map.of("Content-Type", "application/json", "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN));
+                Map.of("Content-Type", "application/json", "Authorization", "Bearer " + adminToken));
         if (r.status() != 201) {
             throw new AssertionError("fund: " + r.status() + " " + r.text());
         }

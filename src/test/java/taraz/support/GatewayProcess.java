@@ -90,6 +90,7 @@ public final class GatewayProcess {
             environment.put("TARAZ_HTTP_PORT", Integer.toString(port));
         }
         environment.putIfAbsent("TARAZ_ADMIN_TOKEN", TestGateway.ADMIN_TOKEN);
+        environment.putIfAbsent("TARAZ_API_KEYS", TestGateway.API_KEY);
         builder.environment().putAll(environment);
         Path log = dataDir.resolve("child-" + System.nanoTime() + ".log");
         builder.redirectErrorStream(true).redirectOutput(log.toFile());

@@ -1,6 +1,12 @@
 package taraz.support;
 
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
 import taraz.app.Gateway;
+import taraz.db.Database;
 import taraz.app.Settings;
 
 import java.io.IOException;
@@ -17,13 +23,16 @@ import java.util.Map;
  */
 public final class TestGateway {
 
-    public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
+    public static final String ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghijklmnop";
+    /** The API key every test client sends (support/Api) and every test gateway accepts. */
+    public static final String API_KEY = "test-api-key-0123456789-abcdefghijklmnopqrst";
     private static TestGateway instance;
 
     private final Gateway gateway;
     private final Path dataDir;
     private final int port;
     private final TestPsp psp;
+    private Pool pool;
 
     private TestGateway(Gateway gateway, Path dataDir, int port, TestPsp psp) {
         this.gateway = gateway;
@@ -42,6 +51,7 @@ public final class TestGateway {
                 overrides.put("httpPort", port);
                 overrides.put("dataDir", dataDir.toString());
                 overrides.put("adminToken", ADMIN_TOKEN);
+                overrides.put("apiKeys", API_KEY);
                 overrides.put("holdSweepIntervalMillis", 200);
                 overrides.put("nodeId", "test-node");
                 overrides.put("pspUrl", psp.baseUrl());
@@ -75,6 +85,29 @@ public final class TestGateway {
 
     public String pgUrl() {
         return gateway.pgUrl();
+    }
+
+    /**
+     * A Vert.x pool on this gateway's database, for tests that call the ledger or a store
+     * directly (behind the API); made once, closed with the JVM.
+     */
+    public synchronized Pool pool() {
+        if (pool == null) {
+            pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(pgUrl()))
+                    .using(Vertx.vertx()).build();
+        }
+        return pool;
+    }
+
+    /** Waits for a future of a test's own (never on an event loop). */
+    public static <T> T await(Future<T> future) {
+        try {
+            return future.toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException runtime ? runtime : new IllegalStateException(e.getCause());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public Path dataDir() {

@@ -1,0 +1,119 @@
+package taraz.http;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The callers' credentials: the API keys of {@code /v1/*} and the admin token. Only their
+ * SHA-256 hashes are kept, so a heap dump shows no key; a presented credential is hashed and
+ * compared in constant time ({@link MessageDigest#isEqual}), so the answer's timing does not
+ * tell how much of a guess was right.
+ */
+public final class ApiKeys {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiKeys.class);
+    /** The brief's floor for a key or the admin token. */
+    public static final int LENGTH_MIN = 32;
+    /** A generated key: 32 random bytes, base64url without padding (43 characters). */
+    private static final int GENERATED_BYTES = 32;
+    static final String FILE_NAME = "api-key";
+
+    private final List<byte[]> keyHashes;
+    private final byte[] adminHash;
+
+    public ApiKeys(List<String> keys, String adminToken) {
+        if (keys.isEmpty()) {
+            throw new IllegalArgumentException("at least one API key is needed");
+        }
+        keys.forEach(key -> requireStrong("an API key", key));
+        if (adminToken != null) {
+            requireStrong("the admin token", adminToken);
+        }
+        this.keyHashes = keys.stream().map(ApiKeys::sha256).toList();
+        this.adminHash = adminToken == null ? null : sha256(adminToken);
+    }
+
+    /** Who a request's {@code Authorization} header names. */
+    public enum Caller { NONE, SERVICE, ADMIN }
+
+    public Caller caller(String authorization) {
+        if (authorization == null || !authorization.startsWith("Bearer ")) {
+            return Caller.NONE;
+        }
+        byte[] given = sha256(authorization.substring("Bearer ".length()));
+        // Every hash is compared, matched or not, so the time taken does not depend on which key matched.
+        boolean service = false;
+        for (byte[] hash : keyHashes) {
+            service |= MessageDigest.isEqual(hash, given);
+        }
+        boolean admin = adminHash != null && MessageDigest.isEqual(adminHash, given);
+        return admin ? Caller.ADMIN : service ? Caller.SERVICE : Caller.NONE;
+    }
+
+    public boolean adminConfigured() {
+        return adminHash != null;
+    }
+
+    /**
+     * The key of a gateway started with none configured: read from {@code dataDir/api-key}, or
+     * generated into it on the first start (mode 0600, created with that mode so no other user
+     * can ever read it). The path is logged; the key never is.
+     */
+    public static String loadOrGenerate(Path dataDir) {
+        Path file = dataDir.resolve(FILE_NAME);
+        try {
+            Files.createDirectories(dataDir);
+            if (!Files.exists(file)) {
+                byte[] random = new byte[GENERATED_BYTES];
+                new SecureRandom().nextBytes(random);
+                String key = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+                Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+                try {
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
+                    Files.writeString(file, key + "\n", StandardCharsets.US_ASCII);
+                    LOG.info("no API key configured (TARAZ_API_KEYS): generated one into {} (mode 0600)", file);
+                    return key;
+                } catch (FileAlreadyExistsException raced) {
+                    // Another process of this data directory wrote it first: use theirs.
+                }
+            }
+            String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            requireStrong("the API key in " + file, key);
+            LOG.info("no API key configured (TARAZ_API_KEYS): using the one in {}", file);
+            return key;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read or write the API key file " + file, e);
+        }
+    }
+
+    /** At least 32 characters, printable ASCII with no space or comma (a header value, a list item). */
+    public static void requireStrong(String what, String secret) {
+        if (secret.length() < LENGTH_MIN || !secret.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != ',')) {
+            throw new IllegalArgumentException(what + " must be at least " + LENGTH_MIN
+                    + " printable ASCII characters without spaces or commas");
+        }
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package taraz.http;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
+import taraz.support.TestGateway;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A saturated database pool is a 503 with Retry-After, never a 500: a child gateway with one
+ * connection and a wait queue of one, each settle holding that connection inside its
+ * transaction ({@code trip.settle.before-commit=delay}), and more settles than fit. Every
+ * refused request, retried with its key, settles once.
+ */
+class BusyPoolTest {
+
+    private static final int SETTLES = 8;
+    private static final long FARE = 10_000;
+    private static final long COMMISSION = 2_000;
+    private static final int RETRIES_MAX = 100;
+
+    @Test
+    void aFullPoolAnswers503AndEveryRetrySettlesOnce() throws Exception {
+        Path dataDir = TestGateway.tempDir("busy-");
+        Map<String, Object> settings = new HashMap<>();
+        settings.put("pgPoolSize", 1);
+        settings.put("pgPoolQueueMax", 1);
+        settings.put("idempotencyLeaseMillis", 1000);
+        Map<String, String> env = new HashMap<>(GatewayProcess.config(dataDir, settings));
+        env.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(1000)");
+        GatewayProcess gateway = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
+        ExecutorService clients = Executors.newFixedThreadPool(SETTLES);
+        try {
+            Api api = gateway.api();
+            String passenger = api.openWallet("passenger");
+            String driver = api.openWallet("driver");
+            api.fund(passenger, FARE * SETTLES);
+            List<String> trips = new ArrayList<>();
+            List<String> keys = new ArrayList<>();
+            List<CompletableFuture<Api.Response>> first = new ArrayList<>();
+            for (int i = 0; i < SETTLES; i++) {
+                String trip = Api.newId("busy");
+                String key = Api.newKey();
+                trips.add(trip);
+                keys.add(key);
+                first.add(CompletableFuture.supplyAsync(() -> settle(api, trip, key, passenger, driver), clients));
+            }
+            int refused = 0;
+            for (int i = 0; i < SETTLES; i++) {
+                Api.Response r = first.get(i).join();
+                assertTrue(r.status() == 200 || r.status() == 503 || r.status() == 409, r.status() + " " + r.text());
+                if (r.status() == 503) {
+                    refused++;
+                    assertEquals("service_unavailable", r.errorCode(), r.text());
+                    assertNotNull(r.header("Retry-After"), "503 without Retry-After");
+                }
+            }
+            assertTrue(refused > 0, "the pool never filled up; the test proved nothing");
+            for (int i = 0; i < SETTLES; i++) {
+                Api.Response r = settle(api, trips.get(i), keys.get(i), passenger, driver);
+                for (int attempt = 0; r.status() != 200 && attempt < RETRIES_MAX; attempt++) {
+                    assertTrue(r.status() == 503 || r.status() == 409, r.status() + " " + r.text());
+                    Thread.sleep(200);
+                    r = settle(api, trips.get(i), keys.get(i), passenger, driver);
+                }
+                assertEquals(200, r.status(), r.text());
+                assertEquals("SETTLED", r.json().getString("state"));
+            }
+            assertEquals(0L, api.balance(passenger), "each trip charged once");
+            assertEquals((FARE - COMMISSION) * SETTLES, api.balance(driver), "each trip paid once");
+            assertTrue(!gateway.output().contains("internal_error"), "a busy pool was answered as an internal error");
+        } finally {
+            clients.shutdownNow();
+            gateway.terminate();
+            gateway.awaitExit(60_000);
+        }
+    }
+
+    private static Api.Response settle(Api api, String trip, String key, String passenger, String driver) {
+        return api.post("/v1/trips/" + trip + "/settle", key, new JsonObject().put("passengerWalletId", passenger)
+                .put("driverWalletId", driver).put("fare", FARE).put("commission", COMMISSION));
+    }
+}
