@@ -201,7 +201,7 @@ public final class Api {
         topups.callback(authority, status)
                 .onComplete(done -> metrics.inflight().decrementAndGet())
                 .onSuccess(topup -> {
-                    JsonObject json = topups.withPaymentUrl(topup).put("message", CallbackPage.message(topup));
+                    JsonObject json = CallbackPage.json(topup);
                     String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
                     if (accept != null && accept.contains(JSON)) {
                         send(ctx, 200, json.encode(), false);
