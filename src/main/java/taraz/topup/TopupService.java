@@ -49,9 +49,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * </pre>
  *
  * The callback never trusts its query string: it finds the top-up by authority, takes the
- * amount from the database and verifies server to server. The request, the callback, the
- * sweeper and boot recovery all move a top-up through {@link #advance}, one step at a time from
- * its stored state, so none of them is a second implementation of the flow; and the credit is
+ * amount from the database and verifies server to server. The callback, the sweeper, boot
+ * recovery and reconciliation all move a top-up through one completer ({@link #advance}, one
+ * run per top-up on a node, see {@link Run}), one step at a time from its stored state, so none of them is a second implementation of the flow; and the credit is
  * one ledger transfer keyed by the top-up ({@code topup:<id>:credit}) under a lock on the
  * top-up row, so however many of them race, the wallet is credited once. No network call is
  * made inside a database transaction. Every transition is journaled as an intent (PENDING)
@@ -468,7 +468,7 @@ public final class TopupService {
     }
 
     /**
-     * The sweeper's step, through {@link #advance} like every other caller: a REQUESTED top-up
+     * The sweeper's step, through the completer like every other caller: a REQUESTED top-up
      * that the bank lists as paid is verified at once, without asking inquiry first.
      */
     public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
