@@ -1,5 +1,6 @@
 package taraz.app;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import taraz.http.ApiKeys;
 
@@ -9,9 +10,14 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Every setting of a taraz process, read once at start and validated: the defaults in
@@ -21,6 +27,8 @@ import java.util.Map;
  * every bound has one name and one place.
  */
 public record Settings(JsonObject json) {
+
+    private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]{1,44}");
 
     /** Environment variable to setting key: the contract of the brief, plus our additions. */
     static final Map<String, String> ENVIRONMENT = Map.ofEntries(
@@ -133,6 +141,12 @@ public record Settings(JsonObject json) {
         requireRange("topupSweepBatchMax", 1, 10_000);
         requireRange("topupLeaseMillis", 1000, 3_600_000);
         requireRange("topupSweepConcurrency", 1, 64);
+        requireRange("callbackAddressRatePerSecond", 1, 1_000_000);
+        requireRange("callbackAddressBurstRequests", 1, 1_000_000);
+        requireRange("callbackTotalRatePerSecond", 1, 1_000_000);
+        requireRange("callbackTotalBurstRequests", 1, 1_000_000);
+        requireRange("callbackAddressesMax", 1, 10_000_000);
+        callbackTrustedProxies();
         if (string("pspMerchantId") == null || string("pspMerchantId").length() != 36) {
             throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
         }
@@ -197,6 +211,42 @@ public record Settings(JsonObject json) {
     }
     public String failpoints() { return blankToNull(string("failpoints")); }
     public long amountRialsMax() { return longValue("amountRialsMax"); }
+
+    /**
+     * The load balancers whose {@code X-Forwarded-For} names the callback's client: IP literals
+     * (a name would need a DNS lookup per request); none by default.
+     */
+    public Set<InetAddress> callbackTrustedProxies() {
+        Object value = json.getValue("callbackTrustedProxies");
+        if (!(value instanceof JsonArray array)) {
+            throw new IllegalArgumentException("callbackTrustedProxies must be an array of IP addresses, got " + value);
+        }
+        Set<InetAddress> proxies = new HashSet<>();
+        for (Object proxy : array) {
+            InetAddress address = proxy instanceof String text ? ipLiteral(text) : null;
+            if (address == null) {
+                throw new IllegalArgumentException("callbackTrustedProxies: '" + proxy + "' is not an IP address");
+            }
+            proxies.add(address);
+        }
+        return proxies;
+    }
+
+    /**
+     * An IP address written as a literal, or null. Only a dotted quad or text with a colon (which
+     * the JDK parses as IPv6 and never resolves) reaches {@link InetAddress}, so no input can
+     * cause a DNS lookup.
+     */
+    public static InetAddress ipLiteral(String text) {
+        if (text == null || !IP_LITERAL.matcher(text).matches()) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(text);
+        } catch (UnknownHostException e) {
+            return null;
+        }
+    }
 
     public String publicUrl(int boundPort) {
         String url = blankToNull(string("publicUrl"));

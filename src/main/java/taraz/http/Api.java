@@ -70,6 +70,7 @@ public final class Api {
     private final HealthChecks readyChecks;
     private final ApiKeys keys;
     private final SecureRandom random = new SecureRandom();
+    private final CallbackLimiter callbackLimiter;
 
     public Api(Settings settings, Pool pool, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
                IdempotencyStore idempotency, RequestBodies bodies, Metrics metrics, Readiness readiness,
@@ -86,6 +87,7 @@ public final class Api {
         this.metrics = metrics;
         this.readiness = readiness;
         this.readyChecks = readyChecks;
+        this.callbackLimiter = CallbackLimiter.from(settings);
     }
 
     public Router router(Vertx vertx) {
@@ -200,6 +202,15 @@ public final class Api {
      * page, or JSON for {@code Accept: application/json}; a repeated callback gets the same answer.
      */
     private void pspCallback(RoutingContext ctx) {
+        // First, before anything costs a read: the internet reaches this route.
+        String client = callbackLimiter.clientAddress(ctx.request().remoteAddress().hostAddress(),
+                ctx.request().headers().getAll("X-Forwarded-For"));
+        long retryAfterSeconds = callbackLimiter.admit(client);
+        if (retryAfterSeconds > 0) {
+            ctx.response().putHeader("Retry-After", Long.toString(retryAfterSeconds));
+            error(ctx, new Failure(429, "rate_limited", "too many callbacks; retry after " + retryAfterSeconds + " s"));
+            return;
+        }
         String authority = ctx.request().getParam("Authority");
         String status = ctx.request().getParam("Status");
         if (authority == null || !authority.matches("[A-Za-z0-9]{1,64}") || (!"OK".equals(status) && !"NOK".equals(status))) {
@@ -210,7 +221,7 @@ public final class Api {
         topups.callback(authority, status)
                 .onComplete(done -> metrics.inflight().decrementAndGet())
                 .onSuccess(topup -> {
-                    JsonObject json = topups.withPaymentUrl(topup).put("message", CallbackPage.message(topup));
+                    JsonObject json = CallbackPage.json(topup);
                     String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
                     if (accept != null && accept.contains(JSON)) {
                         send(ctx, 200, json.encode(), false);

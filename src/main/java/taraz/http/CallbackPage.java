@@ -1,8 +1,13 @@
 package taraz.http;
 
+import io.vertx.core.json.JsonObject;
 import taraz.topup.Topup;
 
-/** The small page the cardholder sees back from the bank, in Persian and English. */
+/**
+ * The small page the cardholder sees back from the bank, in Persian and English. The callback
+ * is public and answers whoever knows an authority, so it shows the top-up's state and a message
+ * and nothing else: no top-up or wallet id, no amount, no card, no bank reference.
+ */
 final class CallbackPage {
 
     private CallbackPage() {
@@ -18,6 +23,10 @@ final class CallbackPage {
         };
     }
 
+    static JsonObject json(Topup topup) {
+        return new JsonObject().put("state", topup.state().name()).put("message", message(topup));
+    }
+
     static String html(Topup topup) {
         String persian = switch (topup.state()) {
             case CREDITED -> "پرداخت تایید شد و کیف پول شما شارژ شد.";
@@ -28,7 +37,6 @@ final class CallbackPage {
         };
         return "<!doctype html><html lang=\"fa\" dir=\"rtl\"><head><meta charset=\"utf-8\"><title>taraz</title></head><body>"
                 + "<h1>" + persian + "</h1><p dir=\"ltr\">" + message(topup) + "</p>"
-                + "<p dir=\"ltr\">top-up " + topup.topupId() + ", " + topup.amountRials() + " IRR, state " + topup.state()
-                + (topup.refId() != null ? ", reference " + topup.refId() : "") + "</p></body></html>";
+                + "<p dir=\"ltr\">state " + topup.state() + "</p></body></html>";
     }
 }

@@ -66,6 +66,8 @@ public final class PspSimulator {
     private SimFaults faults = SimFaults.DEFAULTS;
     private long requestCalls;
     private long verifyCalls;
+    /** verify, inquiry and reverse calls naming an authority this bank never issued: a merchant guessing or forwarding junk. */
+    private long unknownAuthorityCalls;
     private long lastRefId = REF_ID_BASE;
     private HttpServer server;
 
@@ -120,6 +122,7 @@ public final class PspSimulator {
             JsonObject counters = line.getJsonObject("counters");
             requestCalls = counters.getLong("requestCalls");
             verifyCalls = counters.getLong("verifyCalls");
+            unknownAuthorityCalls = counters.getLong("unknownAuthorityCalls", 0L);
             lastRefId = Math.max(lastRefId, counters.getLong("lastRefId"));
         }
     }
@@ -142,7 +145,8 @@ public final class PspSimulator {
             }
         }).onFailure(ctx::fail));
         router.get("/sim/stats").handler(ctx -> sendJson(ctx, 200, new JsonObject()
-                .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls).put("payments", payments.size())));
+                .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls)
+                .put("unknownAuthorityCalls", unknownAuthorityCalls).put("payments", payments.size())));
         router.get("/sim/settlement").handler(this::settlement);
         router.get("/sim/faults").handler(ctx -> sendJson(ctx, 200, faults.toJson()));
         router.post("/sim/faults").handler(this::setFaults);
@@ -213,7 +217,7 @@ public final class PspSimulator {
         }
         return load(authority).compose(p -> {
             if (p == null) {
-                return saveCounters().map(error(-54, "invalid authority"));
+                return unknownAuthority();
             }
             p.verifyCalls++;
             JsonObject answer;
@@ -236,9 +240,18 @@ public final class PspSimulator {
     }
 
     private Future<JsonObject> inquiry(JsonObject body) {
-        return load(body.getValue("authority") instanceof String a ? a : null).map(p -> p == null
-                ? error(-54, "invalid authority")
-                : ok(new JsonObject().put("code", 100).put("message", "Success").put("status", p.status.name())));
+        return load(body.getValue("authority") instanceof String a ? a : null).compose(p -> {
+            if (p == null) {
+                return unknownAuthority();
+            }
+            p.inquiryCalls++;
+            return save(p).map(ok(new JsonObject().put("code", 100).put("message", "Success").put("status", p.status.name())));
+        });
+    }
+
+    private Future<JsonObject> unknownAuthority() {
+        unknownAuthorityCalls++;
+        return saveCounters().map(error(-54, "invalid authority"));
     }
 
     private Future<JsonObject> unVerified(JsonObject body) {
@@ -256,7 +269,7 @@ public final class PspSimulator {
     private Future<JsonObject> reverse(JsonObject body) {
         return load(body.getValue("authority") instanceof String a ? a : null).compose(p -> {
             if (p == null) {
-                return Future.succeededFuture(error(-54, "invalid authority"));
+                return unknownAuthority();
             }
             Instant now = Instant.now();
             boolean allowed = (p.status == Status.PAID || p.status == Status.VERIFIED)
@@ -427,7 +440,8 @@ public final class PspSimulator {
     /** Every line carries the global counters, so the last line of the file restores them. */
     private JsonObject line(String type) {
         return new JsonObject().put("type", type).put("counters", new JsonObject()
-                .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls).put("lastRefId", lastRefId));
+                .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls)
+                .put("unknownAuthorityCalls", unknownAuthorityCalls).put("lastRefId", lastRefId));
     }
 
     private String newAuthority() {

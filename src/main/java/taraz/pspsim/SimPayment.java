@@ -21,6 +21,7 @@ final class SimPayment {
     long verifyCalls;
     long verifySuccesses;
     long verifyAlready;
+    long inquiryCalls;
 
     SimPayment(String authority, long amountRials, String callbackUrl, Instant createdAt) {
         this.authority = Objects.requireNonNull(authority);
@@ -61,7 +62,8 @@ final class SimPayment {
                 .put("cardPan", cardPan)
                 .put("verifyCalls", verifyCalls)
                 .put("verifySuccesses", verifySuccesses)
-                .put("verifyAlready", verifyAlready);
+                .put("verifyAlready", verifyAlready)
+                .put("inquiryCalls", inquiryCalls);
     }
 
     static SimPayment fromJson(JsonObject json) {
@@ -76,6 +78,8 @@ final class SimPayment {
         p.verifyCalls = json.getLong("verifyCalls");
         p.verifySuccesses = json.getLong("verifySuccesses");
         p.verifyAlready = json.getLong("verifyAlready");
+        // Absent from files written before inquiries were counted.
+        p.inquiryCalls = json.getLong("inquiryCalls", 0L);
         p.checkInvariants();
         return p;
     }

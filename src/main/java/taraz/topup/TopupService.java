@@ -39,21 +39,28 @@ import java.util.concurrent.ConcurrentHashMap;
  * <pre>
  *   CREATED --PSP request--> REQUESTED (authority stored; the cardholder is sent to the bank)
  *   REQUESTED --callback OK--> CALLBACK_RECEIVED --> VERIFYING --PSP verify 100/101--> VERIFIED --credit--> CREDITED
- *   REQUESTED --callback NOK, bank says not paid--> FAILED
+ *   REQUESTED --callback NOK: inquiry--> as the bank says (below); IN_BANK stays REQUESTED
  *   VERIFYING --verify -50 (amount mismatch)--> FAILED (an alert, never a credit)
  *   VERIFYING --verify failed, bank says not paid yet--> REQUESTED (a forged or early callback)
- *   VERIFYING --PSP down: retried by the sweeper inside the bank's window; past it, inquiry--> REVERSED | EXPIRED
- *   REQUESTED --sweeper: unVerified/inquiry says paid--> VERIFYING ...; not paid past the window--> EXPIRED
+ *   VERIFYING --PSP down: retried by the sweeper inside the bank's window; past it, inquiry--> as the bank says
+ *   REQUESTED --sweeper: unVerified/inquiry says paid--> VERIFYING ...
+ *   inquiry: PAID|VERIFIED --> verify; REVERSED --> REVERSED; FAILED --> FAILED; IN_BANK past the window --> EXPIRED;
+ *            anything else (no answer, a status we do not know) --> no change
  * </pre>
  *
  * The callback never trusts its query string: it finds the top-up by authority, takes the
- * amount from the database and verifies server to server. The request, the callback, the
- * sweeper and boot recovery all move a top-up through {@link #advance}, one step at a time from
- * its stored state, so none of them is a second implementation of the flow; and the credit is
+ * amount from the database and verifies server to server. The callback, the sweeper, boot
+ * recovery and reconciliation all move a top-up through one completer ({@link #advance}, one
+ * run per top-up on a node, see {@link Run}), one step at a time from its stored state, so none of them is a second implementation of the flow; and the credit is
  * one ledger transfer keyed by the top-up ({@code topup:<id>:credit}) under a lock on the
  * top-up row, so however many of them race, the wallet is credited once. No network call is
  * made inside a database transaction. Every transition is journaled as an intent (PENDING)
  * before the database changes, and again when a waiting or final state is reached.
+ *
+ * <p>A top-up that can still be paid leaves the payable states only on the bank's word that it
+ * no longer can: inquiry says FAILED or REVERSED, or still IN_BANK past the window. The
+ * callback's {@code Status} is never that word: anyone can send {@code Status=NOK}, and a
+ * top-up closed on it would never be verified when the cardholder pays (incident 1).
  */
 public final class TopupService {
 
@@ -72,8 +79,8 @@ public final class TopupService {
     private final long createGraceSeconds;
     private final Inflight inflight;
     private final long leaseMillis;
-    /** Top-ups being advanced by this node: concurrent callers of one top-up share one run. */
-    private final Map<String, Future<Topup>> running = new ConcurrentHashMap<>();
+    /** Top-ups being driven by this node: concurrent callers of one top-up share one run. */
+    private final Map<String, Run> running = new ConcurrentHashMap<>();
 
     public TopupService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node, Psp psp,
                         String callbackUrl, long windowSeconds, long createGraceSeconds, long leaseMillis,
@@ -137,7 +144,12 @@ public final class TopupService {
 
     // ---- the bank's callback ---------------------------------------------------------------
 
-    /** The cardholder's return from the bank: {@code Status} is a hint, the verify decides. */
+    /**
+     * The cardholder's return from the bank. {@code Status} is a hint: OK verifies at once, NOK
+     * asks inquiry first; neither closes a top-up by itself. An unknown authority costs one
+     * indexed read and no call to the bank; a closed top-up is answered as it is. Concurrent
+     * callbacks for one top-up join one run of the completer.
+     */
     public Future<Topup> callback(String authority, String status) {
         return findByAuthority(authority).compose(topup -> {
             if (topup == null) {
@@ -146,30 +158,7 @@ public final class TopupService {
             if (topup.state().terminal()) {
                 return Future.succeededFuture(topup);
             }
-            if ("NOK".equals(status)) {
-                return cancelled(topup);
-            }
-            Future<Topup> received = topup.state() == State.REQUESTED
-                    ? transition(topup, State.CALLBACK_RECEIVED, null, 1, ", callback_at = now()")
-                    .compose(t -> failpoints.at("topup.after-callback").map(t))
-                    : Future.succeededFuture(topup);
-            return received.compose(t -> advance(t.topupId(), 1));
-        });
-    }
-
-    /** NOK: the cardholder cancelled, unless the bank says the money is in fact paid. */
-    private Future<Topup> cancelled(Topup topup) {
-        return psp.inquiry(topup.authority()).transform(asked -> {
-            if (asked.failed()) {
-                return Future.succeededFuture(topup);
-            }
-            String bank = asked.result();
-            if ("PAID".equals(bank) || "VERIFIED".equals(bank)) {
-                return advance(topup.topupId(), 1);
-            }
-            return topup.state() == State.REQUESTED
-                    ? transition(topup, State.FAILED, "cancelled_by_cardholder", 1, "")
-                    : Future.succeededFuture(topup);
+            return drive(topup.topupId(), 1, "NOK".equals(status) ? Cue.CALLBACK_NOK : Cue.CALLBACK_OK);
         });
     }
 
@@ -181,25 +170,96 @@ public final class TopupService {
      * top-up share one run.
      */
     public Future<Topup> advance(String topupId, int attempt) {
-        return advance(topupId, attempt, false);
+        return drive(topupId, attempt, Cue.NONE);
     }
 
-    private Future<Topup> advance(String topupId, int attempt, boolean paidAtBank) {
-        Promise<Topup> promise = Promise.promise();
-        Future<Topup> already = running.putIfAbsent(topupId, promise.future());
-        if (already != null) {
-            return already;
+    /** Why a run of the completer starts: what its first step may take for granted. */
+    private enum Cue {
+        /** Recovery, reconciliation, the sweeper's inquiry round: from the stored state. */
+        NONE,
+        /** Status=NOK: a hint the cardholder cancelled; inquiry decides. */
+        CALLBACK_NOK,
+        /** Status=OK: a hint the cardholder paid; the verify decides. */
+        CALLBACK_OK,
+        /** The bank's unVerified list names it: paid, so verify without asking inquiry. */
+        PAID_AT_BANK;
+
+        /** A cue that a run which found the top-up unpaid should look again. */
+        boolean saysPaid() {
+            return this == CALLBACK_OK || this == PAID_AT_BANK;
         }
+    }
+
+    /**
+     * One run of the completer for one top-up and everyone waiting on it. A caller saying
+     * "paid" that joins a run already under way may have seen the payment the run's inquiry
+     * missed (a forged NOK racing the real OK): if the run ends with the top-up still waiting
+     * (REQUESTED), it runs once more on that cue. Its fields are touched only inside
+     * {@code running.compute} for its key, which serializes them.
+     */
+    private static final class Run {
+        final Promise<Topup> done = Promise.promise();
+        Cue cue;
+        Cue again;
+
+        Run(Cue cue) {
+            this.cue = cue;
+        }
+    }
+
+    private Future<Topup> drive(String topupId, int attempt, Cue cue) {
+        Run fresh = new Run(cue);
+        Run run = running.compute(topupId, (id, current) -> {
+            if (current == null) {
+                return fresh;
+            }
+            if (cue.saysPaid() && (current.again == null || cue.ordinal() > current.again.ordinal())) {
+                current.again = cue;
+            }
+            return current;
+        });
+        if (run == fresh) {
+            runOnce(topupId, attempt, run);
+        }
+        return run.done.future();
+    }
+
+    private void runOnce(String topupId, int attempt, Run run) {
         long step = inflight.begin(interrupted(topupId, attempt));
         load(pool, topupId).compose(topup -> topup == null
                         ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
-                        : topup.state() == State.REQUESTED && paidAtBank ? verify(topup, attempt) : step(topup, attempt))
+                        : first(topup, attempt, run.cue))
                 .onComplete(result -> {
                     inflight.end(step);
-                    running.remove(topupId, promise.future());
-                    promise.handle(result);
+                    Run rerun = running.compute(topupId, (id, current) -> {
+                        if (result.succeeded() && result.result().state() == State.REQUESTED && current.again != null) {
+                            current.cue = current.again;
+                            current.again = null;
+                            return current;
+                        }
+                        return null;
+                    });
+                    if (rerun != null) {
+                        runOnce(topupId, attempt, rerun);
+                    } else {
+                        run.done.handle(result);
+                    }
                 });
-        return promise.future();
+    }
+
+    /** The run's first step, which its cue may shorten; then the stored state leads. */
+    private Future<Topup> first(Topup topup, int attempt, Cue cue) {
+        if (topup.state() != State.REQUESTED) {
+            return step(topup, attempt);
+        }
+        return switch (cue) {
+            case NONE -> step(topup, attempt);
+            case CALLBACK_NOK -> inquire(topup, attempt, "cancelled_by_cardholder");
+            case CALLBACK_OK -> transition(topup, State.CALLBACK_RECEIVED, null, attempt, ", callback_at = now()")
+                    .compose(t -> failpoints.at("topup.after-callback").map(t))
+                    .compose(t -> step(t, attempt));
+            case PAID_AT_BANK -> verify(topup, attempt);
+        };
     }
 
     private Future<Topup> step(Topup topup, int attempt) {
@@ -207,19 +267,24 @@ public final class TopupService {
             case CREATED -> olderThan(topup.createdAt(), createGraceSeconds)
                     ? transition(topup, State.FAILED, "interrupted_before_request", attempt, "")
                     : Future.succeededFuture(topup);
-            case REQUESTED -> psp.inquiry(topup.authority()).transform(asked -> asked.failed()
-                    ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt));
+            case REQUESTED -> inquire(topup, attempt, "failed_at_bank");
             case CALLBACK_RECEIVED, VERIFYING -> verify(topup, attempt);
             case VERIFIED -> credit(topup, attempt);
             case CREDITED, FAILED, EXPIRED, REVERSED -> Future.succeededFuture(topup);
         };
     }
 
-    /** What the bank says about a payment we wait for (REQUESTED) or failed to verify. */
-    private Future<Topup> onInquiry(Topup topup, String bank, int attempt) {
-        return onInquiry(topup, bank, attempt, "failed_at_bank");
+    /** Asks the bank about a payment we wait for; no answer changes nothing. */
+    private Future<Topup> inquire(Topup topup, int attempt, String failCause) {
+        return psp.inquiry(topup.authority()).transform(asked -> asked.failed()
+                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, failCause));
     }
 
+    /**
+     * What the bank says about a payment we wait for (REQUESTED) or failed to verify: the only
+     * way out of the payable states. {@code failCause} names why the bank's FAILED came to be
+     * asked about; a status we do not know changes nothing.
+     */
     private Future<Topup> onInquiry(Topup topup, String bank, int attempt, String failCause) {
         return switch (bank) {
             case "PAID", "VERIFIED" -> verify(topup, attempt);
@@ -247,12 +312,11 @@ public final class TopupService {
                                 .compose(t -> failpoints.at("topup.after-verify").map(t))
                                 .compose(t -> credit(t, attempt));
                         case AMOUNT_MISMATCH -> transition(verifying, State.FAILED, "amount_mismatch", attempt, "");
+                        // The bank said the verify failed; only inquiry may close the top-up. One it
+                        // still calls paid is left VERIFYING for the next round, not verified again now.
                         case FAILED -> psp.inquiry(verifying.authority()).transform(asked -> asked.failed()
-                                ? Future.succeededFuture(verifying)
-                                : "PAID".equals(asked.result()) || "VERIFIED".equals(asked.result())
-                                ? Future.succeededFuture(verifying)
-                                : onInquiry(verifying, "IN_BANK".equals(asked.result()) || "REVERSED".equals(asked.result())
-                                ? asked.result() : "FAILED", attempt, "verify_code_" + v.code()));
+                                || paid(asked.result()) ? Future.succeededFuture(verifying)
+                                : onInquiry(verifying, asked.result(), attempt, "verify_code_" + v.code()));
                     };
                 }));
     }
@@ -263,13 +327,12 @@ public final class TopupService {
         if (!olderThan(topup.createdAt(), windowSeconds)) {
             return Future.succeededFuture(topup);
         }
-        return psp.inquiry(topup.authority()).transform(asked -> {
-            if (asked.failed() || "PAID".equals(asked.result()) || "VERIFIED".equals(asked.result())) {
-                return Future.succeededFuture(topup);
-            }
-            return transition(topup, "REVERSED".equals(asked.result()) ? State.REVERSED : State.EXPIRED,
-                    "psp_unreachable_past_window", attempt, "");
-        });
+        return psp.inquiry(topup.authority()).transform(asked -> asked.failed() || paid(asked.result())
+                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, "failed_at_bank"));
+    }
+
+    private static boolean paid(String bank) {
+        return "PAID".equals(bank) || "VERIFIED".equals(bank);
     }
 
     /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */
@@ -410,11 +473,11 @@ public final class TopupService {
     }
 
     /**
-     * The sweeper's step, through {@link #advance} like every other caller: a REQUESTED top-up
+     * The sweeper's step, through the completer like every other caller: a REQUESTED top-up
      * that the bank lists as paid is verified at once, without asking inquiry first.
      */
     public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
-        return advance(topup.topupId(), 1, paidUnverified.contains(topup.authority()));
+        return drive(topup.topupId(), 1, paidUnverified.contains(topup.authority()) ? Cue.PAID_AT_BANK : Cue.NONE);
     }
 
     private Future<Topup> findByAuthority(String authority) {
@@ -467,6 +530,8 @@ public final class TopupService {
                         + extraSet + " WHERE topup_id = $1 AND state = $4 RETURNING " + Topup.COLUMNS)
                 .execute(args)
                 .compose(rows -> rows.rowCount() == 0 ? load(tx, from.topupId())
+                        // A step that stays where it was (another verify attempt) is no change of state.
+                        : from.state() == to ? Future.succeededFuture(Topup.from(rows.iterator().next()))
                         : history(tx, from.topupId(), to, cause).map(Topup.from(rows.iterator().next())));
     }
 

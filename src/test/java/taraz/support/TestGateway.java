@@ -52,6 +52,13 @@ public final class TestGateway {
                 overrides.put("dataDir", dataDir.toString());
                 overrides.put("adminToken", ADMIN_TOKEN);
                 overrides.put("apiKeys", API_KEY);
+                // Every test's simulated cardholder calls back from loopback, one address for the
+                // whole run: the per-address limit is for the internet, not for this suite.
+                // CallbackRateLimitTest checks the limits on a child gateway of its own.
+                overrides.put("callbackAddressRatePerSecond", 100_000);
+                overrides.put("callbackAddressBurstRequests", 100_000);
+                overrides.put("callbackTotalRatePerSecond", 100_000);
+                overrides.put("callbackTotalBurstRequests", 100_000);
                 overrides.put("holdSweepIntervalMillis", 200);
                 overrides.put("nodeId", "test-node");
                 overrides.put("pspUrl", psp.baseUrl());

@@ -5,21 +5,16 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import taraz.support.Api;
+import taraz.support.Concurrently;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
+import taraz.support.Topups;
 
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -44,7 +39,6 @@ class TopupFlowTest {
     private static final int DUPLICATE_CALLBACKS = 5;
     private static final int EXTRA_CALLBACKS = 3;
     private static final Map<String, String> ACCEPT_JSON = Map.of("Accept", "application/json");
-    private static final String CALLBACK = "/v1/psp/zarinpal/callback";
 
     private static Api api;
     private static TestPsp psp;
@@ -61,7 +55,7 @@ class TopupFlowTest {
     @Test
     void happyPathCreditsOnceAndRecordsEveryStep() throws Exception {
         String wallet = api.openWallet("passenger");
-        Api.Response created = create(wallet, AMOUNT_RIALS, Api.newKey());
+        Api.Response created = Topups.create(api, wallet, AMOUNT_RIALS, Api.newKey());
         assertEquals(201, created.status(), created.text());
         JsonObject topup = created.json();
         String topupId = topup.getString("topupId");
@@ -77,30 +71,29 @@ class TopupFlowTest {
         assertEquals("PAID", paid.getString("status"), paid.encode());
         assertEquals(new JsonArray().add(new JsonObject().put("status", 200)), paid.getJsonArray("callbacks"), paid.encode());
 
-        JsonObject credited = awaitState(topupId, "CREDITED", AWAIT_MILLIS);
+        JsonObject credited = Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
         assertEquals(AMOUNT_RIALS, api.balance(wallet));
         assertNotNull(credited.getString("refId"), credited.encode());
         assertNotNull(credited.getString("cardPan"), credited.encode());
         assertEquals(List.of("CREATED", "REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED", "CREDITED"),
-                historyStates(credited), credited.encode());
+                Topups.historyStates(credited), credited.encode());
         JsonObject atBank = psp.payment(authority);
         assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
         assertEquals("VERIFIED", atBank.getString("status"), atBank.encode());
 
         // The cardholder reloads the return page: HTML by default, JSON on request; still one credit.
-        Api.Response html = api.get(callbackPath(authority, "OK"));
+        Api.Response html = api.get(Topups.callbackPath(authority, "OK"));
         assertEquals(200, html.status(), html.text());
         assertTrue(html.header("Content-Type").startsWith("text/html"), html.header("Content-Type"));
-        assertTrue(html.text().contains(topupId) && html.text().contains("CREDITED"), html.text());
-        Api.Response json = api.get(callbackPath(authority, "OK"), ACCEPT_JSON);
+        assertTrue(html.text().contains("CREDITED"), html.text());
+        Api.Response json = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
         assertEquals(200, json.status(), json.text());
         assertTrue(json.header("Content-Type").startsWith("application/json"), json.header("Content-Type"));
         assertEquals("CREDITED", json.json().getString("state"), json.text());
-        assertEquals(topupId, json.json().getString("topupId"), json.text());
-        assertNotNull(json.json().getString("message"), json.text());
+        assertEquals(Set.of("state", "message"), json.json().fieldNames(), "the state and nothing else: " + json.text());
 
         assertEquals(AMOUNT_RIALS, api.balance(wallet), "credited exactly once");
-        assertEquals(1, creditTransfers(topupId));
+        assertEquals(1, Topups.creditTransfers(topupId));
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
@@ -111,7 +104,7 @@ class TopupFlowTest {
         String wallet = api.openWallet("passenger");
         String key = Api.newKey();
         long requestsBefore = psp.stats().getLong("requestCalls");
-        List<Api.Response> responses = concurrently(CONCURRENT_CREATES, i -> create(wallet, AMOUNT_RIALS, key));
+        List<Api.Response> responses = Concurrently.run(CONCURRENT_CREATES, i -> Topups.create(api, wallet, AMOUNT_RIALS, key));
 
         int originals = 0;
         Set<String> topupIds = new java.util.HashSet<>();
@@ -135,7 +128,7 @@ class TopupFlowTest {
         assertEquals(requestsBefore + 1, psp.stats().getLong("requestCalls"), "the bank was asked once");
 
         // A retry after the storm replays the same top-up.
-        Api.Response retried = create(wallet, AMOUNT_RIALS, key);
+        Api.Response retried = Topups.create(api, wallet, AMOUNT_RIALS, key);
         assertEquals(201, retried.status(), retried.text());
         assertEquals("true", retried.header("Idempotent-Replayed"));
         assertEquals(topupIds.iterator().next(), retried.json().getString("topupId"));
@@ -147,15 +140,15 @@ class TopupFlowTest {
     @Test
     void duplicatedAndConcurrentCallbacksCreditOnce() throws Exception {
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
         try {
             psp.faults(TestPsp.defaultFaults().put("duplicateCallbacks", DUPLICATE_CALLBACKS));
             // The simulator sends its 5 callbacks at once; the test adds 3 of its own at the same moment.
-            List<Object> answers = concurrently(1 + EXTRA_CALLBACKS, i -> i == 0
+            List<Object> answers = Concurrently.run(1 + EXTRA_CALLBACKS, i -> i == 0
                     ? psp.pay(authority, "OK")
-                    : api.get(callbackPath(authority, "OK"), ACCEPT_JSON));
+                    : api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON));
             JsonObject paid = (JsonObject) answers.get(0);
             JsonArray callbacks = paid.getJsonArray("callbacks");
             assertEquals(DUPLICATE_CALLBACKS, callbacks.size(), paid.encode());
@@ -171,11 +164,11 @@ class TopupFlowTest {
         } finally {
             psp.resetFaults();
         }
-        awaitState(topupId, "CREDITED", AWAIT_MILLIS);
+        Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
         // A few more after the credit change nothing either.
-        concurrently(EXTRA_CALLBACKS, i -> api.get(callbackPath(authority, "OK")));
+        Concurrently.run(EXTRA_CALLBACKS, i -> api.get(Topups.callbackPath(authority, "OK")));
         assertEquals(AMOUNT_RIALS, api.balance(wallet), "credited exactly once");
-        assertEquals(1, creditTransfers(topupId));
+        assertEquals(1, Topups.creditTransfers(topupId));
         assertEquals(1, Sql.count("SELECT count(*) FROM transfers WHERE payment_id = ?", topupId));
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
@@ -185,7 +178,7 @@ class TopupFlowTest {
     @Test
     void lostCallbackIsCreditedByTheSweeper() throws Exception {
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
         try {
@@ -195,18 +188,18 @@ class TopupFlowTest {
         } finally {
             psp.resetFaults();
         }
-        JsonObject credited = awaitState(topupId, "CREDITED", AWAIT_MILLIS);
+        JsonObject credited = Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
         assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(1, creditTransfers(topupId));
-        assertTrue(historyStates(credited).contains("VERIFIED"), credited.encode());
-        assertFalse(historyStates(credited).contains("CALLBACK_RECEIVED"), "no callback ever came: " + credited.encode());
+        assertEquals(1, Topups.creditTransfers(topupId));
+        assertTrue(Topups.historyStates(credited).contains("VERIFIED"), credited.encode());
+        assertFalse(Topups.historyStates(credited).contains("CALLBACK_RECEIVED"), "no callback ever came: " + credited.encode());
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
     @Test
     void pspErrorsDuringVerifyAreRetriedUntilCredited() throws Exception {
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
         try {
@@ -215,28 +208,28 @@ class TopupFlowTest {
             JsonObject paid = psp.pay(authority, "OK");
             assertEquals(200, paid.getJsonArray("callbacks").getJsonObject(0).getInteger("status"), paid.encode());
             // The cardholder's page (asked again, as JSON) says it is being verified; nothing is credited.
-            Api.Response answer = api.get(callbackPath(authority, "OK"), ACCEPT_JSON);
+            Api.Response answer = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
             assertEquals(200, answer.status(), answer.text());
             assertTrue(Set.of("VERIFYING", "CALLBACK_RECEIVED").contains(answer.json().getString("state")), answer.text());
-            JsonObject now = view(topupId);
+            JsonObject now = Topups.view(api, topupId);
             assertTrue(Set.of("VERIFYING", "CALLBACK_RECEIVED").contains(now.getString("state")), now.encode());
             assertTrue(now.getInteger("verifyAttempts") >= 1, now.encode());
             assertEquals(0, api.balance(wallet));
-            assertEquals(0, creditTransfers(topupId));
+            assertEquals(0, Topups.creditTransfers(topupId));
             assertEquals("PAID", psp.payment(authority).getString("status"), "no verify reached the bank");
         } finally {
             psp.resetFaults();
         }
-        awaitState(topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
+        Topups.awaitState(api, topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
         assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(1, creditTransfers(topupId));
+        assertEquals(1, Topups.creditTransfers(topupId));
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
     @Test
     void pspTimeoutsDuringVerifyAreRetriedUntilCredited() throws Exception {
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
         try {
@@ -246,17 +239,17 @@ class TopupFlowTest {
             // callback after its own 10 s and answers the payer; the top-up is still being verified.
             JsonObject paid = psp.pay(authority, "OK");
             assertEquals("PAID", paid.getString("status"), paid.encode());
-            JsonObject now = view(topupId);
+            JsonObject now = Topups.view(api, topupId);
             assertTrue(Set.of("VERIFYING", "CALLBACK_RECEIVED").contains(now.getString("state")), now.encode());
             assertEquals(0, api.balance(wallet));
-            assertEquals(0, creditTransfers(topupId));
+            assertEquals(0, Topups.creditTransfers(topupId));
             assertEquals("PAID", psp.payment(authority).getString("status"), "no verify reached the bank");
         } finally {
             psp.resetFaults();
         }
-        awaitState(topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
+        Topups.awaitState(api, topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
         assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(1, creditTransfers(topupId));
+        assertEquals(1, Topups.creditTransfers(topupId));
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
@@ -265,39 +258,39 @@ class TopupFlowTest {
     @Test
     void cancelledPaymentFails() throws Exception {
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
         JsonObject cancelled = psp.pay(authority, "NOK");
         assertEquals("FAILED", cancelled.getString("status"), cancelled.encode());
-        JsonObject failed = awaitState(topupId, "FAILED", AWAIT_MILLIS);
+        JsonObject failed = Topups.awaitState(api, topupId, "FAILED", AWAIT_MILLIS);
         assertEquals("cancelled_by_cardholder", failed.getString("lastError"), failed.encode());
 
-        Api.Response answer = api.get(callbackPath(authority, "NOK"), ACCEPT_JSON);
+        Api.Response answer = api.get(Topups.callbackPath(authority, "NOK"), ACCEPT_JSON);
         assertEquals(200, answer.status(), answer.text());
         assertEquals("FAILED", answer.json().getString("state"), answer.text());
-        Api.Response html = api.get(callbackPath(authority, "NOK"));
+        Api.Response html = api.get(Topups.callbackPath(authority, "NOK"));
         assertEquals(200, html.status(), html.text());
         assertTrue(html.text().contains("FAILED"), html.text());
         assertEquals(0, api.balance(wallet));
-        assertEquals(0, creditTransfers(topupId));
+        assertEquals(0, Topups.creditTransfers(topupId));
         assertEquals(0, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
     @Test
     void amountMismatchFailsWithAnAlertAndNoCredit() throws Exception {
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
         // Our stored amount no longer matches the bank's: our verify asks for another amount.
         assertEquals(1, Sql.update("UPDATE topups SET amount_rials = amount_rials + 1 WHERE topup_id = ?", topupId));
 
         psp.pay(authority, "OK");
-        JsonObject failed = awaitState(topupId, "FAILED", AWAIT_MILLIS);
+        JsonObject failed = Topups.awaitState(api, topupId, "FAILED", AWAIT_MILLIS);
         assertEquals("amount_mismatch", failed.getString("lastError"), failed.encode());
         assertEquals(0, api.balance(wallet));
-        assertEquals(0, creditTransfers(topupId));
+        assertEquals(0, Topups.creditTransfers(topupId));
         JsonObject atBank = psp.payment(authority);
         assertEquals(0, atBank.getInteger("verifySuccesses"), atBank.encode());
         assertEquals("PAID", atBank.getString("status"), atBank.encode());
@@ -312,37 +305,37 @@ class TopupFlowTest {
     @Test
     void forgedCallbacksCreditNothing() throws Exception {
         // An authority no top-up has.
-        Api.Response unknown = api.get(callbackPath(randomAuthority(), "OK"), ACCEPT_JSON);
+        Api.Response unknown = api.get(Topups.callbackPath(Topups.randomAuthority(), "OK"), ACCEPT_JSON);
         assertEquals(404, unknown.status(), unknown.text());
         assertTrue(unknown.header("Content-Type").startsWith("application/json"), unknown.header("Content-Type"));
         assertEquals("topup_not_found", unknown.errorCode(), unknown.text());
 
         // Status=OK for a payment the cardholder never made.
         String wallet = api.openWallet("passenger");
-        JsonObject topup = createOk(wallet, AMOUNT_RIALS);
+        JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
-        Api.Response forged = api.get(callbackPath(authority, "OK"), ACCEPT_JSON);
+        Api.Response forged = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
         assertEquals(200, forged.status(), forged.text());
         assertEquals("REQUESTED", forged.json().getString("state"), forged.text());
-        assertEquals("REQUESTED", view(topupId).getString("state"));
+        assertEquals("REQUESTED", Topups.view(api, topupId).getString("state"));
         assertEquals(0, api.balance(wallet));
         assertEquals("IN_BANK", psp.payment(authority).getString("status"));
 
         // Malformed callbacks.
         for (String query : List.of("?Authority=" + authority, "?Authority=" + authority + "&Status=MAYBE",
                 "?Status=OK", "?Authority=" + authority + "%27%3B--&Status=OK")) {
-            Api.Response bad = api.get(CALLBACK + query, ACCEPT_JSON);
+            Api.Response bad = api.get(Topups.CALLBACK + query, ACCEPT_JSON);
             assertEquals(400, bad.status(), query + ": " + bad.text());
             assertEquals("invalid_callback", bad.errorCode(), query + ": " + bad.text());
         }
-        assertEquals("REQUESTED", view(topupId).getString("state"));
+        assertEquals("REQUESTED", Topups.view(api, topupId).getString("state"));
 
         // The real payment still goes through, once.
         psp.pay(authority, "OK");
-        awaitState(topupId, "CREDITED", AWAIT_MILLIS);
+        Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
         assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(1, creditTransfers(topupId));
+        assertEquals(1, Topups.creditTransfers(topupId));
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
@@ -384,108 +377,9 @@ class TopupFlowTest {
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    private static Api.Response create(String wallet, long amount, String key) {
-        return api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", amount));
-    }
-
-    private static JsonObject createOk(String wallet, long amount) {
-        Api.Response r = create(wallet, amount, Api.newKey());
-        assertEquals(201, r.status(), r.text());
-        assertEquals("REQUESTED", r.json().getString("state"), r.text());
-        assertNotNull(r.json().getString("authority"), r.text());
-        return r.json();
-    }
-
-    private static String callbackPath(String authority, String status) {
-        return CALLBACK + "?Authority=" + authority + "&Status=" + status;
-    }
-
-    private static JsonObject view(String topupId) {
-        Api.Response r = api.get("/v1/topups/" + topupId);
-        assertEquals(200, r.status(), r.text());
-        return r.json();
-    }
-
-    /** Polls the top-up until it is in {@code state}; fails at once if it ends in another final state. */
-    static JsonObject awaitState(String topupId, String state, long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        Set<String> terminal = Set.of("CREDITED", "FAILED", "EXPIRED", "REVERSED");
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            last = view(topupId);
-            String now = last.getString("state");
-            if (state.equals(now)) {
-                return last;
-            }
-            if (terminal.contains(now)) {
-                throw new AssertionError("top-up " + topupId + " ended " + now + ", expected " + state + ": " + last.encode());
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("top-up " + topupId + " not " + state + " within " + timeoutMillis + " ms: "
-                + (last == null ? null : last.encode()));
-    }
-
-    private static List<String> historyStates(JsonObject topup) {
-        List<String> states = new ArrayList<>();
-        JsonArray history = topup.getJsonArray("history");
-        for (int i = 0; i < history.size(); i++) {
-            states.add(history.getJsonObject(i).getString("state"));
-        }
-        return states;
-    }
-
-    private static long creditTransfers(String topupId) throws Exception {
-        return Sql.count("SELECT count(*) FROM transfers WHERE id = ?", "topup:" + topupId + ":credit");
-    }
-
-    private static String randomAuthority() {
-        String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        SecureRandom random = new SecureRandom();
-        StringBuilder a = new StringBuilder("A");
-        for (int i = 0; i < 35; i++) {
-            a.append(alphabet.charAt(random.nextInt(alphabet.length())));
-        }
-        return a.toString();
-    }
-
     private static String statuses(List<Api.Response> responses) {
         List<String> s = new ArrayList<>();
         responses.forEach(r -> s.add(r.status() + ("true".equals(r.header("Idempotent-Replayed")) ? "R" : "")));
         return s.toString();
-    }
-
-    @FunctionalInterface
-    private interface Task<T> {
-        T run(int index) throws Exception;
-    }
-
-    /** Runs {@code n} tasks on their own threads, released together by a start gate; bounded wait. */
-    private static <T> List<T> concurrently(int n, Task<T> task) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(n);
-        CountDownLatch ready = new CountDownLatch(n);
-        CountDownLatch gate = new CountDownLatch(1);
-        try {
-            List<Future<T>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                int index = i;
-                Callable<T> call = () -> {
-                    ready.countDown();
-                    assertTrue(gate.await(30, TimeUnit.SECONDS), "start gate never opened");
-                    return task.run(index);
-                };
-                futures.add(pool.submit(call));
-            }
-            assertTrue(ready.await(30, TimeUnit.SECONDS), "workers never started");
-            gate.countDown();
-            List<T> results = new ArrayList<>();
-            for (Future<T> f : futures) {
-                results.add(f.get(90, TimeUnit.SECONDS));
-            }
-            return results;
-        } finally {
-            pool.shutdownNow();
-            assertTrue(pool.awaitTermination(30, TimeUnit.SECONDS));
-        }
     }
 }

@@ -8,16 +8,15 @@ import taraz.support.Api;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
+import taraz.support.Topups;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
@@ -79,7 +78,7 @@ class TopupWindowTest {
             awaitBankStatus(authority, "REVERSED");
 
             second = GatewayProcess.start(dataDir, port, env);
-            JsonObject reversed = awaitState(second.api(), topupId, "REVERSED");
+            JsonObject reversed = Topups.awaitState(second.api(), topupId, "REVERSED", AWAIT_MILLIS);
             assertEquals("reversed_by_bank", reversed.getString("lastError"), reversed.encode());
             assertEquals(0, second.api().balance(wallet), "never credited");
             JsonObject atBank = psp.payment(authority);
@@ -121,7 +120,7 @@ class TopupWindowTest {
             Thread.sleep(DOWN_PAST_WINDOW_MILLIS);
 
             second = GatewayProcess.start(dataDir, port, env);
-            JsonObject expired = awaitState(second.api(), topupId, "EXPIRED");
+            JsonObject expired = Topups.awaitState(second.api(), topupId, "EXPIRED", AWAIT_MILLIS);
             assertEquals("not_paid_in_window", expired.getString("lastError"), expired.encode());
             assertEquals(0, second.api().balance(wallet));
             JsonObject atBank = psp.payment(authority);
@@ -167,7 +166,7 @@ class TopupWindowTest {
             } finally {
                 psp.resetFaults();
             }
-            awaitState(api, topupId, "CREDITED");
+            Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
             assertEquals(AMOUNT_RIALS, api.balance(wallet));
             assertEquals("REQUESTED", api.get("/v1/topups/" + abandoned.json().getString("topupId")).json().getString("state"));
         } finally {
@@ -201,24 +200,5 @@ class TopupWindowTest {
             Thread.sleep(100);
         }
         throw new AssertionError("the bank never made " + authority + " " + status + ": " + last);
-    }
-
-    private static JsonObject awaitState(Api api, String topupId, String state) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(AWAIT_MILLIS);
-        Set<String> terminal = Set.of("CREDITED", "FAILED", "EXPIRED", "REVERSED");
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            Api.Response r = api.get("/v1/topups/" + topupId);
-            if (r.status() == 200) {
-                last = r.json();
-                String now = last.getString("state");
-                if (state.equals(now)) {
-                    return last;
-                }
-                assertFalse(terminal.contains(now), "ended " + now + ", expected " + state + ": " + last.encode());
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("top-up " + topupId + " not " + state + " within " + AWAIT_MILLIS + " ms: " + last);
     }
 }

@@ -1,0 +1,92 @@
+package taraz.support;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.security.SecureRandom;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/** Top-ups through the HTTP API for tests: open one, send its callback, wait for a state, count its credits. */
+public final class Topups {
+
+    public static final String CALLBACK = "/v1/psp/zarinpal/callback";
+    private static final Set<String> TERMINAL = Set.of("CREDITED", "FAILED", "EXPIRED", "REVERSED");
+    private static final long POLL_MILLIS = 100;
+    private static final String ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    private static final int AUTHORITY_RANDOM_LENGTH = 35;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private Topups() {
+    }
+
+    public static Api.Response create(Api api, String wallet, long amountRials, String key) {
+        return api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", amountRials));
+    }
+
+    /** Opens a top-up and checks it reached the bank: REQUESTED, with an authority. */
+    public static JsonObject createOk(Api api, String wallet, long amountRials) {
+        Api.Response r = create(api, wallet, amountRials, Api.newKey());
+        if (r.status() != 201 || !"REQUESTED".equals(r.json().getString("state")) || r.json().getString("authority") == null) {
+            throw new AssertionError("top-up not opened: " + r.status() + " " + r.text());
+        }
+        return r.json();
+    }
+
+    public static String callbackPath(String authority, String status) {
+        return CALLBACK + "?Authority=" + authority + "&Status=" + status;
+    }
+
+    /** An authority as the bank writes them ({@code A} and 35 of [0-9A-Za-z]) that no top-up has. */
+    public static String randomAuthority() {
+        StringBuilder a = new StringBuilder("A");
+        for (int i = 0; i < AUTHORITY_RANDOM_LENGTH; i++) {
+            a.append(ALPHABET.charAt(RANDOM.nextInt(ALPHABET.length())));
+        }
+        return a.toString();
+    }
+
+    public static JsonObject view(Api api, String topupId) {
+        Api.Response r = api.get("/v1/topups/" + topupId);
+        if (r.status() != 200) {
+            throw new AssertionError("top-up " + topupId + ": " + r.status() + " " + r.text());
+        }
+        return r.json();
+    }
+
+    /** Polls the top-up until it is in {@code state}; fails at once if it ends in another final state. */
+    public static JsonObject awaitState(Api api, String topupId, String state, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        JsonObject last = null;
+        while (System.nanoTime() < deadline) {
+            last = view(api, topupId);
+            String now = last.getString("state");
+            if (state.equals(now)) {
+                return last;
+            }
+            if (TERMINAL.contains(now)) {
+                throw new AssertionError("top-up " + topupId + " ended " + now + ", expected " + state + ": " + last.encode());
+            }
+            Thread.sleep(POLL_MILLIS);
+        }
+        throw new AssertionError("top-up " + topupId + " not " + state + " within " + timeoutMillis + " ms: "
+                + (last == null ? null : last.encode()));
+    }
+
+    public static List<String> historyStates(JsonObject topup) {
+        List<String> states = new ArrayList<>();
+        JsonArray history = topup.getJsonArray("history");
+        for (int i = 0; i < history.size(); i++) {
+            states.add(history.getJsonObject(i).getString("state"));
+        }
+        return states;
+    }
+
+    /** The ledger transfers that credit this top-up's wallet: one when credited, never two. */
+    public static long creditTransfers(String topupId) throws SQLException {
+        return Sql.count("SELECT count(*) FROM transfers WHERE id = ?", "topup:" + topupId + ":credit");
+    }
+}
