@@ -63,7 +63,7 @@ class ReconcileReverseTest {
                     "--settlement", settlement.toString(), "--report-dir", report.toString()));
             JsonObject finding = new JsonObject(Files.readString(report.resolve("findings.json"))).getJsonArray("findings").getJsonObject(0);
             assertEquals("double_charge", finding.getString("kind"));
-            assertEquals("double_charge:" + second.getString("authority"), finding.getString("key"));
+            assertEquals("double_charge:bank:" + second.getString("authority"), finding.getString("key"));
             assertEquals("fixed", finding.getString("status"));
             assertTrue(finding.getString("whatWasDone").contains("returned the second payment"), finding.encode());
             assertEquals("REVERSED", psp.payment(second.getString("authority")).getString("status"));
@@ -74,7 +74,7 @@ class ReconcileReverseTest {
             // The report still lists the second payment as settled; the run knows it was reversed.
             assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules.toString(),
                     "--settlement", settlement.toString()));
-            assertEquals(0, db.count("SELECT count(*) FROM transfers WHERE kind = 'correction'"));
+            assertEquals(0, db.count("SELECT count(*) FROM transfers WHERE kind LIKE '%_correction'"));
         } finally {
             psp.stop();
         }
