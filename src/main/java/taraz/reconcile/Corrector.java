@@ -1,6 +1,7 @@
 package taraz.reconcile;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
@@ -39,10 +40,13 @@ public final class Corrector {
      * answer, and one to spare): past it, the claimant's calls have surely ended.
      */
     private static final int CLAIM_LEASE_CALLS = 3;
+    /** How often a run looks again at a claim another run holds. */
+    private static final long CLAIM_POLL_MILLIS = 100;
 
     /** What became of a finding: {@code fixed}, {@code already_fixed} (by another run or flow), {@code failed}, {@code manual}. */
     public record Outcome(String status, String done) {}
 
+    private final Vertx vertx;
     private final Pool pool;
     private final Ledger ledger;
     private final TopupService topups;
@@ -59,8 +63,9 @@ public final class Corrector {
      * run can have reached it. {@code trustSettlement}: a settlement row the bank cannot confirm
      * is credited all the same ({@code --trust-settlement}).
      */
-    public Corrector(Pool pool, Ledger ledger, TopupService topups, TripService trips, Psp psp, Rules rules, String runId,
+    public Corrector(Vertx vertx, Pool pool, Ledger ledger, TopupService topups, TripService trips, Psp psp, Rules rules, String runId,
                      Failpoints failpoints, boolean pspOffline, boolean trustSettlement) {
+        this.vertx = vertx;
         this.pool = pool;
         this.ledger = ledger;
         this.topups = topups;
@@ -155,11 +160,18 @@ public final class Corrector {
      * transaction.
      */
     private Future<Outcome> reverse(Finding f, JsonObject plan) {
+        return reverse(f, plan, System.currentTimeMillis() + 2 * leaseMillis());
+    }
+
+    /** {@code untilMillis}: how long to wait for another run's claim to end, two leases: it ends within one. */
+    private Future<Outcome> reverse(Finding f, JsonObject plan, long untilMillis) {
         return claim(f).compose(attempts -> {
             if (attempts == 0) {
-                return action(f.key()).map(action -> "reversing".equals(action)
-                        ? new Outcome("failed", "Not fixed: another run is reversing it at the bank right now.")
-                        : new Outcome("already_fixed", "Already refunded (" + action + ")."));
+                return action(f.key()).compose(action -> !"reversing".equals(action)
+                        ? Future.succeededFuture(new Outcome("already_fixed", "Already refunded (" + action + ")."))
+                        : System.currentTimeMillis() < untilMillis
+                        ? vertx.timer(CLAIM_POLL_MILLIS).compose(v -> reverse(f, plan, untilMillis))
+                        : Future.succeededFuture(new Outcome("failed", "Not fixed: another run holds the claim to reverse it.")));
             }
             if (attempts == 1) {
                 // No reverse of ours has been sent for it: nothing to ask the bank first.
@@ -215,7 +227,6 @@ public final class Corrector {
 
     /** Takes the finding's claim: the number of runs that have taken it, this one included, or 0 when it is not to be had. */
     private Future<Integer> claim(Finding f) {
-        long leaseMillis = rules.pspTimeoutMillis() * CLAIM_LEASE_CALLS;
         return pool.preparedQuery("INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, amount_rials, "
                         + "action, run_id, lease_until) VALUES ($1, $2, $3, $4, $5, 'reversing', $6, now() + $7 * interval '1 millisecond') "
                         + "ON CONFLICT (finding_key) DO UPDATE SET run_id = EXCLUDED.run_id, lease_until = EXCLUDED.lease_until, "
@@ -223,8 +234,12 @@ public final class Corrector {
                         + "WHERE reconciliation_actions.action = 'reversing' AND reconciliation_actions.lease_until < now() "
                         + "RETURNING attempts")
                 .execute(Tuple.of(f.key(), f.kind().apiName(), f.paymentId(), f.walletId(), f.amountRials(), runId)
-                        .addValue(leaseMillis))
+                        .addValue(leaseMillis()))
                 .map(rows -> rows.size() == 0 ? 0 : rows.iterator().next().getInteger(0));
+    }
+
+    private long leaseMillis() {
+        return rules.pspTimeoutMillis() * CLAIM_LEASE_CALLS;
     }
 
     private Future<String> action(String key) {
