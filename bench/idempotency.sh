@@ -3,7 +3,8 @@
 # data directory; an old day's partition seeded with ROWS keys (a day of traffic at a lower rate,
 # or part of one at the full rate); then pgbench claims new keys through idempotency_claim() at
 # RATE per second (what the gateway does once per keyed request) while the retention drops the
-# old day. Prints the claim rate and latency pgbench saw, and how long the drop took.
+# old day. Prints the claim rate and latency pgbench saw, and how long the drop took; then the
+# same rate as plain INSERTs, the claim's cost before the partitions, for comparison.
 # Usage: bench/idempotency.sh [rate=2000] [seconds=60] [rows=5000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,5 +48,19 @@ t0=$(date +%s%N)
 dropped=$("$pgbin/psql" -qAt -c "SELECT idempotency_drop_expired(interval '48 hours')")
 echo "retention dropped $dropped day partition(s) ($rows keys) in $(( ($(date +%s%N) - t0) / 1000000 )) ms, under the claim load"
 wait $pb
+echo "claims through idempotency_claim() (advisory lock, look, insert into today's partition):"
 grep -E "progress|tps|latency|number of transactions|skipped" "$data/pgbench.out"
+
+# The same rate against what a claim was before the partitions (V1-V4): one INSERT ... ON
+# CONFLICT DO NOTHING into a plain table keyed by the key, for the cost of the claim itself.
+"$pgbin/psql" -qAt -c "CREATE TABLE bench_keys_plain (LIKE idempotency_keys INCLUDING DEFAULTS, PRIMARY KEY (key))" > /dev/null
+cat > "$data/plain.sql" <<'SQL'
+\set k random(1, 2000000000)
+INSERT INTO bench_keys_plain (key, request_hash, method, path, state, owner, locked_until)
+VALUES ('bench-' || :client_id || '-' || :k, 'h', 'POST', '/v1/trips/t/settle', 'in_progress', 'bench-node', now())
+ON CONFLICT (key) DO NOTHING;
+SQL
+"$pgbin/pgbench" -n -f "$data/plain.sql" -c 8 -j 2 -R "$rate" -T "$seconds" -P 10 > "$data/pgbench-plain.out" 2>&1
+echo "the same rate as one plain INSERT ... ON CONFLICT (the claim before V5):"
+grep -E "tps|latency|number of transactions|skipped" "$data/pgbench-plain.out"
 kill -TERM "$gw"; wait "$gw" || true

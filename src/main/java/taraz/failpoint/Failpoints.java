@@ -31,7 +31,8 @@ public final class Failpoints {
             "trip.settle.after-commit",
             "trip.cancel.after-commit",
             "adjustment.before-commit",
-            "adjustment.after-commit");
+            "adjustment.after-commit",
+            "reconcile.after-reverse");
 
     /** The exit status of a {@code crash}, so a test can tell it from any other death. */
     public static final int CRASH_EXIT_STATUS = 86;

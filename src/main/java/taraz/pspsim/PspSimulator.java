@@ -167,6 +167,7 @@ public final class PspSimulator {
             SimFaults.Effective f = faults.forEndpoint(endpoint);
             boolean hold = roll(f.timeoutRate());
             boolean fail = !hold && roll(f.errorRate());
+            boolean lose = !hold && !fail && roll(f.lostAnswerRate());
             Runnable answer = () -> {
                 if (hold) {
                     vertx.setTimer(HOLD_MILLIS, t -> ctx.request().connection().close());
@@ -178,7 +179,14 @@ public final class PspSimulator {
                     boolean merchantOk = body != null && body.getValue("merchant_id") instanceof String m
                             && m.length() == MERCHANT_ID_LENGTH;
                     Future<JsonObject> result = merchantOk ? handler.apply(body) : Future.succeededFuture(invalid());
-                    result.onSuccess(json -> sendJson(ctx, 200, json)).onFailure(ctx::fail);
+                    result.onSuccess(json -> {
+                        if (lose) {
+                            // Done and saved at the bank; the merchant never hears of it.
+                            ctx.request().connection().close();
+                        } else {
+                            sendJson(ctx, 200, json);
+                        }
+                    }).onFailure(ctx::fail);
                 }
             };
             if (f.latencyMillis() > 0) {

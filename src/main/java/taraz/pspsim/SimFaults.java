@@ -9,7 +9,7 @@ import java.util.Set;
  * Fault settings of the simulator, replaced as a whole by {@code POST /sim/faults}. Absent fields take their defaults;
  * {@code autoReverseSeconds: null} means the bank never reverses an unverified payment.
  */
-record SimFaults(long latencyMillis, double errorRate, double timeoutRate, Map<String, EndpointFaults> endpoints,
+record SimFaults(long latencyMillis, double errorRate, double timeoutRate, double lostAnswerRate, Map<String, EndpointFaults> endpoints,
                  double lostCallbackRate, int duplicateCallbacks, long callbackDelayMillis, Long autoReverseSeconds) {
 
     /** Zarinpal's own default window for returning an unverified payment. */
@@ -20,28 +20,33 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, Map<S
     static final long CALLBACK_DELAY_MILLIS_MAX = 600_000;
     static final long AUTO_REVERSE_SECONDS_MAX = 30L * 24 * 3600;
     static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse");
-    private static final Set<String> FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "endpoints",
+    private static final Set<String> FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate", "endpoints",
             "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "autoReverseSeconds");
-    private static final Set<String> ENDPOINT_FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate");
+    private static final Set<String> ENDPOINT_FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate");
 
-    static final SimFaults DEFAULTS = new SimFaults(0, 0.0, 0.0, Map.of(), 0.0, 1, 0, AUTO_REVERSE_SECONDS_DEFAULT);
+    static final SimFaults DEFAULTS = new SimFaults(0, 0.0, 0.0, 0.0, Map.of(), 0.0, 1, 0, AUTO_REVERSE_SECONDS_DEFAULT);
 
     /** Per-endpoint overrides; a null field falls back to the global setting. */
-    record EndpointFaults(Long latencyMillis, Double errorRate, Double timeoutRate) {
+    record EndpointFaults(Long latencyMillis, Double errorRate, Double timeoutRate, Double lostAnswerRate) {
     }
 
-    /** What one Zarinpal endpoint suffers, overrides applied. */
-    record Effective(long latencyMillis, double errorRate, double timeoutRate) {
+    /**
+     * What one Zarinpal endpoint suffers, overrides applied. {@code lostAnswerRate}: the bank does
+     * what was asked (a reverse reverses) and the answer is lost on the way back (the connection
+     * closes): the case a timeout alone cannot show, since a held call never reaches the bank.
+     */
+    record Effective(long latencyMillis, double errorRate, double timeoutRate, double lostAnswerRate) {
     }
 
     Effective forEndpoint(String endpoint) {
         EndpointFaults o = endpoints.get(endpoint);
         if (o == null) {
-            return new Effective(latencyMillis, errorRate, timeoutRate);
+            return new Effective(latencyMillis, errorRate, timeoutRate, lostAnswerRate);
         }
         return new Effective(o.latencyMillis() != null ? o.latencyMillis() : latencyMillis,
                 o.errorRate() != null ? o.errorRate() : errorRate,
-                o.timeoutRate() != null ? o.timeoutRate() : timeoutRate);
+                o.timeoutRate() != null ? o.timeoutRate() : timeoutRate,
+                o.lostAnswerRate() != null ? o.lostAnswerRate() : lostAnswerRate);
     }
 
     /** Parses and validates; throws IllegalArgumentException with a message fit for a 400 answer. */
@@ -61,7 +66,8 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, Map<S
             endpoints.put(name, new EndpointFaults(
                     o.containsKey("latencyMillis") ? millis(o, "latencyMillis", LATENCY_MILLIS_MAX) : null,
                     o.containsKey("errorRate") ? rate(o, "errorRate") : null,
-                    o.containsKey("timeoutRate") ? rate(o, "timeoutRate") : null));
+                    o.containsKey("timeoutRate") ? rate(o, "timeoutRate") : null,
+                    o.containsKey("lostAnswerRate") ? rate(o, "lostAnswerRate") : null));
         }
         Long autoReverseSeconds = AUTO_REVERSE_SECONDS_DEFAULT;
         if (json.containsKey("autoReverseSeconds")) {
@@ -76,6 +82,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, Map<S
                 json.containsKey("latencyMillis") ? millis(json, "latencyMillis", LATENCY_MILLIS_MAX) : 0,
                 json.containsKey("errorRate") ? rate(json, "errorRate") : 0.0,
                 json.containsKey("timeoutRate") ? rate(json, "timeoutRate") : 0.0,
+                json.containsKey("lostAnswerRate") ? rate(json, "lostAnswerRate") : 0.0,
                 Map.copyOf(endpoints),
                 json.containsKey("lostCallbackRate") ? rate(json, "lostCallbackRate") : 0.0,
                 (int) duplicates,
@@ -96,12 +103,16 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, Map<S
             if (o.timeoutRate() != null) {
                 e.put("timeoutRate", o.timeoutRate());
             }
+            if (o.lostAnswerRate() != null) {
+                e.put("lostAnswerRate", o.lostAnswerRate());
+            }
             endpointsJson.put(name, e);
         });
         return new JsonObject()
                 .put("latencyMillis", latencyMillis)
                 .put("errorRate", errorRate)
                 .put("timeoutRate", timeoutRate)
+                .put("lostAnswerRate", lostAnswerRate)
                 .put("endpoints", endpointsJson)
                 .put("lostCallbackRate", lostCallbackRate)
                 .put("duplicateCallbacks", duplicateCallbacks)

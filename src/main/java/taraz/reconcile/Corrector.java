@@ -1,11 +1,13 @@
 package taraz.reconcile;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import taraz.app.Failure;
+import taraz.failpoint.Failpoints;
 import taraz.journal.JournalRecord;
 import taraz.ledger.Hold;
 import taraz.ledger.Ledger;
@@ -33,9 +35,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Corrector {
 
+    /**
+     * A claim on a reverse lasts this many bank calls (the reverse, then the inquiry after a lost
+     * answer, and one to spare): past it, the claimant's calls have surely ended.
+     */
+    private static final int CLAIM_LEASE_CALLS = 3;
+    /** How often a run looks again at a claim another run holds. */
+    private static final long CLAIM_POLL_MILLIS = 100;
+
     /** What became of a finding: {@code fixed}, {@code already_fixed} (by another run or flow), {@code failed}, {@code manual}. */
     public record Outcome(String status, String done) {}
 
+    private final Vertx vertx;
     private final Pool pool;
     private final Ledger ledger;
     private final TopupService topups;
@@ -43,8 +54,18 @@ public final class Corrector {
     private final Psp psp;
     private final Rules rules;
     private final String runId;
+    private final Failpoints failpoints;
+    private final boolean pspOffline;
+    private final boolean trustSettlement;
 
-    public Corrector(Pool pool, Ledger ledger, TopupService topups, TripService trips, Psp psp, Rules rules, String runId) {
+    /**
+     * {@code pspOffline}: the bank is not asked at all ({@code --offline}), so no reverse of this
+     * run can have reached it. {@code trustSettlement}: a settlement row the bank cannot confirm
+     * is credited all the same ({@code --trust-settlement}).
+     */
+    public Corrector(Vertx vertx, Pool pool, Ledger ledger, TopupService topups, TripService trips, Psp psp, Rules rules, String runId,
+                     Failpoints failpoints, boolean pspOffline, boolean trustSettlement) {
+        this.vertx = vertx;
         this.pool = pool;
         this.ledger = ledger;
         this.topups = topups;
@@ -52,9 +73,37 @@ public final class Corrector {
         this.psp = psp;
         this.rules = rules;
         this.runId = runId;
+        this.failpoints = failpoints;
+        this.pspOffline = pspOffline;
+        this.trustSettlement = trustSettlement;
     }
 
     public Future<Outcome> apply(Finding f) {
+        String confirm = f.plan().getString("confirmAtBank");
+        Future<Outcome> outcome = confirm == null ? carryOut(f) : confirmedAtBank(f, confirm);
+        return outcome.recover(e -> Future.succeededFuture(new Outcome("failed", "Not fixed: " + reason(e))));
+    }
+
+    /**
+     * A settlement row is evidence, not an order: for a top-up our flow closed as not paid, the
+     * bank's inquiry must say VERIFIED before any money moves. When the bank cannot answer, support
+     * decides, unless the operator vouched for the report ({@code --trust-settlement}).
+     */
+    private Future<Outcome> confirmedAtBank(Finding f, String authority) {
+        return psp.inquiry(authority).transform(asked -> {
+            if (asked.succeeded()) {
+                return "VERIFIED".equals(asked.result()) ? carryOut(f) : Future.succeededFuture(new Outcome("manual",
+                        "Nothing done: the settlement report lists the payment as settled, but the bank's inquiry of "
+                                + authority + " says " + asked.result() + "."));
+            }
+            return trustSettlement ? carryOut(f).map(o -> new Outcome(o.status(), o.done()
+                    + " The bank could not confirm it; credited on the settlement report (--trust-settlement)."))
+                    : Future.succeededFuture(new Outcome("manual", "Nothing done: the bank could not confirm the settled "
+                    + "payment (" + reason(asked.cause()) + "). Run again when it answers, or with --trust-settlement."));
+        });
+    }
+
+    private Future<Outcome> carryOut(Finding f) {
         JsonObject plan = f.plan();
         Future<Outcome> outcome = switch (plan.getString("do")) {
             case "credit" -> credit(f, plan);
@@ -63,7 +112,7 @@ public final class Corrector {
                     ? new Outcome("fixed", "The top-up was finished through its flow: " + t.state() + ".")
                     : new Outcome("failed", "Still " + t.state() + ": the bank has not told us its outcome."));
             case "expire" -> expire(plan.getString("topup"));
-            case "correction" -> correction(f, f.paymentId(), plan.getJsonObject("legs"));
+            case "correction" -> correction(f, plan.getJsonObject("legs"));
             case "reverse" -> reverse(f, plan);
             case "repair_balance" -> repairBalance(f, plan.getString("account"));
             case "expire_trip" -> trips.expire(plan.getString("trip"), 1).compose(trip -> trip.state() == Trip.State.EXPIRED
@@ -75,7 +124,7 @@ public final class Corrector {
                     : new Outcome("failed", "The balances still sum to " + Finding.rials(inv.sumOfBalancesRials()) + "."));
             default -> Future.succeededFuture(new Outcome("manual", "Nothing done: support must trace this payment."));
         };
-        return outcome.recover(e -> Future.succeededFuture(new Outcome("failed", "Not fixed: " + reason(e))));
+        return outcome;
     }
 
     private Future<Outcome> credit(Finding f, JsonObject plan) {
@@ -100,35 +149,151 @@ public final class Corrector {
                         : new Outcome("failed", "Still " + t.state() + "."));
     }
 
-    /** A second payment at the bank: returned to the card while the bank allows it, else refunded to the wallet. */
+    /**
+     * A second payment at the bank, refunded exactly once: returned to the card while the bank
+     * allows it, else to the wallet. The finding's action row is claimed as {@code reversing}
+     * before the bank is asked, so a run that dies, or whose reverse times out or loses its answer,
+     * leaves a trace. Whoever takes such a claim over asks the bank first (inquiry): reversed there,
+     * it is recorded and nothing is posted; still paid, it is reversed again inside the window or
+     * refunded to the wallet after it; no answer, nothing is done. The claim's lease keeps a second
+     * run off while the first one's call may still be on its way; no call is made inside a
+     * transaction.
+     */
     private Future<Outcome> reverse(Finding f, JsonObject plan) {
-        String authority = plan.getString("authority");
-        String paidAt = plan.getString("paidAt");
-        boolean inWindow = paidAt != null
-                && OffsetDateTime.parse(paidAt).isAfter(OffsetDateTime.now().minusSeconds(rules.reverseWindowSeconds()));
-        if (!inWindow) {
-            return correction(f, authority, plan.getJsonObject("legs"));
-        }
-        return psp.reverse(authority).recover(e -> Future.succeededFuture(false)).compose(reversed -> !reversed
-                ? correction(f, authority, plan.getJsonObject("legs"))
-                : record(pool, f, "psp_reverse", null).map(recorded -> new Outcome(recorded ? "fixed" : "already_fixed",
-                "The bank returned the second payment of " + Finding.rials(f.amountRials()) + " to the card (reverse of "
-                        + authority + ").")));
+        return reverse(f, plan, System.currentTimeMillis() + 2 * leaseMillis());
     }
 
-    private Future<Outcome> correction(Finding f, String paymentId, JsonObject legsJson) {
+    /** {@code untilMillis}: how long to wait for another run's claim to end, two leases: it ends within one. */
+    private Future<Outcome> reverse(Finding f, JsonObject plan, long untilMillis) {
+        return claim(f).compose(attempts -> {
+            if (attempts == 0) {
+                return action(f.key()).compose(action -> !"reversing".equals(action)
+                        ? Future.succeededFuture(new Outcome("already_fixed", "Already refunded (" + action + ")."))
+                        : System.currentTimeMillis() < untilMillis
+                        ? vertx.timer(CLAIM_POLL_MILLIS).compose(v -> reverse(f, plan, untilMillis))
+                        : Future.succeededFuture(new Outcome("failed", "Not fixed: another run holds the claim to reverse it.")));
+            }
+            if (attempts == 1) {
+                // No reverse of ours has been sent for it: nothing to ask the bank first.
+                return inWindow(plan) && !pspOffline ? reverseAtBank(f, plan) : refundToWallet(f, plan);
+            }
+            if (pspOffline) {
+                return Future.succeededFuture(new Outcome("failed", "Not fixed: an earlier run asked the bank to reverse it and "
+                        + "never learned the outcome; only the bank's inquiry can tell, so run without --offline."));
+            }
+            return psp.inquiry(f.paymentId()).transform(asked -> asked.failed()
+                    ? unknown(f, asked.cause())
+                    : afterInquiry(f, plan, asked.result(), true));
+        });
+    }
+
+    private Future<Outcome> reverseAtBank(Finding f, JsonObject plan) {
+        return psp.reverse(f.paymentId()).transform(reversed -> reversed.succeeded() && reversed.result()
+                ? failpoints.at("reconcile.after-reverse").compose(v -> reversedAtBank(f))
+                // Refused, timed out, or the answer lost: the bank may have reversed it all the same.
+                : psp.inquiry(f.paymentId()).transform(asked -> asked.failed()
+                        ? unknown(f, asked.cause())
+                        : afterInquiry(f, plan, asked.result(), false)));
+    }
+
+    /** What the bank says of the second payment decides; {@code mayReverse}: this run has not tried a reverse yet. */
+    private Future<Outcome> afterInquiry(Finding f, JsonObject plan, String atBank, boolean mayReverse) {
+        if (atBank.equals("REVERSED")) {
+            return reversedAtBank(f);
+        }
+        if (!atBank.equals("VERIFIED") && !atBank.equals("PAID")) {
+            return release(f).map(v -> new Outcome("manual", "Nothing done: the bank's inquiry of " + f.paymentId()
+                    + " says " + atBank + " for a payment its settlement report lists as settled."));
+        }
+        if (!inWindow(plan)) {
+            return refundToWallet(f, plan);
+        }
+        return mayReverse ? reverseAtBank(f, plan) : release(f).map(v -> new Outcome("failed",
+                "Not fixed: the bank did not reverse the second payment and still holds it (" + atBank
+                        + "); the next run asks it again."));
+    }
+
+    /** The bank did not answer: the claim stays, so the next run asks it before anything is posted. */
+    private Future<Outcome> unknown(Finding f, Throwable cause) {
+        return Future.succeededFuture(new Outcome("failed", "Not fixed: whether the bank reversed " + f.paymentId()
+                + " is unknown (" + reason(cause) + "); the next run asks the bank before refunding anything."));
+    }
+
+    private boolean inWindow(JsonObject plan) {
+        String paidAt = plan.getString("paidAt");
+        return paidAt != null
+                && OffsetDateTime.parse(paidAt).isAfter(OffsetDateTime.now().minusSeconds(rules.reverseWindowSeconds()));
+    }
+
+    /** Takes the finding's claim: the number of runs that have taken it, this one included, or 0 when it is not to be had. */
+    private Future<Integer> claim(Finding f) {
+        return pool.preparedQuery("INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, amount_rials, "
+                        + "action, run_id, lease_until) VALUES ($1, $2, $3, $4, $5, 'reversing', $6, now() + $7 * interval '1 millisecond') "
+                        + "ON CONFLICT (finding_key) DO UPDATE SET run_id = EXCLUDED.run_id, lease_until = EXCLUDED.lease_until, "
+                        + "attempts = reconciliation_actions.attempts + 1 "
+                        + "WHERE reconciliation_actions.action = 'reversing' AND reconciliation_actions.lease_until < now() "
+                        + "RETURNING attempts")
+                .execute(Tuple.of(f.key(), f.kind().apiName(), f.paymentId(), f.walletId(), f.amountRials(), runId)
+                        .addValue(leaseMillis()))
+                .map(rows -> rows.size() == 0 ? 0 : rows.iterator().next().getInteger(0));
+    }
+
+    private long leaseMillis() {
+        return rules.pspTimeoutMillis() * CLAIM_LEASE_CALLS;
+    }
+
+    private Future<String> action(String key) {
+        return pool.preparedQuery("SELECT action FROM reconciliation_actions WHERE finding_key = $1").execute(Tuple.of(key))
+                .map(rows -> rows.size() == 0 ? null : rows.iterator().next().getString(0));
+    }
+
+    /** Lets the next run take the claim at once: this run is done with the bank. */
+    private Future<Void> release(Finding f) {
+        return pool.preparedQuery("UPDATE reconciliation_actions SET lease_until = now() "
+                        + "WHERE finding_key = $1 AND action = 'reversing' AND run_id = $2")
+                .execute(Tuple.of(f.key(), runId)).mapEmpty();
+    }
+
+    private Future<Outcome> reversedAtBank(Finding f) {
+        return pool.preparedQuery("UPDATE reconciliation_actions SET action = 'psp_reverse', lease_until = NULL "
+                        + "WHERE finding_key = $1 AND action = 'reversing'")
+                .execute(Tuple.of(f.key()))
+                .map(rows -> new Outcome(rows.rowCount() == 1 ? "fixed" : "already_fixed", "The bank returned the second payment of "
+                        + Finding.rials(f.amountRials()) + " to the card (reverse of " + f.paymentId() + ")."));
+    }
+
+    /** The refund to the wallet, posted in one transaction with the claim turned into its record; only by the claim's holder. */
+    private Future<Outcome> refundToWallet(Finding f, JsonObject plan) {
+        Transfer transfer = correctionTransfer(f, plan.getJsonObject("legs"));
+        return Tx.run(pool, tx -> tx.preparedQuery("UPDATE reconciliation_actions SET action = 'correction', transfer_id = $3, "
+                                + "lease_until = NULL WHERE finding_key = $1 AND action = 'reversing' AND run_id = $2")
+                        .execute(Tuple.of(f.key(), runId, transfer.id()))
+                        .compose(claimed -> claimed.rowCount() == 0 ? Future.succeededFuture(Ledger.Posted.ALREADY_POSTED)
+                                : ledger.post(tx, transfer).compose(this::newOrFail)))
+                .map(posted -> new Outcome(posted == Ledger.Posted.NEW ? "fixed" : "already_fixed", describe(f, transfer)));
+    }
+
+    private Future<Outcome> correction(Finding f, JsonObject legsJson) {
+        Transfer transfer = correctionTransfer(f, legsJson);
+        return Tx.run(pool, tx -> record(tx, f, "correction", transfer.id()).compose(first -> !first
+                        ? Future.succeededFuture(Ledger.Posted.ALREADY_POSTED)
+                        : ledger.post(tx, transfer).compose(this::newOrFail)))
+                .map(posted -> new Outcome(posted == Ledger.Posted.NEW ? "fixed" : "already_fixed",
+                        describe(f, transfer)));
+    }
+
+    /** The finding's correction: kind {@code <flow>_correction}, so it counts for its own flow's payment only. */
+    private static Transfer correctionTransfer(Finding f, JsonObject legsJson) {
         List<Leg> legs = new ArrayList<>();
         for (Map.Entry<String, Object> leg : legsJson) {
             legs.add(new Leg(leg.getKey(), ((Number) leg.getValue()).longValue()));
         }
-        Transfer transfer = new Transfer("reconcile:" + f.key(), "correction", paymentId, f.kind().apiName(), legs);
-        return Tx.run(pool, tx -> record(tx, f, "correction", transfer.id()).compose(first -> !first
-                        ? Future.succeededFuture(Ledger.Posted.ALREADY_POSTED)
-                        : ledger.post(tx, transfer).compose(posted -> posted == Ledger.Posted.NEW
-                        ? Future.succeededFuture(posted)
-                        : Future.failedFuture(new IllegalStateException("transfer " + transfer.id() + " exists without its action row")))))
-                .map(posted -> new Outcome(posted == Ledger.Posted.NEW ? "fixed" : "already_fixed",
-                        describe(f, transfer)));
+        return new Transfer("reconcile:" + f.key(), f.flow() + "_correction", f.paymentId(), f.kind().apiName(), legs);
+    }
+
+    private Future<Ledger.Posted> newOrFail(Ledger.Posted posted) {
+        return posted == Ledger.Posted.NEW ? Future.succeededFuture(posted)
+                : Future.failedFuture(new IllegalStateException("a correction transfer exists without its action row"));
     }
 
     private static String describe(Finding f, Transfer transfer) {

@@ -44,6 +44,7 @@ public final class Detector {
     }
 
     private static final Set<String> OPEN_STATES = Set.of("CREATED", "REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED");
+    private static final Set<String> CLOSED_UNPAID_STATES = Set.of("FAILED", "EXPIRED", "REVERSED");
     private static final int FETCH = 2_000;
     private static final int COPY_CHUNK_BYTES = 1 << 16;
 
@@ -298,6 +299,8 @@ public final class Detector {
         String commission = "CASE WHEN t.state = 'SETTLED' THEN t.commission_rials ELSE 0 END";
         String sql = "SELECT t.trip_id, t.state, t.passenger_wallet_id, t.driver_wallet_id, " + fare + ", " + commission + ", "
                 + p + ", " + d + ", " + c + " FROM trips t JOIN transfers tr ON tr.payment_id = t.trip_id "
+                // Only the trip flow's transfers: a top-up may carry the same id (trip ids are the caller's).
+                + "AND " + Finding.flowOfKind("tr.kind") + " = '" + Finding.TRIP + "' "
                 + "JOIN entries e ON e.transfer_id = tr.id "
                 + "WHERE t.updated_at < now() - ? * interval '1 second' AND t.created_at >= ? GROUP BY t.trip_id "
                 + "HAVING " + p + " <> -(" + fare + ") OR " + d + " <> " + fare + " - " + commission + " OR " + c + " <> " + commission
@@ -349,7 +352,7 @@ public final class Detector {
                 legs.put(driver, driverShare - driverGot);
             }
             legs.put(AccountKind.PLATFORM_COMMISSION_ID, commissionRials - platformGot);
-            emit(new Finding(kind, kind.apiName() + ":" + trip, "trip", trip, wallet, amount, story, correction(legs)));
+            emit(Finding.ofPayment(kind, Finding.TRIP, trip, wallet, amount, story, correction(legs)));
         });
     }
 
@@ -363,15 +366,17 @@ public final class Detector {
         String day = "(coalesce(t.verified_at, t.callback_at, t.requested_at, t.created_at) AT TIME ZONE 'UTC')::date";
         // Matching is one-to-one (match()), so a top-up has at most one settlement row: a join, not an aggregate.
         String sql = "WITH st AS (SELECT topup_id, CASE WHEN status = 'SETTLED' THEN amount ELSE 0 END AS settled, "
-                + "  file || ' line ' || line || ' (' || status || ')' AS rows FROM stl WHERE topup_id IS NOT NULL), "
+                + "  file || ' line ' || line || ' (' || status || ')' AS rows, authority FROM stl WHERE topup_id IS NOT NULL), "
                 + "cr AS (SELECT tr.payment_id, sum(e.amount_rials) AS credited, "
                 + "  count(DISTINCT tr.id) FILTER (WHERE tr.kind = 'topup_credit') AS credits "
                 + "  FROM topups t JOIN transfers tr ON tr.payment_id = t.topup_id "
+                // Only the top-up flow's transfers: a trip may carry the same id (trip ids are the caller's).
+                + "  AND " + Finding.flowOfKind("tr.kind") + " = '" + Finding.TOPUP + "' "
                 + "  JOIN entries e ON e.transfer_id = tr.id AND e.account_id = t.wallet_id "
                 + "  WHERE t.created_at >= ? GROUP BY tr.payment_id) "
                 + "SELECT t.topup_id, t.wallet_id, t.amount_rials, t.state, t.authority, t.created_at, " + day + ", "
                 + "  st.topup_id IS NOT NULL, coalesce(st.settled, 0)::bigint, st.rows, coalesce(cr.credited, 0)::bigint, "
-                + "  coalesce(cr.credits, 0), d.day IS NOT NULL, t.authority = ANY (?) "
+                + "  coalesce(cr.credits, 0), d.day IS NOT NULL, t.authority = ANY (?), st.authority "
                 + "FROM topups t LEFT JOIN st ON st.topup_id = t.topup_id LEFT JOIN cr ON cr.payment_id = t.topup_id "
                 + "LEFT JOIN stl_days d ON d.day = " + day + " "
                 + "WHERE t.created_at >= ? AND (t.updated_at < now() - ? * interval '1 second' OR st.topup_id IS NOT NULL) "
@@ -384,7 +389,7 @@ public final class Detector {
         stream(sql, List.of(from, db.createArrayOf("text", unverified), from, rules.minAgeSeconds()), r -> {
             TopupRow t = new TopupRow(r.getString(1), r.getString(2), r.getLong(3), r.getString(4), r.getString(5),
                     r.getObject(6, OffsetDateTime.class), r.getObject(7, LocalDate.class), r.getBoolean(8), r.getLong(9),
-                    r.getString(10), r.getLong(11), r.getInt(12), r.getBoolean(13), r.getBoolean(14));
+                    r.getString(10), r.getLong(11), r.getInt(12), r.getBoolean(13), r.getBoolean(14), r.getString(15));
             Finding finding = judge(t, now);
             if (finding != null) {
                 emit(finding);
@@ -394,9 +399,14 @@ public final class Detector {
 
     private record TopupRow(String id, String wallet, long amount, String state, String authority, OffsetDateTime createdAt,
                          LocalDate day, boolean matched, long settled, String rows, long credited, int credits,
-                         boolean dayCovered, boolean unverified) {
+                         boolean dayCovered, boolean unverified, String settledAuthority) {
         boolean open() {
             return OPEN_STATES.contains(state);
+        }
+
+        /** Our flow closed it as not paid, yet the bank's report settled it: evidence the bank must confirm. */
+        boolean settledAfterClosedUnpaid() {
+            return matched && settled > 0 && CLOSED_UNPAID_STATES.contains(state);
         }
     }
 
@@ -429,7 +439,7 @@ public final class Detector {
                 return null;
             }
             boolean unknownToBank = expected != null;
-            return new Finding(Kind.STUCK_PAYMENT, "stuck_payment:" + t.id(), "topup", t.id(), t.wallet(), t.amount(),
+            return Finding.ofPayment(Kind.STUCK_PAYMENT, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + " has been " + t.state() + " since it was opened"
                             + (unknownToBank ? "; " + evidence + "." : "; the bank has not told us its outcome."),
                     new JsonObject().put("do", unknownToBank ? "expire" : "advance").put("topup", t.id()));
@@ -438,7 +448,7 @@ public final class Detector {
         if (credited == 0 && expected == t.amount() && t.state().equals("CREDITED")) {
             // Its state says a credit was made, yet no transfer names this payment: the old server
             // may have credited it under another payment id. Crediting again could pay twice.
-            return new Finding(Kind.PAID_NOT_CREDITED, "paid_not_credited:" + t.id(), "topup", t.id(), t.wallet(), t.amount(),
+            return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + " and marked CREDITED, but no credit names this "
                             + "top-up in the ledger; check the wallet's history before crediting it by hand.",
                     new JsonObject().put("do", "manual"));
@@ -446,10 +456,10 @@ public final class Detector {
         if (credited == 0 && expected == t.amount()) {
             boolean inWindow = t.createdAt().isAfter(now.minusSeconds(topupWindowSeconds));
             boolean bankVerified = t.matched() || t.state().equals("VERIFIED");
-            return new Finding(Kind.PAID_NOT_CREDITED, "paid_not_credited:" + t.id(), "topup", t.id(), t.wallet(), t.amount(),
+            return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + ", but the wallet was never credited.",
-                    new JsonObject().put("do", "credit").put("topup", t.id()).put("verifyFirst", inWindow || !bankVerified)
-                            .put("bankVerified", bankVerified));
+                    confirmed(t, new JsonObject().put("do", "credit").put("topup", t.id())
+                            .put("verifyFirst", inWindow || !bankVerified).put("bankVerified", bankVerified)));
         }
         Kind kind;
         String story;
@@ -468,8 +478,13 @@ public final class Detector {
         }
         Map<String, Long> legs = new LinkedHashMap<>();
         legs.put(t.wallet(), expected - credited);
-        return new Finding(kind, kind.apiName() + ":" + t.id(), "topup", t.id(), t.wallet(), Math.abs(expected - credited),
-                story, correction(legs));
+        return Finding.ofPayment(kind, Finding.TOPUP, t.id(), t.wallet(), Math.abs(expected - credited),
+                story, expected > credited ? confirmed(t, correction(legs)) : correction(legs));
+    }
+
+    /** A plan that credits a top-up our flow closed as not paid waits for the bank's inquiry of the settled payment. */
+    private static JsonObject confirmed(TopupRow t, JsonObject plan) {
+        return t.settledAfterClosedUnpaid() ? plan.put("confirmAtBank", t.settledAuthority()) : plan;
     }
 
     /**
@@ -486,14 +501,16 @@ public final class Detector {
                 + "  WHERE m.status = 'SETTLED' AND m.amount = s.amount AND m.masked_card = s.masked_card "
                 + "  AND s.masked_card <> '' AND " + sameTime + " ORDER BY m.id LIMIT 1) twin ON true "
                 + "WHERE s.topup_id IS NULL AND s.status = 'SETTLED' AND NOT EXISTS (SELECT 1 FROM reconciliation_actions a "
-                + "  WHERE a.finding_key = 'double_charge:' || s.authority) ORDER BY s.id";
+                // Refunded already, at the bank or in the wallet; a 'reversing' claim is still open (see Corrector).
+                + "  WHERE a.finding_key = '" + Finding.key(Kind.DOUBLE_CHARGE, Finding.BANK, "") + "' || s.authority "
+                + "  AND a.action IN ('psp_reverse', 'correction')) ORDER BY s.id";
         stream(sql, List.of(), r -> {
             String authority = r.getString(3);
             long amount = r.getLong(4);
             String where = r.getString(1) + " line " + r.getInt(2);
             String twin = r.getString(8);
             if (twin == null) {
-                emit(new Finding(Kind.PAID_NOT_CREDITED, "paid_not_credited:" + authority, "topup", authority, null, amount,
+                emit(Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.BANK, authority, null, amount,
                         "The bank settled a payment of " + Finding.rials(amount) + " by card " + r.getString(5) + " on " + r.getObject(7, LocalDate.class)
                                 + " (authority " + authority + ", " + where + ") that matches no top-up of ours.",
                         new JsonObject().put("do", "manual")));
@@ -503,7 +520,7 @@ public final class Detector {
             Map<String, Long> legs = new LinkedHashMap<>();
             legs.put(wallet, amount);
             OffsetDateTime paidAt = r.getObject(6, OffsetDateTime.class);
-            emit(new Finding(Kind.DOUBLE_CHARGE, "double_charge:" + authority, "topup", twin, wallet, amount,
+            emit(Finding.ofPayment(Kind.DOUBLE_CHARGE, Finding.BANK, authority, wallet, amount,
                     "Top-up " + twin + ": the card " + r.getString(5) + " was charged twice, " + Finding.rials(amount)
                             + " again under authority " + authority + " (" + where + ") besides " + r.getString(10) + ".",
                     correction(legs).put("do", "reverse").put("authority", authority)
@@ -536,7 +553,7 @@ public final class Detector {
                 if (done) {
                     continue;
                 }
-                emit(new Finding(Kind.STUCK_PAYMENT, "stuck_payment:" + last.paymentId(), "trip", last.paymentId(),
+                emit(Finding.ofPayment(Kind.STUCK_PAYMENT, Finding.TRIP, last.paymentId(),
                         last.accounts().isEmpty() ? null : last.accounts().get(0), last.amountRials(),
                         "Trip " + last.paymentId() + ": the journal shows a " + last.state() + " step begun at "
                                 + Instant.ofEpochMilli(last.timeMillis()) + " and never finished; the trip is "

@@ -15,9 +15,39 @@ import java.util.Locale;
  * {@code reverse} (return a duplicate payment at the bank inside its window, else {@code legs}),
  * {@code repair_balance}, {@code expire_trip}, {@code expire_hold}, {@code recheck} (fixed by the
  * others), or {@code manual} (support must decide).
+ *
+ * <p>Payment ids are namespaced by flow: a trip's id is chosen by its caller, so a trip can carry
+ * the id of a top-up. A payment's finding key is {@code <kind>:<flow>:<payment id>} and its
+ * correction transfer has the kind {@code <flow>_correction}, so the findings, corrections and
+ * action rows of two flows never share a key, and each flow's money is judged on its own
+ * transfers ({@link #flowOfKind}).
  */
 public record Finding(Kind kind, String key, String flow, String paymentId, String walletId, long amountRials,
                       String story, JsonObject plan) {
+
+    /** The flows whose payments findings name; {@code bank}: a bank payment (its authority) with no top-up of ours. */
+    public static final String TOPUP = "topup";
+    public static final String TRIP = "trip";
+    public static final String BANK = "bank";
+
+    /**
+     * The flow of a transfer, in SQL over its {@code kind} column: a kind is {@code <flow>_<step>}
+     * ({@code topup_credit}, {@code trip_settle}, {@code trip_correction}; the old server's
+     * {@code trip_charge}), the one place reconcile tells a payment's flow from its money.
+     */
+    static String flowOfKind(String kindColumn) {
+        return "split_part(" + kindColumn + ", '_', 1)";
+    }
+
+    /** A finding about one payment of one flow, keyed {@code <kind>:<flow>:<payment id>}. */
+    public static Finding ofPayment(Kind kind, String flow, String paymentId, String walletId, long amountRials,
+                                    String story, JsonObject plan) {
+        return new Finding(kind, key(kind, flow, paymentId), flow, paymentId, walletId, amountRials, story, plan);
+    }
+
+    public static String key(Kind kind, String flow, String paymentId) {
+        return kind.apiName() + ":" + flow + ":" + paymentId;
+    }
 
     public enum Kind {
         PAID_NOT_CREDITED, CREDITED_NOT_PAID, DOUBLE_CREDIT, DOUBLE_CHARGE, DRIVER_NOT_CREDITED, COMMISSION_MISSING,

@@ -68,6 +68,9 @@ public final class ReconcileCommand implements Callable<Integer> {
     Path rulesFile;
     @Option(names = "--offline", description = "do not call the PSP's API (inquiry, unVerified, reverse)")
     boolean offline;
+    @Option(names = "--trust-settlement", description = "credit a settled payment of a top-up closed as not paid even when "
+            + "the bank cannot confirm it (inquiry down, or --offline); without it such a finding is left to support")
+    boolean trustSettlement;
     @Option(names = "--data-dir", description = "data directory (TARAZ_DATA_DIR)")
     String dataDir;
     @Option(names = "--pg-url", description = "external PostgreSQL (TARAZ_PG_URL)")
@@ -225,14 +228,15 @@ public final class ReconcileCommand implements Callable<Integer> {
         try {
             Ledger ledger = new Ledger();
             Inflight inflight = new Inflight();
-            Failpoints failpoints = Failpoints.none(vertx);
+            Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
             TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
                     settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
                     settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
                     settings.longValue("topupLeaseMillis"), inflight);
             TripService trips = new TripService(pool, ledger, journal, failpoints, node,
                     settings.longValue("holdTtlSecondsDefault"), inflight);
-            Corrector corrector = new Corrector(pool, ledger, topups, trips, psp, rules, runId);
+            Corrector corrector = new Corrector(vertx, pool, ledger, topups, trips, psp, rules, runId, failpoints, offline,
+                    trustSettlement);
             try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
                     + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");
                  PreparedStatement update = db.prepareStatement("UPDATE findings SET status = ?, done = ? WHERE seq = ?")) {

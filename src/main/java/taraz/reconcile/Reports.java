@@ -27,6 +27,8 @@ import java.util.Map;
 final class Reports {
 
     private static final String BOM = "\uFEFF";
+    /** The first characters that make a spreadsheet evaluate a cell (OWASP's CSV injection list). */
+    private static final String FORMULA_FIRST = "=+-@\t\r";
     private static final String FINDINGS = "SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, story, plan, status, "
             + "done FROM findings ORDER BY seq";
 
@@ -81,7 +83,7 @@ final class Reports {
             row(out, List.of("kind", "key", "flow", "payment_id", "wallet_id", "amount_rials", "status", "what_happened",
                     "what_was_done"));
             stream(db, FINDINGS, r -> row(out, List.of(r.getString(2), r.getString(3), r.getString(4), nz(r.getString(5)),
-                    nz(r.getString(6)), Long.toString(r.getLong(7)), r.getString(10), r.getString(8), nz(r.getString(11)))));
+                    nz(r.getString(6)), r.getLong(7), r.getString(10), r.getString(8), nz(r.getString(11)))));
         }
     }
 
@@ -99,7 +101,7 @@ final class Reports {
             row(out, List.of("wallet_id", "customer", "name", "phone", "kinds", "what_happened", "amount_rials",
                     "what_was_done", "resolved", "payment_ids"));
             stream(db, sql, r -> row(out, List.of(r.getString(1), r.getString(4), r.getString(2), r.getString(3),
-                    r.getString(5), r.getString(6), Long.toString(r.getLong(7)), r.getString(8),
+                    r.getString(5), r.getString(6), r.getLong(7), r.getString(8),
                     r.getBoolean(10) ? "yes" : "no", r.getString(9).trim())));
         }
     }
@@ -108,13 +110,20 @@ final class Reports {
         return value == null ? "" : value;
     }
 
-    /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
-    static void row(BufferedWriter out, List<String> fields) throws IOException {
-        for (int i = 0; i < fields.size(); i++) {
+    /**
+     * RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A text
+     * cell that a spreadsheet would read as a formula ({@code = + - @}, a tab or a CR first: a
+     * customer named {@code =HYPERLINK(...)}) gets a leading single quote, so it shows as text.
+     * Amounts are cells of their own type, {@code Long}, written as numbers: they come from the
+     * ledger, not from a customer, and a negative amount must stay a number to add up.
+     */
+    static void row(BufferedWriter out, List<?> cells) throws IOException {
+        for (int i = 0; i < cells.size(); i++) {
             if (i > 0) {
                 out.write(',');
             }
-            String field = fields.get(i);
+            Object cell = cells.get(i);
+            String field = cell instanceof Long amount ? amount.toString() : neutralized((String) cell);
             if (field.indexOf(',') >= 0 || field.indexOf('"') >= 0 || field.indexOf('\n') >= 0 || field.indexOf('\r') >= 0) {
                 out.write('"');
                 out.write(field.replace("\"", "\"\""));
@@ -124,6 +133,13 @@ final class Reports {
             }
         }
         out.write("\r\n");
+    }
+
+    static String neutralized(String text) {
+        if (!text.isEmpty() && FORMULA_FIRST.indexOf(text.charAt(0)) >= 0) {
+            return "'" + text;
+        }
+        return text;
     }
 
     interface RowWriter {

@@ -31,6 +31,11 @@ public final class SettlementFile {
 
     static final List<String> COLUMNS = List.of("date", "terminal", "authority", "ref_id", "masked_card", "amount", "status");
     static final String PAID_AT = "paid_at";
+    /**
+     * The longest line, in bytes without its end. A real row is under 200; the bound keeps one
+     * endless line (a broken export, a hostile file) from taking the reader's memory.
+     */
+    static final int LINE_BYTES_MAX = 4096;
 
     private static final Pattern DATE = Pattern.compile("\\d{4}-\\d{2}-\\d{2}");
     private static final Pattern NAME_DATE = Pattern.compile("(\\d{4}-\\d{2}-\\d{2})");
@@ -123,6 +128,8 @@ public final class SettlementFile {
             return day;
         } catch (CharacterCodingException e) {
             throw bad(name, line + 1, "not UTF-8 text (" + e.getClass().getSimpleName() + ")");
+        } catch (LineTooLong e) {
+            throw bad(name, line + 1, "the line is longer than " + LINE_BYTES_MAX + " bytes");
         } catch (NoSuchFileException e) {
             throw new BadFile("settlement file " + name + ": no such file");
         } catch (IOException e) {
@@ -172,6 +179,10 @@ public final class SettlementFile {
                     position++;
                 }
                 int n = position - start;
+                // One byte to spare for the CR of a CRLF line end.
+                if (length + n > LINE_BYTES_MAX + 1) {
+                    throw new LineTooLong();
+                }
                 if (length + n > line.length) {
                     line = Arrays.copyOf(line, Math.max(line.length * 2, length + n));
                 }
@@ -185,12 +196,22 @@ public final class SettlementFile {
             if (length > 0 && line[length - 1] == '\r') {
                 length--;
             }
+            if (length > LINE_BYTES_MAX) {
+                throw new LineTooLong();
+            }
             return decoder.decode(ByteBuffer.wrap(line, 0, length)).toString();
         }
 
         @Override
         public void close() throws IOException {
             in.close();
+        }
+    }
+
+    /** A line over {@link #LINE_BYTES_MAX}; {@code read} names the file and the line. */
+    private static final class LineTooLong extends IOException {
+        LineTooLong() {
+            super(null, null);
         }
     }
 

@@ -237,6 +237,12 @@ class ReconcileBadInputTest {
     }
 
     @Test
+    void aLineOverFourKibibytes() throws Exception {
+        Path f = file(named(DAY), HEADER, ours(), row(DAY, "B".repeat(4096), "1000"));
+        refused(apply(f), f, 3, "the line is longer than 4096 bytes");
+    }
+
+    @Test
     void notUtf8() throws Exception {
         // "Café" in ISO-8859-1 as the terminal of line 3.
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -2,6 +2,11 @@ package taraz.reconcile;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import taraz.failpoint.Failpoints;
+import taraz.support.Api;
+import taraz.support.GatewayProcess;
 import taraz.support.ReconcileDb;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
@@ -12,6 +17,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,12 +26,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A cardholder paid one top-up twice at the bank (the old server opened a second payment for a
  * retried request, and verified both): inside the bank's 30-minute window, reconcile returns the
- * second payment to the card with the bank's reverse, and the wallet is left alone.
+ * second payment to the card with the bank's reverse, and the wallet is left alone; whatever
+ * happens to the reverse call or to the run, the customer is refunded once, at the bank or in
+ * the wallet, never both.
  */
 class ReconcileReverseTest {
 
     private static final String MERCHANT = "00000000-0000-4000-8000-000000000000";
     private static final long AMOUNT_RIALS = 700_000;
+    private static final long RULES_WINDOW_SECONDS = 1800;
+    private static final long PSP_TIMEOUT_MILLIS = 1000;
+    private static final long EXIT_TIMEOUT_MILLIS = 120_000;
 
     @Test
     void aSecondPaymentInsideTheWindowIsReversedAtTheBank() throws Exception {
@@ -32,52 +44,147 @@ class ReconcileReverseTest {
         TestPsp psp = TestPsp.start(dir.resolve("psp"));
         try {
             ReconcileDb db = ReconcileDb.create();
-            JsonObject first = paidAndVerified(psp);
-            JsonObject second = paidAndVerified(psp);
-            String wallet = "w-reverse-1";
-            String topup = "tp-reverse-1";
-            try (Connection c = db.connect()) {
-                c.setAutoCommit(false);
-                exec(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, 'سارا کریمی', '09120000001')",
-                        wallet, wallet);
-                exec(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials) VALUES (?, 'topup_credit', ?, ?)",
-                        "topup:" + topup + ":credit", topup, AMOUNT_RIALS);
-                exec(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, 'psp-clearing', ?, ?), (?, ?, ?, ?)",
-                        "topup:" + topup + ":credit", -AMOUNT_RIALS, -AMOUNT_RIALS, "topup:" + topup + ":credit", wallet, AMOUNT_RIALS, AMOUNT_RIALS);
-                exec(c, "UPDATE accounts SET balance_rials = balance_rials + ? WHERE id = ?", AMOUNT_RIALS, wallet);
-                exec(c, "UPDATE accounts SET balance_rials = balance_rials - ? WHERE id = 'psp-clearing'", AMOUNT_RIALS);
-                exec(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, ref_id, card_pan, transfer_id, "
-                                + "created_at, verified_at) VALUES (?, ?, ?, 'zarinpal', 'CREDITED', ?, ?, ?, ?, now() - interval '1 minute', now())",
-                        topup, wallet, AMOUNT_RIALS, first.getString("authority"), first.getString("ref_id"), first.getString("card_pan"),
-                        "topup:" + topup + ":credit");
-                c.commit();
-            }
-            String today = LocalDate.now(ZoneOffset.UTC).toString();
-            Path settlement = dir.resolve("settlement-" + today + ".csv");
-            Files.writeString(settlement, psp.settlement(today));
-            Path rules = dir.resolve("rules.json");
-            Files.writeString(rules, new JsonObject(Files.readString(Path.of("conf", "reconcile.json"))).put("minAgeSeconds", 0).encode());
+            Charged charged = chargedTwice(db, psp, dir);
+            Path rules = rules(dir, RULES_WINDOW_SECONDS);
             Path report = dir.resolve("report");
 
             assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules.toString(),
-                    "--settlement", settlement.toString(), "--report-dir", report.toString()));
+                    "--settlement", charged.settlement().toString(), "--report-dir", report.toString()));
             JsonObject finding = new JsonObject(Files.readString(report.resolve("findings.json"))).getJsonArray("findings").getJsonObject(0);
             assertEquals("double_charge", finding.getString("kind"));
-            assertEquals("double_charge:" + second.getString("authority"), finding.getString("key"));
+            assertEquals("double_charge:bank:" + charged.second(), finding.getString("key"));
             assertEquals("fixed", finding.getString("status"));
             assertTrue(finding.getString("whatWasDone").contains("returned the second payment"), finding.encode());
-            assertEquals("REVERSED", psp.payment(second.getString("authority")).getString("status"));
-            assertEquals("VERIFIED", psp.payment(first.getString("authority")).getString("status"));
-            assertEquals(AMOUNT_RIALS, db.count("SELECT balance_rials FROM accounts WHERE id = ?", wallet), "the wallet is left alone");
+            assertEquals("REVERSED", psp.payment(charged.second()).getString("status"));
+            assertEquals("VERIFIED", psp.payment(charged.first()).getString("status"));
+            assertEquals(AMOUNT_RIALS, db.count("SELECT balance_rials FROM accounts WHERE id = ?", charged.wallet()), "the wallet is left alone");
             assertEquals(1, db.count("SELECT count(*) FROM reconciliation_actions WHERE action = 'psp_reverse'"));
 
             // The report still lists the second payment as settled; the run knows it was reversed.
             assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules.toString(),
-                    "--settlement", settlement.toString()));
-            assertEquals(0, db.count("SELECT count(*) FROM transfers WHERE kind = 'correction'"));
+                    "--settlement", charged.settlement().toString()));
+            assertEquals(0, db.count("SELECT count(*) FROM transfers WHERE kind LIKE '%_correction'"));
         } finally {
             psp.stop();
         }
+    }
+
+    /**
+     * The reverse call fails and the bank cannot be asked either: it held the call (timeout, the
+     * bank did nothing) or reversed and lost the answer. The run posts nothing. The next run, with
+     * the bank healthy and the reverse window over by then, asks the bank first: it refunds the
+     * wallet only when the bank still holds the money. Either way the customer gets it back once.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"timeoutRate", "lostAnswerRate"})
+    void aReverseWhoseAnswerIsLostIsNeverRefundedTwice(String fault) throws Exception {
+        Path dir = TestGateway.tempDir("recon-reverse-lost-");
+        TestPsp psp = TestPsp.start(dir.resolve("psp"));
+        try {
+            ReconcileDb db = ReconcileDb.create();
+            Charged charged = chargedTwice(db, psp, dir);
+            psp.faults(TestPsp.defaultFaults().put("endpoints", new JsonObject()
+                    .put("reverse", new JsonObject().put(fault, 1.0))
+                    .put("inquiry", new JsonObject().put("timeoutRate", 1.0))));
+
+            assertEquals(1, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir, RULES_WINDOW_SECONDS).toString(),
+                    "--settlement", charged.settlement().toString()), "not fixed: the outcome at the bank is unknown");
+            assertEquals(0, db.count("SELECT count(*) FROM transfers WHERE kind LIKE '%_correction'"), "nothing posted");
+            assertEquals(fault.equals("lostAnswerRate") ? "REVERSED" : "VERIFIED", psp.payment(charged.second()).getString("status"));
+            assertEquals(1, db.count("SELECT count(*) FROM reconciliation_actions WHERE action = 'reversing'"));
+
+            psp.resetFaults();
+            awaitClaimReleased(db);
+            assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir, 0).toString(),
+                    "--settlement", charged.settlement().toString()));
+            assertRefundedOnce(db, psp, charged);
+        } finally {
+            psp.stop();
+        }
+    }
+
+    /** Reconcile dies after the bank reversed, before it recorded that; the next run asks the bank and posts nothing. */
+    @Test
+    void aRunCrashedAfterTheReverseIsNotFollowedByAWalletRefund() throws Exception {
+        Path dir = TestGateway.tempDir("recon-reverse-crash-");
+        TestPsp psp = TestPsp.start(dir.resolve("psp"));
+        try {
+            ReconcileDb db = ReconcileDb.create();
+            Charged charged = chargedTwice(db, psp, dir);
+            GatewayProcess run = GatewayProcess.command(List.of("reconcile", "--apply", "--pg-url", db.pgUrl(),
+                    "--psp-url", psp.baseUrl(), "--rules", rules(dir, RULES_WINDOW_SECONDS).toString(),
+                    "--settlement", charged.settlement().toString()), db.dataDir(), Map.of("TARAZ_FAILPOINTS", "reconcile.after-reverse=crash"));
+            assertEquals(Failpoints.CRASH_EXIT_STATUS, run.awaitExit(EXIT_TIMEOUT_MILLIS), run.output());
+            assertEquals("REVERSED", psp.payment(charged.second()).getString("status"));
+            assertEquals(1, db.count("SELECT count(*) FROM reconciliation_actions WHERE action = 'reversing'"));
+
+            awaitClaimReleased(db);
+            // The window is over by now for the rerun: without the claim it would refund the wallet.
+            assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir, 0).toString(),
+                    "--settlement", charged.settlement().toString()));
+            assertRefundedOnce(db, psp, charged);
+        } finally {
+            psp.stop();
+        }
+    }
+
+    private static void assertRefundedOnce(ReconcileDb db, TestPsp psp, Charged charged) throws Exception {
+        boolean atBank = psp.payment(charged.second()).getString("status").equals("REVERSED");
+        long inWallet = db.count("SELECT count(*) FROM transfers WHERE kind LIKE '%_correction'");
+        assertEquals(1, (atBank ? 1 : 0) + inWallet, "refunded once: at the bank " + atBank + ", in the wallet " + inWallet);
+        assertEquals(AMOUNT_RIALS * (atBank ? 1 : 2), db.count("SELECT balance_rials FROM accounts WHERE id = ?", charged.wallet()));
+        assertEquals("VERIFIED", psp.payment(charged.first()).getString("status"));
+        assertEquals(0, db.count("SELECT count(*) FROM reconciliation_actions WHERE action = 'reversing'"));
+        assertEquals(0, db.count("SELECT coalesce(sum(balance_rials), 0) FROM accounts"));
+    }
+
+    /** A claim on a reverse holds a lease while its run's calls may still reach the bank; a successor waits it out. */
+    private static void awaitClaimReleased(ReconcileDb db) throws Exception {
+        long deadline = System.currentTimeMillis() + EXIT_TIMEOUT_MILLIS;
+        while (db.count("SELECT count(*) FROM reconciliation_actions WHERE lease_until > now()") > 0) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("the reverse claim's lease never ended");
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    /** The wallet credited once for a top-up the cardholder paid twice at the bank; the settlement lists both. */
+    private record Charged(String wallet, String first, String second, Path settlement) {}
+
+    private static Charged chargedTwice(ReconcileDb db, TestPsp psp, Path dir) throws Exception {
+        JsonObject first = paidAndVerified(psp);
+        JsonObject second = paidAndVerified(psp);
+        String wallet = Api.newId("w-reverse");
+        String topup = Api.newId("tp-reverse");
+        try (Connection c = db.connect()) {
+            c.setAutoCommit(false);
+            exec(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, 'سارا کریمی', '09120000001')",
+                    wallet, wallet);
+            exec(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials) VALUES (?, 'topup_credit', ?, ?)",
+                    "topup:" + topup + ":credit", topup, AMOUNT_RIALS);
+            exec(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, 'psp-clearing', ?, ?), (?, ?, ?, ?)",
+                    "topup:" + topup + ":credit", -AMOUNT_RIALS, -AMOUNT_RIALS, "topup:" + topup + ":credit", wallet, AMOUNT_RIALS, AMOUNT_RIALS);
+            exec(c, "UPDATE accounts SET balance_rials = balance_rials + ? WHERE id = ?", AMOUNT_RIALS, wallet);
+            exec(c, "UPDATE accounts SET balance_rials = balance_rials - ? WHERE id = 'psp-clearing'", AMOUNT_RIALS);
+            exec(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, ref_id, card_pan, transfer_id, "
+                            + "created_at, verified_at) VALUES (?, ?, ?, 'zarinpal', 'CREDITED', ?, ?, ?, ?, now() - interval '1 minute', now())",
+                    topup, wallet, AMOUNT_RIALS, first.getString("authority"), first.getString("ref_id"), first.getString("card_pan"),
+                    "topup:" + topup + ":credit");
+            c.commit();
+        }
+        String today = LocalDate.now(ZoneOffset.UTC).toString();
+        Path settlement = dir.resolve("settlement-" + today + ".csv");
+        Files.writeString(settlement, psp.settlement(today));
+        return new Charged(wallet, first.getString("authority"), second.getString("authority"), settlement);
+    }
+
+    /** The rules for a run: every payment judged at once, short bank calls, and our reverse window. */
+    private static Path rules(Path dir, long reverseWindowSeconds) throws Exception {
+        Path rules = dir.resolve("rules-" + reverseWindowSeconds + ".json");
+        Files.writeString(rules, new JsonObject(Files.readString(Path.of("conf", "reconcile.json"))).put("minAgeSeconds", 0)
+                .put("pspTimeoutMillis", PSP_TIMEOUT_MILLIS).put("reverseWindowSeconds", reverseWindowSeconds).encode());
+        return rules;
     }
 
     /** A payment the cardholder made with the card ending 4321 and the merchant verified: its authority, ref_id, card. */

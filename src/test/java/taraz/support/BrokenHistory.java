@@ -143,25 +143,25 @@ public final class BrokenHistory {
         // Incident 1: paid 200,000 toman at the bank; the server restarted between callback and credit.
         String maryam = passengers.get(0);
         String t1 = topup(maryam, 2_000_000, "VERIFIED", day2, false, "SETTLED", 0);
-        expected.add(new Expected("paid_not_credited", "paid_not_credited:" + t1, maryam, 2_000_000));
+        expected.add(new Expected("paid_not_credited", "paid_not_credited:topup:" + t1, maryam, 2_000_000));
         String callbackOnly = topup(passengers.get(1), 750_000, "CALLBACK_RECEIVED", day2.plusHours(1), false, "SETTLED", 0);
-        expected.add(new Expected("paid_not_credited", "paid_not_credited:" + callbackOnly, passengers.get(1), 750_000));
+        expected.add(new Expected("paid_not_credited", "paid_not_credited:topup:" + callbackOnly, passengers.get(1), 750_000));
 
         // Incident 2: charged twice. A repeated callback credited one top-up twice...
         String twice = topup(passengers.get(2), 1_500_000, "CREDITED", day2.plusHours(2), true, "SETTLED", 0);
         post("legacy:topup:" + twice + ":credit:2", "topup_credit", twice, day2.plusHours(2).plusSeconds(3),
                 "psp-clearing", passengers.get(2), 1_500_000);
-        expected.add(new Expected("double_credit", "double_credit:" + twice, passengers.get(2), 1_500_000));
+        expected.add(new Expected("double_credit", "double_credit:topup:" + twice, passengers.get(2), 1_500_000));
         // ... a retried request opened a second payment the cardholder also paid at the bank ...
         String paidTwice = topup(passengers.get(3), 900_000, "CREDITED", day2.plusHours(3), true, "SETTLED", 0);
         String secondAuthority = authority();
         settle(day2.plusHours(3).plusMinutes(2), secondAuthority, "", card(passengers.get(3)), 900_000, "SETTLED");
-        expected.add(new Expected("double_charge", "double_charge:" + secondAuthority, passengers.get(3), 900_000));
+        expected.add(new Expected("double_charge", "double_charge:bank:" + secondAuthority, passengers.get(3), 900_000));
         // ... and a resumed step settled one trip twice.
         String trip2 = trip("SETTLED", passengers.get(4), drivers.get(0), 120_000, day2.plusHours(4), false);
         settleLegs("legacy:trip:" + trip2 + ":again", trip2, day2.plusHours(4).plusSeconds(30), passengers.get(4), drivers.get(0),
                 120_000, commission(120_000));
-        expected.add(new Expected("double_charge", "double_charge:" + trip2, passengers.get(4), 120_000));
+        expected.add(new Expected("double_charge", "double_charge:trip:" + trip2, passengers.get(4), 120_000));
 
         // Incident 3: the fare left the passenger, the driver's share never arrived.
         String trip3 = id("trip");
@@ -169,7 +169,7 @@ public final class BrokenHistory {
         tripRow(trip3, "SETTLED", passengers.get(5), drivers.get(1), fare3, commission(fare3), null, null, day2.plusHours(5), null, null);
         post("legacy:trip:" + trip3 + ":charge", "trip_charge", trip3, day2.plusHours(5), passengers.get(5),
                 "platform-commission", fare3);
-        expected.add(new Expected("driver_not_credited", "driver_not_credited:" + trip3, drivers.get(1), fare3 - commission(fare3)));
+        expected.add(new Expected("driver_not_credited", "driver_not_credited:trip:" + trip3, drivers.get(1), fare3 - commission(fare3)));
 
         // The platform's commission never taken: the whole fare went to the driver.
         String trip4 = id("trip");
@@ -178,16 +178,16 @@ public final class BrokenHistory {
                 day2.plusHours(6), null, null);
         post("legacy:trip:" + trip4 + ":fare", "trip_fare", trip4, day2.plusHours(6), passengers.get(6),
                 drivers.get(2 % drivers.size()), fare4);
-        expected.add(new Expected("commission_missing", "commission_missing:" + trip4, drivers.get(2 % drivers.size()), commission(fare4)));
+        expected.add(new Expected("commission_missing", "commission_missing:trip:" + trip4, drivers.get(2 % drivers.size()), commission(fare4)));
 
         // Credited, but the bank never settled it (not in that day's report).
         String unpaid = topup(passengers.get(7), 600_000, "CREDITED", day2.plusHours(7), true, null, 0);
-        expected.add(new Expected("credited_not_paid", "credited_not_paid:" + unpaid, passengers.get(7), 600_000));
+        expected.add(new Expected("credited_not_paid", "credited_not_paid:topup:" + unpaid, passengers.get(7), 600_000));
 
         // Toman taken for rials: the bank settled 500,000 rials, the wallet got 50,000.
         String toman = topup(passengers.get(8), 50_000, "CREDITED", day2.plusHours(8), true, null, 0);
         settle(day2.plusHours(8), keys.get(toman)[0], keys.get(toman)[1], card(passengers.get(8)), 500_000, "SETTLED");
-        expected.add(new Expected("amount_mismatch", "amount_mismatch:" + toman, passengers.get(8), 450_000));
+        expected.add(new Expected("amount_mismatch", "amount_mismatch:topup:" + toman, passengers.get(8), 450_000));
 
         // A cached balance that drifted from its entries, so the ledger no longer sums to zero.
         String drifted = passengers.get(9);
@@ -201,7 +201,7 @@ public final class BrokenHistory {
 
         // A top-up sent to the bank and never heard of again, days ago.
         String stuck = topup(passengers.get(11), 300_000, "REQUESTED", day2.plusHours(10), false, null, 0);
-        expected.add(new Expected("stuck_payment", "stuck_payment:" + stuck, passengers.get(11), 300_000));
+        expected.add(new Expected("stuck_payment", "stuck_payment:topup:" + stuck, passengers.get(11), 300_000));
     }
 
     // ---- writers ---------------------------------------------------------------------------

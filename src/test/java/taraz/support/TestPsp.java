@@ -82,7 +82,7 @@ public final class TestPsp {
 
     /** The simulator's fault settings as it starts (SimFaults.DEFAULTS): healthy, the bank's 30-minute window. */
     public static JsonObject defaultFaults() {
-        return new JsonObject().put("latencyMillis", 0).put("errorRate", 0.0).put("timeoutRate", 0.0)
+        return new JsonObject().put("latencyMillis", 0).put("errorRate", 0.0).put("timeoutRate", 0.0).put("lostAnswerRate", 0.0)
                 .put("endpoints", new JsonObject()).put("lostCallbackRate", 0.0).put("duplicateCallbacks", 1)
                 .put("callbackDelayMillis", 0).put("autoReverseSeconds", 1800);
     }
