@@ -1,6 +1,7 @@
 package taraz.app;
 
 import io.vertx.core.json.JsonObject;
+import taraz.db.Database;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -143,6 +144,10 @@ public record Settings(JsonObject json) {
         }
         if (string("dataDir") == null) {
             throw new IllegalArgumentException("dataDir must be set");
+        }
+        if (pgUrl() != null) {
+            // A malformed URL, an unknown sslmode or an unreadable CA file fails the start, not the first query.
+            Database.connectOptions(pgUrl());
         }
     }
 
