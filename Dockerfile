@@ -22,4 +22,6 @@ VOLUME ["/var/lib/taraz"]
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s CMD curl -fs http://127.0.0.1:8080/health/live || exit 1
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/taraz/taraz.jar"]
+# jna.tmpdir: JNA (used by Chronicle) would otherwise unpack its native library under $HOME/.cache;
+# /tmp is the one scratch directory a read-only root filesystem leaves writable (conf/k8s).
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-Djava.io.tmpdir=/tmp", "-Djna.tmpdir=/tmp/jna", "-jar", "/opt/taraz/taraz.jar"]
