@@ -2,6 +2,7 @@ package taraz.app;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import taraz.db.Database;
 import taraz.http.ApiKeys;
 
 import java.io.IOException;
@@ -170,6 +171,10 @@ public record Settings(JsonObject json) {
         apiKeys().forEach(key -> ApiKeys.requireStrong("each of apiKeys (TARAZ_API_KEYS)", key));
         if (string("dataDir") == null) {
             throw new IllegalArgumentException("dataDir must be set");
+        }
+        if (pgUrl() != null) {
+            // A malformed URL, an unknown sslmode or an unreadable CA file fails the start, not the first query.
+            Database.connectOptions(pgUrl());
         }
     }
 

@@ -1,16 +1,33 @@
 package taraz.db;
 
+import io.vertx.core.net.ClientSSLOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.SslMode;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
-/** Schema migrations and the parsing of a PostgreSQL URL (the TARAZ_PG_URL form) for JDBC and Vert.x. */
+/**
+ * Schema migrations and the parsing of a PostgreSQL URL (the TARAZ_PG_URL form) for JDBC and Vert.x, TLS included:
+ * libpq's {@code sslmode} and {@code sslrootcert} mean the same to both clients.
+ */
 public final class Database {
     private static final Logger log = LoggerFactory.getLogger(Database.class);
 
@@ -18,6 +35,14 @@ public final class Database {
     public static final String MIGRATIONS_LOCATION = "classpath:db/migration";
     private static final int DEFAULT_PORT = 5432;
     private static final String FORM = "postgresql://user:pass@host:port/db";
+    private static final String SSL_MODE = "sslmode";
+    private static final String SSL_ROOT_CERT = "sslrootcert";
+    /** libpq's sslmode values, each to Vert.x's. */
+    private static final Map<String, SslMode> SSL_MODES = Map.of(
+            "disable", SslMode.DISABLE, "allow", SslMode.ALLOW, "prefer", SslMode.PREFER,
+            "require", SslMode.REQUIRE, "verify-ca", SslMode.VERIFY_CA, "verify-full", SslMode.VERIFY_FULL);
+    /** The JDK's name for RFC 2818 host name checking: the server's certificate must name the host we dialled. */
+    private static final String VERIFY_HOST_NAME = "HTTPS";
 
     private Database() {}
 
@@ -47,12 +72,18 @@ public final class Database {
                 result.migrationsExecuted);
     }
 
-    /** Vert.x options for {@code postgresql://user:pass@host:port/db[?params]}. */
+    /**
+     * Vert.x options for {@code postgresql://user:pass@host:port/db[?params]}. TLS follows libpq: {@code sslmode}
+     * disable, allow, prefer or require encrypt without checking the server (require with {@code sslrootcert}
+     * checks its CA, as libpq does); verify-ca checks the certificate against the {@code sslrootcert} CA file;
+     * verify-full also checks that it names the host in the URL. Anything else is refused here, at start.
+     */
     public static PgConnectOptions connectOptions(String pgUrl) {
         Parts parts = parse(pgUrl);
         PgConnectOptions options;
         try {
-            options = PgConnectOptions.fromUri(pgUrl);
+            // Vert.x would send sslrootcert to the server as a run-time parameter, which it refuses; TLS is set below.
+            options = PgConnectOptions.fromUri(parts.withoutTls());
         } catch (IllegalArgumentException e) {
             // Vert.x puts the whole URL, password included, in its message.
             throw new IllegalArgumentException("pgUrl is not understood by the Vert.x PostgreSQL client; expected " + FORM);
@@ -62,6 +93,18 @@ public final class Database {
                 || !parts.database.equals(options.getDatabase()) || !parts.user.equals(options.getUser())
                 || !parts.password.equals(options.getPassword())) {
             throw new IllegalArgumentException("pgUrl is read differently by the JDBC and Vert.x parsers; expected " + FORM);
+        }
+        options.setSslMode(parts.tls.mode);
+        if (parts.tls.mode != SslMode.DISABLE) {
+            ClientSSLOptions ssl = new ClientSSLOptions();
+            if (parts.tls.rootCert != null) {
+                ssl.setTrustOptions(new PemTrustOptions().addCertPath(parts.tls.rootCert.toString()));
+            } else {
+                // Only the modes that promise no check of the server get here (verify-* need a CA file).
+                ssl.setTrustAll(true);
+            }
+            ssl.setHostnameVerificationAlgorithm(parts.tls.mode == SslMode.VERIFY_FULL ? VERIFY_HOST_NAME : "");
+            options.setSslOptions(ssl);
         }
         return options;
     }
@@ -75,7 +118,15 @@ public final class Database {
                 parts.user, parts.password);
     }
 
-    private record Parts(String user, String password, String host, int port, String database, String rawQuery) {}
+    /** TLS as the URL asks for it; Vert.x's default (no sslmode) is disable, as it has been here. */
+    private record Tls(SslMode mode, Path rootCert) {}
+
+    private record Parts(String user, String password, String host, int port, String database, String rawQuery,
+                         Tls tls, String scheme, String rawAuthority, String rawPath, List<String> otherParams) {
+        String withoutTls() {
+            return scheme + "://" + rawAuthority + rawPath + (otherParams.isEmpty() ? "" : "?" + String.join("&", otherParams));
+        }
+    }
 
     /** Every message names the problem and never the URL, which carries the password. */
     private static Parts parse(String pgUrl) {
@@ -102,7 +153,59 @@ public final class Database {
             throw new IllegalArgumentException("pgUrl needs one database name as its path; expected " + FORM);
         }
         String host = uri.getHost().startsWith("[") ? uri.getHost().substring(1, uri.getHost().length() - 1) : uri.getHost();
+        String sslMode = null;
+        String rootCert = null;
+        List<String> otherParams = new ArrayList<>();
+        if (uri.getRawQuery() != null) {
+            for (String param : uri.getRawQuery().split("&")) {
+                int eq = param.indexOf('=');
+                String name = URLDecoder.decode(eq < 0 ? param : param.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : URLDecoder.decode(param.substring(eq + 1), StandardCharsets.UTF_8);
+                if (name.equals(SSL_MODE) || name.equals(SSL_ROOT_CERT)) {
+                    if ((name.equals(SSL_MODE) ? sslMode : rootCert) != null) {
+                        throw new IllegalArgumentException("pgUrl names " + name + " twice");
+                    }
+                    if (name.equals(SSL_MODE)) {
+                        sslMode = value;
+                    } else {
+                        rootCert = value;
+                    }
+                } else {
+                    otherParams.add(param);
+                }
+            }
+        }
         return new Parts(userInfo.substring(0, colon), userInfo.substring(colon + 1), host,
-                uri.getPort() == -1 ? DEFAULT_PORT : uri.getPort(), path.substring(1), uri.getRawQuery());
+                uri.getPort() == -1 ? DEFAULT_PORT : uri.getPort(), path.substring(1), uri.getRawQuery(),
+                tls(sslMode, rootCert), uri.getScheme(), uri.getRawAuthority(), uri.getRawPath(), otherParams);
+    }
+
+    private static Tls tls(String sslMode, String rootCert) {
+        SslMode mode = sslMode == null ? SslMode.DISABLE : SSL_MODES.get(sslMode);
+        if (mode == null) {
+            throw new IllegalArgumentException("pgUrl's sslmode must be one of disable, allow, prefer, require, "
+                    + "verify-ca, verify-full; got '" + sslMode + "'");
+        }
+        if (rootCert == null) {
+            if (mode == SslMode.VERIFY_CA || mode == SslMode.VERIFY_FULL) {
+                throw new IllegalArgumentException("pgUrl's sslmode=" + sslMode
+                        + " needs sslrootcert=<the CA certificate file (PEM) that signed the server's certificate>");
+            }
+            return new Tls(mode, null);
+        }
+        if (mode == SslMode.DISABLE) {
+            throw new IllegalArgumentException("pgUrl names sslrootcert without an sslmode that uses TLS (require, verify-ca, verify-full)");
+        }
+        Path file = Path.of(rootCert).toAbsolutePath().normalize();
+        try (InputStream in = Files.newInputStream(file)) {
+            if (CertificateFactory.getInstance("X.509").generateCertificates(in).isEmpty()) {
+                throw new IllegalArgumentException("pgUrl's sslrootcert " + file + " holds no certificate");
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("pgUrl's sslrootcert " + file + " cannot be read: " + e.getMessage());
+        } catch (CertificateException e) {
+            throw new IllegalArgumentException("pgUrl's sslrootcert " + file + " is not a PEM certificate: " + e.getMessage());
+        }
+        return new Tls(mode, file);
     }
 }

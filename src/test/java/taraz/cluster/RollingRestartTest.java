@@ -7,9 +7,9 @@ import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
 import taraz.support.Api;
 import taraz.support.GatewayProcess;
+import taraz.support.Haproxy;
 import taraz.support.TestGateway;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -83,10 +82,8 @@ class RollingRestartTest {
 
     @Test
     void rollingRestartBehindHaproxyLosesNothing() throws Exception {
-        Optional<Path> haproxyBinary = haproxyBinary();
+        Optional<Path> haproxyBinary = Haproxy.binary();
         assumeTrue(haproxyBinary.isPresent(), "haproxy is not installed (apt-get install -y haproxy)");
-        Path haproxyConfig = Path.of("conf", "haproxy.cfg").toAbsolutePath();
-        assertTrue(Files.isRegularFile(haproxyConfig), "missing " + haproxyConfig);
 
         Path base = TestGateway.tempDir("rolling-");
         EmbeddedDatabase database = EmbeddedDatabase.start(base.resolve("shared-postgres"));
@@ -94,7 +91,7 @@ class RollingRestartTest {
         Node b = new Node("b", base.resolve("node-b"), TestGateway.freePort());
         int lbPort = TestGateway.freePort();
         Path haproxyLog = base.resolve("haproxy.log");
-        Process haproxy = null;
+        Haproxy haproxy = null;
         Load load = null;
         try {
             Map<String, String> common = new HashMap<>();
@@ -108,14 +105,11 @@ class RollingRestartTest {
             a.process = GatewayProcess.start(a.dataDir, a.port, a.env);
             b.process = GatewayProcess.start(b.dataDir, b.port, b.env);
 
-            ProcessBuilder hb = new ProcessBuilder(haproxyBinary.get().toString(), "-f", haproxyConfig.toString(), "-db");
-            hb.environment().put("TARAZ_LB_PORT", Integer.toString(lbPort));
-            hb.environment().put("TARAZ_A_PORT", Integer.toString(a.port));
-            hb.environment().put("TARAZ_B_PORT", Integer.toString(b.port));
-            hb.redirectErrorStream(true).redirectOutput(haproxyLog.toFile());
-            haproxy = hb.start();
+            haproxy = Haproxy.start(haproxyBinary.get(), Map.of("TARAZ_LB_PORT", Integer.toString(lbPort),
+                    "TARAZ_PUBLIC_PORT", Integer.toString(TestGateway.freePort()),
+                    "TARAZ_A_PORT", Integer.toString(a.port), "TARAZ_B_PORT", Integer.toString(b.port)), haproxyLog);
             String lb = "http://127.0.0.1:" + lbPort;
-            awaitLoadBalancer(haproxy, lb, haproxyLog);
+            haproxy.awaitRouting(lb);
 
             Api api = new Api(lb);
             List<String> passengers = new ArrayList<>();
@@ -179,11 +173,7 @@ class RollingRestartTest {
                 load.stopAndJoin(LOAD_END_TIMEOUT_MILLIS);
             }
             if (haproxy != null) {
-                haproxy.destroy();
-                if (!haproxy.waitFor(10, TimeUnit.SECONDS)) {
-                    haproxy.destroyForcibly();
-                    haproxy.waitFor(10, TimeUnit.SECONDS);
-                }
+                haproxy.close();
             }
             for (Node node : List.of(a, b)) {
                 if (node.process != null) {
@@ -440,36 +430,6 @@ class RollingRestartTest {
     }
 
     // ---- HAProxy ----------------------------------------------------------------------------
-
-    private static Optional<Path> haproxyBinary() {
-        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
-        dirs.addAll(List.of("/usr/sbin", "/usr/local/sbin", "/sbin"));
-        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, "haproxy"))
-                .filter(Files::isExecutable).findFirst();
-    }
-
-    /** Until HAProxy answers through its frontend with a ready node behind it. */
-    private static void awaitLoadBalancer(Process haproxy, String lb, Path log) throws Exception {
-        long deadline = System.currentTimeMillis() + HAPROXY_TIMEOUT_MILLIS;
-        int inARow = 0;
-        while (inARow < 4) {
-            if (!haproxy.isAlive()) {
-                throw new AssertionError("haproxy exited with " + haproxy.exitValue() + ":\n" + Files.readString(log));
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("haproxy not routing within " + HAPROXY_TIMEOUT_MILLIS + " ms:\n" + Files.readString(log));
-            }
-            int status;
-            try {
-                status = CLIENT.send(HttpRequest.newBuilder(URI.create(lb + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-            } catch (IOException e) {
-                status = -1;
-            }
-            inARow = status == 200 ? inARow + 1 : 0;
-            Thread.sleep(100);
-        }
-    }
 
     private static void awaitLogCount(Path log, String text, int count, long timeoutMillis) throws Exception {
         long deadline = System.currentTimeMillis() + timeoutMillis;

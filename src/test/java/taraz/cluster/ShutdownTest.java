@@ -20,7 +20,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
@@ -178,7 +177,7 @@ class ShutdownTest {
                 }
                 why.append("paying ").append(paying.get()).append(", settles done ")
                         .append(settles.stream().filter(Future::isDone).count()).append('\n');
-                try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+                try (Connection c = GatewayProcess.connectToDatabase(dataDir);
                      ResultSet rs = c.createStatement().executeQuery("SELECT string_agg(state || '@' || updated_at, ',') FROM topups")) {
                     rs.next();
                     why.append(rs.getString(1));
@@ -493,7 +492,7 @@ class ShutdownTest {
 
     /** The trip's state in the child's embedded PostgreSQL, or null (no row, or the database not up yet). */
     private static String tripState(Path dataDir, String tripId) {
-        try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+        try (Connection c = GatewayProcess.connectToDatabase(dataDir);
              PreparedStatement s = c.prepareStatement("SELECT state FROM trips WHERE trip_id = ?")) {
             s.setString(1, tripId);
             try (ResultSet rs = s.executeQuery()) {
@@ -505,7 +504,7 @@ class ShutdownTest {
     }
 
     static long countRows(Path dataDir, String sql, Object... args) throws Exception {
-        try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+        try (Connection c = GatewayProcess.connectToDatabase(dataDir);
              PreparedStatement s = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 s.setObject(i + 1, args[i]);

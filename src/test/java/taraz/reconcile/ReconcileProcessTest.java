@@ -17,7 +17,6 @@ import taraz.support.TestPsp;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.LocalDate;
@@ -89,7 +88,7 @@ class ReconcileProcessTest {
             Api again = restarted.api();
             assertEquals(AMOUNT_RIALS, again.balance(wallet), "credited exactly once");
             assertEquals("CREDITED", again.get("/v1/topups/" + topupId).json().getString("state"));
-            try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+            try (Connection c = GatewayProcess.connectToDatabase(dataDir);
                  PreparedStatement s = c.prepareStatement("SELECT count(*) FROM transfers WHERE payment_id = ?")) {
                 s.setString(1, topupId);
                 try (ResultSet r = s.executeQuery()) {

@@ -7,7 +7,6 @@ import taraz.support.TestGateway;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +34,7 @@ class ReconciliationJobTest {
             Api api = gateway.api();
             String wallet = api.openWallet("passenger");
             String other = api.openWallet("passenger");
-            try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+            try (Connection c = GatewayProcess.connectToDatabase(dataDir);
                  Statement s = c.createStatement()) {
                 // Money that arrived properly, then a hold the sweeper never ended, and a cached
                 // balance edited behind the ledger's back.

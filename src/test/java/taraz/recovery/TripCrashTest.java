@@ -14,7 +14,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -111,7 +110,7 @@ class TripCrashTest {
 
     /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
     static void assertLedgerAddsUp(Path dataDir) throws Exception {
-        try (Connection c = DriverManager.getConnection(GatewayProcess.jdbcUrl(dataDir), "postgres", "postgres");
+        try (Connection c = GatewayProcess.connectToDatabase(dataDir);
              ResultSet rs = c.createStatement().executeQuery("SELECT (SELECT sum(balance_rials) FROM accounts), "
                      + "(SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT sum(amount_rials) "
                      + "FROM entries e WHERE e.account_id = a.id), 0))")) {

@@ -1,5 +1,7 @@
 package taraz.support;
 
+import taraz.db.EmbeddedDatabase;
+
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
@@ -8,6 +10,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -210,9 +215,14 @@ public final class GatewayProcess {
         return Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
     }
 
-    /** A JDBC URL to the embedded PostgreSQL of a data directory while it runs (port from postmaster.pid). */
-    public static String jdbcUrl(Path dataDir) throws IOException {
-        List<String> lines = Files.readAllLines(dataDir.resolve("postgres").resolve("postmaster.pid"));
-        return "jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres";
+    /**
+     * JDBC to the embedded PostgreSQL of a data directory while it runs: the port from postmaster.pid, the
+     * password from the file the gateway generated ({@link EmbeddedDatabase#passwordFile}).
+     */
+    public static Connection connectToDatabase(Path dataDir) throws IOException, SQLException {
+        Path postgres = dataDir.resolve("postgres");
+        List<String> lines = Files.readAllLines(postgres.resolve("postmaster.pid"));
+        String password = Files.readString(EmbeddedDatabase.passwordFile(postgres)).strip();
+        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + lines.get(3).trim() + "/postgres", "postgres", password);
     }
 }

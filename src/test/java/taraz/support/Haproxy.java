@@ -1,0 +1,93 @@
+package taraz.support;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * HAProxy with the shipped {@code conf/haproxy.cfg}, its ports and replicas from the environment the
+ * file reads ({@code TARAZ_LB_PORT}, {@code TARAZ_PUBLIC_PORT}, {@code TARAZ_A_PORT}, {@code TARAZ_B_PORT}),
+ * its log (httplog lines, server UP/DOWN) in a file.
+ */
+public final class Haproxy implements AutoCloseable {
+
+    private static final long ROUTING_TIMEOUT_MILLIS = 60_000;
+    private static final long STOP_TIMEOUT_SECONDS = 10;
+    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+
+    private final Process process;
+    private final Path log;
+
+    private Haproxy(Process process, Path log) {
+        this.process = process;
+        this.log = log;
+    }
+
+    /** The haproxy executable on PATH or in the sbin directories, if installed. */
+    public static Optional<Path> binary() {
+        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
+        dirs.addAll(List.of("/usr/sbin", "/usr/local/sbin", "/sbin"));
+        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, "haproxy"))
+                .filter(Files::isExecutable).findFirst();
+    }
+
+    /** Starts {@code binary} on conf/haproxy.cfg in the foreground (-db) with this environment. */
+    public static Haproxy start(Path binary, Map<String, String> env, Path log) throws IOException {
+        Path config = Path.of("conf", "haproxy.cfg").toAbsolutePath();
+        if (!Files.isRegularFile(config)) {
+            throw new IllegalStateException("missing " + config);
+        }
+        ProcessBuilder builder = new ProcessBuilder(binary.toString(), "-f", config.toString(), "-db");
+        builder.environment().putAll(env);
+        builder.redirectErrorStream(true).redirectOutput(log.toFile());
+        return new Haproxy(builder.start(), log);
+    }
+
+    /** Until {@code baseUrl + "/health/ready"} answers 200 four times in a row through HAProxy: a ready node behind it. */
+    public void awaitRouting(String baseUrl) throws Exception {
+        long deadline = System.currentTimeMillis() + ROUTING_TIMEOUT_MILLIS;
+        int inARow = 0;
+        while (inARow < 4) {
+            if (!process.isAlive()) {
+                throw new AssertionError("haproxy exited with " + process.exitValue() + ":\n" + Files.readString(log));
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("haproxy not routing within " + ROUTING_TIMEOUT_MILLIS + " ms:\n" + Files.readString(log));
+            }
+            int status;
+            try {
+                status = CLIENT.send(HttpRequest.newBuilder(URI.create(baseUrl + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (IOException e) {
+                status = -1;
+            }
+            inARow = status == 200 ? inARow + 1 : 0;
+            Thread.sleep(100);
+        }
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+    }
+}
