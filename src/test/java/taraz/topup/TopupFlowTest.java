@@ -196,6 +196,31 @@ class TopupFlowTest {
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
     }
 
+    /** The bank down at create: 502 psp_unavailable, and nothing of the PSP (host, port, exception) in the answer. */
+    @Test
+    void aBankThatWillNotOpenThePaymentIs502WithoutItsDetails() throws Exception {
+        String wallet = api.openWallet("passenger");
+        String key = Api.newKey();
+        Api.Response refused;
+        try {
+            psp.faults(TestPsp.defaultFaults().put("endpoints",
+                    new JsonObject().put("request", new JsonObject().put("errorRate", 1.0))));
+            refused = Topups.create(api, wallet, AMOUNT_RIALS, key);
+        } finally {
+            psp.resetFaults();
+        }
+        assertEquals(502, refused.status(), refused.text());
+        assertEquals("psp_unavailable", refused.errorCode());
+        String message = refused.json().getJsonObject("error").getString("message");
+        String pspAddress = java.net.URI.create(psp.baseUrl()).getAuthority();
+        for (String leak : List.of(pspAddress, "127.0.0.1", "Exception", "503", "http")) {
+            assertFalse(message.contains(leak), "the 502 names " + leak + ": " + message);
+        }
+        // A replay under the key answers the same, stored once.
+        Api.Response replay = Topups.create(api, wallet, AMOUNT_RIALS, key);
+        assertEquals(refused.text(), replay.text());
+    }
+
     @Test
     void pspErrorsDuringVerifyAreRetriedUntilCredited() throws Exception {
         String wallet = api.openWallet("passenger");
