@@ -205,10 +205,13 @@ public final class Corrector {
             return release(f).map(v -> new Outcome("manual", "Nothing done: the bank's inquiry of " + f.paymentId()
                     + " says " + atBank + " for a payment its settlement report lists as settled."));
         }
-        if (!inWindow(plan)) {
+        // A reverse was sent for it (by this run or an earlier one) and may still reach the bank: the
+        // wallet is refunded only once the bank's window has closed by more than such a call can
+        // take (the claim's lease), so a late reverse and a refund can never both happen.
+        if (!inWindow(plan, -leaseMillis())) {
             return refundToWallet(f, plan);
         }
-        return mayReverse ? reverseAtBank(f, plan) : release(f).map(v -> new Outcome("failed",
+        return mayReverse && inWindow(plan, 0) ? reverseAtBank(f, plan) : release(f).map(v -> new Outcome("failed",
                 "Not fixed: the bank did not reverse the second payment and still holds it (" + atBank
                         + "); the next run asks it again."));
     }
@@ -220,9 +223,14 @@ public final class Corrector {
     }
 
     private boolean inWindow(JsonObject plan) {
+        return inWindow(plan, 0);
+    }
+
+    /** Inside the bank's reverse window, moved by {@code shiftMillis} (negative: a window that ends later). */
+    private boolean inWindow(JsonObject plan, long shiftMillis) {
         String paidAt = plan.getString("paidAt");
-        return paidAt != null
-                && OffsetDateTime.parse(paidAt).isAfter(OffsetDateTime.now().minusSeconds(rules.reverseWindowSeconds()));
+        return paidAt != null && OffsetDateTime.parse(paidAt).isAfter(OffsetDateTime.now()
+                .minusSeconds(rules.reverseWindowSeconds()).plusNanos(shiftMillis * 1_000_000));
     }
 
     /** Takes the finding's claim: the number of runs that have taken it, this one included, or 0 when it is not to be had. */
