@@ -92,6 +92,11 @@ public final class JournalCommand implements Callable<Integer> {
         @Option(names = "--txn", paramLabel = "ID", description = "Only records of this payment id.")
         String txn;
 
+        // Ids are unique within a flow only (a trip's id is its caller's choice and may equal a
+        // top-up's), so a payment is named by its flow and id together.
+        @Option(names = "--flow", paramLabel = "F", description = "Only records of this flow (trip, topup, adjustment).")
+        String flow;
+
         @Option(names = "--state", paramLabel = "S", description = "Only records with this state or status (any case).")
         String state;
 
@@ -104,6 +109,7 @@ public final class JournalCommand implements Callable<Integer> {
             long sinceMillis = since == null ? Long.MIN_VALUE : parseSince(since, Instant.now()).toEpochMilli();
             ObjLongConsumer<JournalRecord> printer = (r, index) -> {
                 if (r.timeMillis() >= sinceMillis && (txn == null || txn.equals(r.paymentId()))
+                        && (flow == null || flow.equals(r.flow()))
                         && (state == null || state.equalsIgnoreCase(r.state()) || state.equalsIgnoreCase(r.status().name()))) {
                     out.println(json ? r.toJson().put("index", index).encode() : human(r));
                 }

@@ -286,8 +286,16 @@ class JournalTest {
         try (Journal journal = Journal.open(JournalSettings.defaults(journalDir), registry)) {
             await(journal.append(record("trip-42", "SETTLING", Status.PENDING)));
             await(journal.append(record("trip-43", "SETTLED", Status.TERMINAL)));
+            // A top-up whose id a trip's caller also chose: the same id, another payment.
+            await(journal.append(JournalRecord.of("n1", "topup", "trip-43", "CREDITED", Status.TERMINAL, 1, 9_000,
+                    List.of("w9"), null, null)));
         }
-        String[] out = run(0, "tail", "--data-dir", dataDir.toString()).split("\n");
+        String[] both = run(0, "tail", "--txn", "trip-43", "--data-dir", dataDir.toString()).split("\n");
+        assertEquals(2, both.length, "an id names a payment in each flow");
+        String[] topupOnly = run(0, "tail", "--txn", "trip-43", "--flow", "topup", "--data-dir", dataDir.toString()).split("\n");
+        assertEquals(1, topupOnly.length);
+        assertTrue(topupOnly[0].contains("topup/trip-43  CREDITED"), topupOnly[0]);
+        String[] out = run(0, "tail", "--flow", "trip", "--data-dir", dataDir.toString()).split("\n");
         assertEquals(2, out.length);
         assertTrue(out[0].matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z  trip/trip-42  SETTLING  PENDING  "
                 + "attempt=1  amount=150000  accounts=\\[w1,w2\\]  node=n1  cause=-"), out[0]);
@@ -295,7 +303,7 @@ class JournalTest {
                 .contains("\"paymentId\":\"trip-43\""));
         assertTrue(run(0, "tail", "--txn", "nope", "--data-dir", dataDir.toString()).isEmpty());
         assertTrue(run(0, "incomplete", "--data-dir", dataDir.toString()).startsWith("trip  trip-42  SETTLING  age="));
-        assertTrue(run(0, "--data-dir", dataDir.toString(), "stats", "--json").contains("\"records\":2"));
+        assertTrue(run(0, "--data-dir", dataDir.toString(), "stats", "--json").contains("\"records\":3"));
         run(2, "stats", "--data-dir", dataDir.resolve("missing").toString());
         run(2, "tail", "--since", "yesterday", "--data-dir", dataDir.toString());
         run(2, "tail", "--bogus");
