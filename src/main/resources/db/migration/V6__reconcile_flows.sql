@@ -14,7 +14,9 @@
 --   kinds only a trip has (driver_not_credited, commission_missing, double_charge of a trip): `trip`;
 --   amount_mismatch, which both have: `trip` when the correction moved money between the trip's
 --   own driver or platform accounts (a top-up's correction only ever touches its wallet and the
---   corrections account), or when no top-up has that id; else `topup`.
+--   corrections account), or when no top-up of that id is the finding's wallet's (a top-up's row
+--   names the top-up's own wallet; a trip's names its passenger, who need not own a top-up that
+--   happens to carry the trip's id); else `topup`.
 CREATE TEMP TABLE correction_flows ON COMMIT DROP AS
 SELECT tr.id AS transfer_id,
        CASE
@@ -23,7 +25,7 @@ SELECT tr.id AS transfer_id,
            WHEN a.kind IN ('driver_not_credited', 'commission_missing', 'double_charge') THEN 'trip'
            WHEN EXISTS (SELECT 1 FROM entries e WHERE e.transfer_id = tr.id
                         AND e.account_id NOT IN ('corrections', coalesce(a.wallet_id, '')))
-             OR NOT EXISTS (SELECT 1 FROM topups t WHERE t.topup_id = tr.payment_id) THEN 'trip'
+             OR NOT EXISTS (SELECT 1 FROM topups t WHERE t.topup_id = tr.payment_id AND t.wallet_id = a.wallet_id) THEN 'trip'
            ELSE 'topup'
        END AS flow
   FROM transfers tr JOIN reconciliation_actions a ON a.transfer_id = tr.id

@@ -1,5 +1,6 @@
 package taraz.support;
 
+import org.flywaydb.core.Flyway;
 import picocli.CommandLine;
 import taraz.db.Database;
 import taraz.reconcile.ReconcileCommand;
@@ -34,15 +35,36 @@ public final class ReconcileDb {
 
     /** A fresh, migrated database, and a data directory for the journal reconcile writes when it applies. */
     public static ReconcileDb create() throws SQLException {
+        ReconcileDb db = empty();
+        db.migrate();
+        return db;
+    }
+
+    /**
+     * A fresh database migrated up to {@code version} only, for a test of a later migration: it
+     * seeds the rows the code of that schema wrote, then {@link #migrate()}s the rest.
+     */
+    public static ReconcileDb createAt(String version) throws SQLException {
+        ReconcileDb db = empty();
+        Database.Jdbc jdbc = Database.jdbc(db.pgUrl);
+        Flyway.configure().dataSource(jdbc.url(), jdbc.user(), jdbc.password()).locations(Database.MIGRATIONS_LOCATION)
+                .target(version).failOnMissingLocations(true).load().migrate();
+        return db;
+    }
+
+    private static ReconcileDb empty() throws SQLException {
         String shared = TestGateway.get().pgUrl();
         String name = "recon_" + ProcessHandle.current().pid() + "_" + NEXT.incrementAndGet();
         try (Connection c = Sql.connect(); Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name);
         }
-        String url = shared.substring(0, shared.lastIndexOf('/') + 1) + name;
-        Database.Jdbc jdbc = Database.jdbc(url);
+        return new ReconcileDb(shared.substring(0, shared.lastIndexOf('/') + 1) + name, TestGateway.tempDir("recon-"));
+    }
+
+    /** Applies the migrations not applied yet, the way the gateway and {@code reconcile} do at start. */
+    public void migrate() {
+        Database.Jdbc jdbc = Database.jdbc(pgUrl);
         Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
-        return new ReconcileDb(url, TestGateway.tempDir("recon-"));
     }
 
     public String pgUrl() {
