@@ -121,7 +121,7 @@ public final class BenchCompare {
         double errorsA = errorRatio(a);
         double errorsB = errorRatio(b);
         rows.add(new Row("error ratio", percent(errorsA), percent(errorsB),
-                String.format(Locale.ROOT, "%+.2f pt", 100 * (errorsB - errorsA)), "", false));
+                String.format(Locale.ROOT, "%+.2f pt", points(errorsB - errorsA)), "", false));
 
         boolean ledgerA = a.get("ledgerCheck").get("ok").asBoolean();
         boolean ledgerB = b.get("ledgerCheck").get("ok").asBoolean();
@@ -214,12 +214,18 @@ public final class BenchCompare {
         return text.toString();
     }
 
+    /** Counts and rates that are whole print as such; latencies keep two decimals (tens of microseconds). */
     static String number(double value) {
-        return String.format(Locale.ROOT, "%.2f", value);
+        return value == Math.rint(value) ? String.format(Locale.ROOT, "%.0f", value) : String.format(Locale.ROOT, "%.2f", value);
     }
 
     static String percent(double fraction) {
         return String.format(Locale.ROOT, "%.2f%%", 100 * fraction);
+    }
+
+    /** A difference of fractions in percentage points, rounded to the two decimals shown, so a tiny drop is not printed "-0.00". */
+    private static double points(double difference) {
+        return Math.round(difference * 10_000) / 100.0;
     }
 
     static String change(double from, double to) {

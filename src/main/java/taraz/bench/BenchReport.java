@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -52,7 +53,7 @@ public final class BenchReport {
         }
         String html = html(result, baselineOrNull);
         Path absolute = htmlFile.toAbsolutePath();
-        Path temporary = Files.createTempFile(absolute.getParent(), absolute.getFileName().toString(), ".tmp");
+        Path temporary = absolute.resolveSibling(absolute.getFileName() + ".tmp");
         try {
             Files.writeString(temporary, html, StandardCharsets.UTF_8);
             Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -91,7 +92,9 @@ public final class BenchReport {
         if (hasPeak(result) || hasPeak(baseline)) {
             page.append("<h2>Find-peak steps</h2>\n");
             page.append(svg(peakChart(result, baseline, "throughputPerSecond", "2xx per second"), "peakthroughput"));
-            page.append(svg(peakChart(result, baseline, "p99Millis", "p99 (ms)"), "peakp99"));
+            XYChart p99 = peakChart(result, baseline, "p99Millis", "p99 (ms)");
+            sloLine(p99, hasPeak(result) ? result : baseline);
+            page.append(svg(p99, "peakp99"));
             peakTable(page, RUN, result);
             if (hasPeak(baseline)) {
                 peakTable(page, BASELINE, baseline);
@@ -178,6 +181,8 @@ public final class BenchReport {
         XYChart chart = new XYChartBuilder().width(CHART_WIDTH).height(CHART_HEIGHT)
                 .title("2xx per second over the measured period").xAxisTitle("second").yAxisTitle("2xx per second").build();
         chart.getStyler().setLegendPosition(LegendPosition.InsideSE);
+        // From zero, so a second's dip is read in proportion to the run, not magnified by a fitted axis.
+        chart.getStyler().setYAxisMin(0.0);
         chart.addSeries(RUN, column(timeline, "second"), column(timeline, "ok")).setMarker(SeriesMarkers.NONE);
         if (baseline != null && !baseline.get("measured").get("timeline").isEmpty()) {
             JsonNode baselineTimeline = baseline.get("measured").get("timeline");
@@ -214,6 +219,19 @@ public final class BenchReport {
             chart.addSeries(BASELINE, column(steps, "rate"), column(steps, field));
         }
         return chart;
+    }
+
+    /** The SLO find-peak stepped up to, across the steps' rates: the step that crossed it is the peak. */
+    private static void sloLine(XYChart chart, JsonNode run) {
+        JsonNode slo = run.get("settings").get("sloMillis");
+        if (slo == null || !slo.isNumber()) {
+            return;
+        }
+        double[] rates = column(run.get("peak").get("steps"), "rate");
+        double lowest = Arrays.stream(rates).min().orElseThrow();
+        double highest = Arrays.stream(rates).max().orElseThrow();
+        chart.addSeries("SLO " + slo.asText() + " ms", new double[] {lowest, highest}, new double[] {slo.asDouble(), slo.asDouble()})
+                .setMarker(SeriesMarkers.NONE);
     }
 
     private static void peakTable(StringBuilder page, String which, JsonNode run) {
