@@ -137,7 +137,7 @@ jvm_flags=()
 # The jar's manifest carries Chronicle's Add-Opens/Add-Exports, so JFR is the only flag needed.
 if $jfr; then jvm_flags+=("-XX:StartFlightRecording=filename=$out/gateway.jfr,settings=profile"); fi
 passed=$(env | grep -oE '^TARAZ_[A-Z_]+' | grep -vxE 'TARAZ_(PG_URL|API_KEYS|DATA_DIR|HTTP_PORT|ADMIN_TOKEN|PSP_URL|CONFIG)' | tr '\n' ' ' || true)
-[ -z "$passed" ] || echo "the gateway gets the caller's $passed"
+[ -z "$passed" ] || echo "the gateway gets the caller's ${passed% }"
 
 t0=$(date +%s%N)
 "${gateway_env[@]}" java "${jvm_flags[@]}" -jar target/taraz.jar > "$out/gateway.log" 2>&1 &
