@@ -66,6 +66,8 @@ started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 out=${out:-$(python3 bench/results.py dir "$scenario" "$started_at")}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# A result left in a reused --out directory must not pass for this run's.
+rm -f "$out/result.json" "$out/pgbench.json"
 data=$(mktemp -d /tmp/taraz-bench.XXXXXX)
 gw=; sim=; child=
 
@@ -121,6 +123,7 @@ if [ "$scenario" = topup ] || [ "$scenario" = mixed ]; then
   sim=$!
   # The simulator answers 404 on / once it listens: any HTTP answer means it is up.
   for _ in $(seq 1 300); do curl -s -o /dev/null "$sim_url/" && break; sleep 0.1; done
+  curl -s -o /dev/null "$sim_url/" || { echo "run.sh: the PSP simulator is not up after 30 s; the end of $out/psp-sim.log:" >&2; tail -20 "$out/psp-sim.log" >&2; exit 1; }
   # Every callback comes from the simulator on loopback, one address playing all the cardholders,
   # so the callback rate limits (20/s per address by default) are lifted: they are not what is
   # measured. A caller's TARAZ_CONFIG is kept underneath.
@@ -136,7 +139,7 @@ fi
 jvm_flags=()
 # The jar's manifest carries Chronicle's Add-Opens/Add-Exports, so JFR is the only flag needed.
 if $jfr; then jvm_flags+=("-XX:StartFlightRecording=filename=$out/gateway.jfr,settings=profile"); fi
-passed=$(env | grep -oE '^TARAZ_[A-Z_]+' | grep -vxE 'TARAZ_(PG_URL|API_KEYS|DATA_DIR|HTTP_PORT|ADMIN_TOKEN|PSP_URL|CONFIG)' | tr '\n' ' ' || true)
+passed=$(env | grep -oE '^TARAZ_[A-Z_]+' | grep -vxE 'TARAZ_(PG_URL|API_KEYS|DATA_DIR|HTTP_PORT|ADMIN_TOKEN|PSP_URL)' | tr '\n' ' ' || true)
 [ -z "$passed" ] || echo "the gateway gets the caller's ${passed% }"
 
 t0=$(date +%s%N)
