@@ -5,9 +5,11 @@
 # RATE per second (what the gateway does once per keyed request) while the retention drops the
 # old day. Prints the claim rate and latency pgbench saw, and how long the drop took; then the
 # same rate as plain INSERTs, the claim's cost before the partitions, for comparison.
+# Writes its figures to target/bench/idempotency-<UTC time>/result.json (bench/results.py).
 # Usage: bench/idempotency.sh [rate=2000] [seconds=60] [rows=5000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 rate=${1:-2000}; seconds=${2:-60}; rows=${3:-5000000}
 port=${BENCH_PORT:-18181}
 pgbin=/usr/lib/postgresql/15/bin
@@ -35,7 +37,8 @@ t0=$(date +%s%N)
     'old-node', $old_day::timestamp AT TIME ZONE 'UTC', 200, '{\"state\":\"SETTLED\"}',
     ($old_day::timestamp AT TIME ZONE 'UTC') + (g % 86400) * interval '1 second'
   FROM generate_series(1, $rows) g;" > /dev/null
-echo "seeded $rows keys (1% orphaned in_progress) into day $("$pgbin/psql" -qAt -c "SELECT $old_day") in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+seed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "seeded $rows keys (1% orphaned in_progress) into day $("$pgbin/psql" -qAt -c "SELECT $old_day") in $seed_ms ms"
 
 cat > "$data/claim.sql" <<'SQL'
 \set k random(1, 2000000000)
@@ -46,7 +49,8 @@ pb=$!
 sleep $(( seconds / 2 ))
 t0=$(date +%s%N)
 dropped=$("$pgbin/psql" -qAt -c "SELECT idempotency_drop_expired(interval '48 hours')")
-echo "retention dropped $dropped day partition(s) ($rows keys) in $(( ($(date +%s%N) - t0) / 1000000 )) ms, under the claim load"
+drop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "retention dropped $dropped day partition(s) ($rows keys) in $drop_ms ms, under the claim load"
 wait $pb
 echo "claims through idempotency_claim() (advisory lock, look, insert into today's partition):"
 grep -E "progress|tps|latency|number of transactions|skipped" "$data/pgbench.out"
@@ -64,3 +68,15 @@ SQL
 echo "the same rate as one plain INSERT ... ON CONFLICT (the claim before V5):"
 grep -E "tps|latency|number of transactions|skipped" "$data/pgbench-plain.out"
 kill -TERM "$gw"; wait "$gw" || true
+
+# figure FILE PATTERN: the first number after PATTERN in pgbench's summary, empty if absent.
+figure() { grep -oE "^$2[0-9.]+" "$1" | grep -oE '[0-9.]+$' | head -1 || true; }
+python3 bench/results.py write idempotency "$started_at" --setting ratePerSecond="$rate" --setting seconds="$seconds" \
+  --setting seededKeys="$rows" --setting clients=8 \
+  --measured seedMillis="$seed_ms" --measured droppedPartitions="$dropped" --measured dropMillis="$drop_ms" \
+  --measured claimsPerSecond="$(figure "$data/pgbench.out" 'tps = ')" \
+  --measured claimLatencyMillisAverage="$(figure "$data/pgbench.out" 'latency average = ')" \
+  --measured claimLatencyMillisStddev="$(figure "$data/pgbench.out" 'latency stddev = ')" \
+  --measured claimsFailed="$(figure "$data/pgbench.out" 'number of failed transactions: ')" \
+  --measured plainInsertsPerSecond="$(figure "$data/pgbench-plain.out" 'tps = ')" \
+  --measured plainInsertLatencyMillisAverage="$(figure "$data/pgbench-plain.out" 'latency average = ')"

@@ -7,17 +7,20 @@
 # The data directory is seeded once per size by taraz.bench.ReconcileSeeder (BrokenHistory: N
 # healthy top-ups, N/4 trips, N/20 passengers, the planted faults) under target/bench-reconcile
 # and reused by later runs (a dry run changes nothing); RESEED=1 seeds it again.
+# Writes its figures to target/bench/reconcile-<UTC time>/result.json (bench/results.py).
 # Usage: bench/reconcile.sh [payments=1000000]
 # Env: RESEED=1, RECONCILE_XMX (default 512m), SEED_XMX (default 8g), MVN_FLAGS (e.g. -o).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 payments=${1:-1000000}
 xmx=${RECONCILE_XMX:-512m}
 root=target/bench-reconcile
 data=$root/data-$payments
 stl=$root/settlement-$payments
 run=$root/run-$payments
-mvn=(mvn -B -q -ntp ${MVN_FLAGS:-})
+read -ra mvn_flags <<< "${MVN_FLAGS:-}"
+mvn=(mvn -B -q -ntp "${mvn_flags[@]}")
 
 [ -f target/taraz.jar ] || "${mvn[@]}" package -DskipTests
 if [ -n "${RESEED:-}" ] || [ ! -f "$data/seeded.txt" ]; then
@@ -69,7 +72,9 @@ committed=$( { grep -oE '[KMG]\([0-9]+[KMG]\)' <<< "$pause_lines" | grep -oE '[0
   grep -oE 'garbage-first heap +total [0-9]+K' "$run/gc.log" | grep -oE '[0-9]+K'; } | to_mb | sort -n | tail -1)
 pauses=$(grep -cE '\] GC\([0-9]+\) Pause' "$run/gc.log" || true)
 peak=$(printf '%s\n%s\n' "${peak_before:-0}" "${exit_used:-0}" | sort -n | tail -1)
-rss=$( [ -f "$run/time.txt" ] && awk -F': ' '/Maximum resident set size/ { printf "%.0f MB", $2 / 1024 }' "$run/time.txt" || echo n/a)
+rss_mb=
+if [ -f "$run/time.txt" ]; then rss_mb=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$run/time.txt"); fi
+rss=${rss_mb:+$rss_mb MB}
 
 rows=$(grep -oE 'settlement: [0-9]+ row\(s\) in [0-9]+ file' "$run/stdout.txt" | grep -oE '[0-9]+' | head -1 || true)
 summary=$(grep -oE '[0-9]+ finding\(s\), [0-9]+ remaining, in [0-9.]+ s' "$run/stdout.txt" || true)
@@ -78,6 +83,18 @@ echo "payments (healthy top-ups): $payments; settlement rows: ${rows:-?} in $(( 
 echo "findings: ${summary:-?}"
 echo "wall time: $(awk -v n=$(( (t1 - t0) / 1000000 )) 'BEGIN { printf "%.1f s", n / 1000 }') (JVM + embedded PostgreSQL start and stop included); reconcile's own: $(grep -oE 'in [0-9.]+ s' <<< "$summary" || echo ?)"
 echo "heap: -Xmx$xmx; peak used ${peak} MB (largest before a GC ${peak_before:-?} MB, at exit ${exit_used:-?} MB; garbage included),"
-echo "      largest after a GC ${peak_after:-?} MB, max committed ${committed:-?} MB, $pauses GC pauses; max RSS of the JVM $rss"
+echo "      largest after a GC ${peak_after:-?} MB, max committed ${committed:-?} MB, $pauses GC pauses; max RSS of the JVM ${rss:-n/a}"
 echo "exit status: $status (1 expected: the planted findings remain in a dry run)"
 echo "logs: $run"
+
+# "13 finding(s), 13 remaining, in 49.5 s"
+read -r findings remaining own_seconds <<< "$(grep -oE '[0-9.]+' <<< "$summary" | tr '\n' ' ')"
+oom=false
+if grep -q OutOfMemoryError "$run/stderr.txt" "$run/stdout.txt"; then oom=true; fi
+python3 bench/results.py write reconcile "$started_at" --setting payments="$payments" --setting heapMax="$xmx" \
+  --setting settlementFiles=$(( ${#settlements[@]} / 2 )) \
+  --measured settlementRows="${rows:-}" --measured findings="${findings:-}" --measured remaining="${remaining:-}" \
+  --measured wallSeconds="$(awk -v n=$(( (t1 - t0) / 1000000 )) 'BEGIN { printf "%.1f", n / 1000 }')" \
+  --measured reconcileSeconds="${own_seconds:-}" --measured heapPeakUsedMegabytes="$peak" \
+  --measured heapLargestAfterGcMegabytes="${peak_after:-}" --measured heapCommittedMaxMegabytes="${committed:-}" \
+  --measured gcPauses="$pauses" --measured rssMaxMegabytes="${rss_mb:-}" --measured outOfMemory=$oom --measured exitStatus="$status"

@@ -3,9 +3,11 @@
 # target/taraz.jar opens wallets and stops; N trip settlements announced but never finished
 # are appended to its journal (taraz.bench.JournalSeeder); the next start must finish them all
 # (boot recovery) before it reports ready.
+# Writes its figures to target/bench/recovery-<UTC time>/result.json (bench/results.py).
 # Usage: bench/recovery.sh [incomplete=1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 total=${1:-1000}
 port=${BENCH_PORT:-18181}; passengers=32
 # Fresh credentials per run (48 hex characters each): the bench never uses a fixed secret.
@@ -40,7 +42,14 @@ for i in $(seq 1 $passengers); do
   wallets+=("$w")
 done
 kill -TERM "$gw"; wait "$gw" || true
+# shellcheck disable=SC2086 # the flags are several words
 java $flags -cp "target/classes:target/test-classes:$(cat target/bench-cp.txt)" taraz.bench.JournalSeeder "$data" "$total" "$driver" "${wallets[@]}"
 start_gateway recover
-echo "incomplete=$total start-to-ready=${ready_ms}ms $(grep -o 'recovery: done in [0-9]* ms: .*' "$data/gateway-recover.log")"
+done_line=$(grep -o 'recovery: done in [0-9]* ms: .*' "$data/gateway-recover.log" || true)
+echo "incomplete=$total start-to-ready=${ready_ms}ms $done_line"
 kill -TERM "$gw"; wait "$gw" || true
+read -r recovery_ms found finished left <<< \
+  "$(sed -E 's/.*done in ([0-9]+) ms: ([0-9]+) found, ([0-9]+) finished, ([0-9]+) left.*/\1 \2 \3 \4/' <<< "$done_line")"
+python3 bench/results.py write recovery "$started_at" --setting incompletePayments="$total" --setting passengers=$passengers \
+  --measured startToReadyMillis="$ready_ms" --measured recoveryMillis="${recovery_ms:-}" --measured found="${found:-}" \
+  --measured finished="${finished:-}" --measured leftForLater="${left:-}"
