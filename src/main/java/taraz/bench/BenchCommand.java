@@ -35,8 +35,7 @@ import java.util.regex.Pattern;
                 "              5% settle without a hold, 5% top-ups (--psp-sim-url)",
                 "",
                 "Exit status: 0 the run completed and the ledger check is ok; 1 the ledger check found a discrepancy;",
-                "2 a usage or setup error. Point it at a gateway nothing else writes to: the check compares the",
-                "platform's commission balance before and after the run."})
+                "2 a usage or setup error."})
 public final class BenchCommand implements Callable<Integer> {
 
     static final int EXIT_OK = 0;
@@ -46,9 +45,9 @@ public final class BenchCommand implements Callable<Integer> {
     static final int WALLETS_MAX = 100_000;
     static final double RATE_MAX = 1_000_000;
     static final Duration RUN_MAX = Duration.ofHours(1);
-    /** --find-peak: each step's rate is the previous one's times this, for at most this many steps. */
+    /** --find-peak: each step's rate is the previous one's times this; --peak-steps is at most PEAK_STEPS_MAX. */
     static final double PEAK_STEP_FACTOR = 1.25;
-    static final int PEAK_STEPS_MAX = 40;
+    static final int PEAK_STEPS_MAX = 100;
     static final Duration PEAK_STEP_WARMUP = Duration.ofSeconds(1);
     static final long GIT_TIMEOUT_SECONDS = 5;
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m)?");
@@ -82,6 +81,8 @@ public final class BenchCommand implements Callable<Integer> {
     double startRate;
     @Option(names = "--step", description = "--find-peak's measured time per step (default: ${DEFAULT-VALUE})", defaultValue = "5s")
     String step;
+    @Option(names = "--peak-steps", description = "--find-peak's most steps (default: ${DEFAULT-VALUE})", defaultValue = "40")
+    int peakSteps;
     @Option(names = "--slo", description = "--find-peak's p99 bound, e.g. 50ms (default: ${DEFAULT-VALUE})", defaultValue = "50ms")
     String slo;
     @Option(names = "--at", description = "--find-peak measures at this fraction of the peak, e.g. 70% (default: ${DEFAULT-VALUE})",
@@ -173,6 +174,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (startRate <= 0 || startRate > RATE_MAX) {
             throw new IllegalArgumentException("--start-rate must be above 0 and at most " + (long) RATE_MAX);
         }
+        if (peakSteps < 1 || peakSteps > PEAK_STEPS_MAX) {
+            throw new IllegalArgumentException("--peak-steps must be 1.." + PEAK_STEPS_MAX);
+        }
         if (findPeak && rate != null) {
             throw new IllegalArgumentException("--find-peak chooses the rate itself; leave out --rate");
         }
@@ -236,7 +240,7 @@ public final class BenchCommand implements Callable<Integer> {
         JsonArray steps = new JsonArray();
         Double peakRate = null;
         double stepRate = startRate;
-        for (int i = 0; i < PEAK_STEPS_MAX && stepRate <= RATE_MAX; i++) {
+        for (int i = 0; i < peakSteps && stepRate <= RATE_MAX; i++) {
             LoadGenerator.Load load = new LoadGenerator.Load(connections, stepRate, PEAK_STEP_WARMUP, stepDuration);
             Recorder recorder = bench.load(load, workload::next, scenario.cliName + String.format(" @%.0f/s", stepRate),
                     System.err::println);

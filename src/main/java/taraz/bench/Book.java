@@ -7,8 +7,7 @@ import java.util.Map;
 
 /**
  * What the harness did to the ledger, for the ledger check: the wallets it opened and funded,
- * the platform's commission balance before the run, every settle it sent and every top-up it
- * started. Written on the run's event loop only, read after the run.
+ * every settle it sent and every top-up it started. Written on the run's event loop only, read after the run.
  */
 final class Book {
 
@@ -27,7 +26,6 @@ final class Book {
     final List<String> drivers = new ArrayList<>();
     final List<Trip> trips = new ArrayList<>();
     final List<Topup> topups = new ArrayList<>();
-    long platformBaselineRials;
 
     List<String> passengers() {
         return new ArrayList<>(fundedRials.keySet());

@@ -57,15 +57,7 @@ final class Workload {
         };
         List<Integer> passengerIndexes = IntStream.range(0, wallets).boxed().toList();
         List<Integer> driverIndexes = IntStream.range(0, drivers).boxed().toList();
-        return client.get("/v1/wallets/platform-commission")
-                .compose(reply -> {
-                    if (!reply.ok()) {
-                        return Future.failedFuture(new IllegalStateException(
-                                "reading the platform's commission wallet answered " + reply.status() + " " + reply.body()));
-                    }
-                    workload.book.platformBaselineRials = reply.body().getLong("balance");
-                    return Bounded.each(passengerIndexes, SETUP_CONCURRENCY, workload::openPassenger);
-                })
+        return Bounded.each(passengerIndexes, SETUP_CONCURRENCY, workload::openPassenger)
                 .compose(v -> Bounded.each(driverIndexes, SETUP_CONCURRENCY, workload::openDriver))
                 .map(v -> {
                     // Opened concurrently: keep a stable order so operations spread evenly.
