@@ -5,6 +5,7 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import taraz.bench.BenchCommand;
 import taraz.journal.JournalCommand;
 import taraz.pspsim.PspSimCommand;
 import taraz.reconcile.ReconcileCommand;
@@ -15,9 +16,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}. */
+/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}, {@code bench}. */
 @Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
-        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class})
+        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class, BenchCommand.class})
 public final class Main implements Callable<Integer> {
 
     static {
