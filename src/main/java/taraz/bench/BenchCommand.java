@@ -1,5 +1,7 @@
 package taraz.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.management.OperatingSystemMXBean;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -23,7 +25,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** {@code taraz bench SCENARIO}: load a gateway over its API, measure, check the ledger, write result.json. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {CompareCommand.class, ReportCommand.class},
         description = "load a running gateway through its API (closed or open model), measure latency in an "
                 + "HdrHistogram from each request's intended start, then check the ledger through the API",
         footer = {"", "Scenarios:",
@@ -52,7 +54,8 @@ public final class BenchCommand implements Callable<Integer> {
     static final long GIT_TIMEOUT_SECONDS = 5;
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m)?");
 
-    @Parameters(index = "0", paramLabel = "SCENARIO", description = "settle, trip, hot-driver, topup or mixed")
+    // Optional to picocli so that `bench compare` and `bench report` need none; a run without one is a usage error.
+    @Parameters(index = "0", arity = "0..1", paramLabel = "SCENARIO", description = "settle, trip, hot-driver, topup or mixed")
     String scenarioName;
     @Option(names = "--url", description = "the gateway (default: ${DEFAULT-VALUE})", defaultValue = "http://127.0.0.1:8080")
     String url;
@@ -90,6 +93,8 @@ public final class BenchCommand implements Callable<Integer> {
     String at;
     @Option(names = "--out", description = "result.json goes here (default: target/bench/SCENARIO-TIMESTAMP)")
     Path out;
+    @Option(names = "--baseline", paramLabel = "B.json", description = "an earlier result.json shown beside this run in report.html")
+    Path baseline;
     @Option(names = "--pg-version", description = "the gateway's PostgreSQL version, for result.json (the API does not say it)")
     String pgVersion;
 
@@ -101,8 +106,14 @@ public final class BenchCommand implements Callable<Integer> {
         Duration stepDuration;
         long sloMillis;
         double atFraction;
+        JsonNode baselineResult;
         try {
+            if (scenarioName == null) {
+                throw new IllegalArgumentException("name a scenario: " + Scenario.names() + " (or: bench compare, bench report)");
+            }
             scenario = Scenario.parse(scenarioName);
+            // Read before the run, so a bad baseline costs nothing.
+            baselineResult = baseline == null ? null : ResultReader.read(baseline);
             measured = duration(duration, "--duration");
             warm = duration(warmup, "--warmup");
             stepDuration = duration(step, "--step");
@@ -114,7 +125,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (scenario.fundsWallets() && adminToken == null) {
                 throw new IllegalArgumentException("funding the wallets needs --admin-token (or TARAZ_ADMIN_TOKEN)");
             }
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | ResultReader.BadResult e) {
             System.err.println("bench: " + e.getMessage());
             return EXIT_USAGE;
         }
@@ -156,7 +167,15 @@ public final class BenchCommand implements Callable<Integer> {
             JsonObject result = result(scenario, startedAt, measuredRate, measured, warm, sloMillis, atFraction,
                     setupSeconds, recorder, peak, check);
             Path file = write(outDir, result);
+            Path report = outDir.resolve("report.html");
+            try {
+                BenchReport.write(new ObjectMapper().readTree(result.encode()), baselineResult, report);
+            } catch (IOException e) {
+                // The numbers are in result.json already; `bench report` can draw them again.
+                System.err.println("bench: report.html not written: " + e.getMessage());
+            }
             System.out.println(summary(result, check, file));
+            System.out.println("report        " + report);
             return check.ok() ? EXIT_OK : EXIT_LEDGER;
         }
     }
