@@ -33,8 +33,8 @@ import java.util.regex.Pattern;
                 "  trip        hold, then settle; every 10th trip is cancelled instead",
                 "  hot-driver  settle without a hold, every trip paying one driver",
                 "  topup       create a top-up, the simulated cardholder pays (--psp-sim-url), poll until CREDITED",
-                "  mixed       a ride-hailing hour: 50% hold then settle, 10% hold then cancel, 30% wallet reads,",
-                "              5% settle without a hold, 5% top-ups (--psp-sim-url)",
+                "  mixed       a ride-hailing hour: 50%% hold then settle, 10%% hold then cancel, 30%% wallet reads,",
+                "              5%% settle without a hold, 5%% top-ups (--psp-sim-url)",
                 "",
                 "Exit status: 0 the run completed and the ledger check is ok; 1 the ledger check found a discrepancy;",
                 "2 a usage or setup error."})
@@ -88,7 +88,7 @@ public final class BenchCommand implements Callable<Integer> {
     int peakSteps;
     @Option(names = "--slo", description = "--find-peak's p99 bound, e.g. 50ms (default: ${DEFAULT-VALUE})", defaultValue = "50ms")
     String slo;
-    @Option(names = "--at", description = "--find-peak measures at this fraction of the peak, e.g. 70% (default: ${DEFAULT-VALUE})",
+    @Option(names = "--at", description = "--find-peak measures at this fraction of the peak, e.g. 70%% or 0.7 (default: 70%%)",
             defaultValue = "70%")
     String at;
     @Option(names = "--out", description = "result.json goes here (default: target/bench/SCENARIO-TIMESTAMP)")
