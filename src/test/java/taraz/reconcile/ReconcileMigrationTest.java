@@ -5,6 +5,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import taraz.support.ReconcileDb;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 
 import java.nio.charset.StandardCharsets;
@@ -64,7 +65,7 @@ class ReconcileMigrationTest {
     void seedAtV5ThenMigrate() throws Exception {
         db = ReconcileDb.createAt("5");
         try (Connection c = db.connect()) {
-            assertEquals(5, count(c, "SELECT max(version::int) FROM flyway_schema_history WHERE success"));
+            assertEquals(5, Sql.count(c, "SELECT max(version::int) FROM flyway_schema_history WHERE success"));
             c.setAutoCommit(false);
             seed(c);
             c.commit();
@@ -82,7 +83,7 @@ class ReconcileMigrationTest {
     @Test
     void eachEarlierCorrectionTakesItsFlowAndNoMoneyMoves() throws Exception {
         try (Connection c = db.connect()) {
-            assertEquals(1, count(c, "SELECT count(*) FROM flyway_schema_history WHERE version = '6' AND success"));
+            assertEquals(1, Sql.count(c, "SELECT count(*) FROM flyway_schema_history WHERE version = '6' AND success"));
 
             // The corrections have the kind of their flow; their ids, and every other transfer, are as they were.
             Map<String, String> transfersAfter = rows(c, "SELECT id, kind FROM transfers");
@@ -91,7 +92,7 @@ class ReconcileMigrationTest {
                 String expected = expectedKinds.getOrDefault(t.getKey(), t.getValue());
                 assertEquals(expected, transfersAfter.get(t.getKey()), "kind of " + t.getKey());
             }
-            assertEquals(0, count(c, "SELECT count(*) FROM transfers WHERE kind = 'correction'"));
+            assertEquals(0, Sql.count(c, "SELECT count(*) FROM transfers WHERE kind = 'correction'"));
 
             // The action rows' keys name the flow; the balance repair keeps its account key.
             assertEquals(expectedRows, rows(c, "SELECT finding_key, coalesce(transfer_id, action) FROM reconciliation_actions"));
@@ -100,12 +101,12 @@ class ReconcileMigrationTest {
             assertEquals(entriesBefore, rows(c, "SELECT id::text, transfer_id || ' ' || account_id || ' ' || amount_rials || ' ' "
                     + "|| balance_after_rials FROM entries"));
             assertEquals(balancesBefore, rows(c, "SELECT id, balance_rials || '/' || held_rials FROM accounts"));
-            assertEquals(0, count(c, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"));
-            assertEquals(0, count(c, "SELECT count(*) FROM accounts a WHERE balance_rials <> "
+            assertEquals(0, Sql.count(c, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"));
+            assertEquals(0, Sql.count(c, "SELECT count(*) FROM accounts a WHERE balance_rials <> "
                     + "(SELECT coalesce(sum(amount_rials), 0) FROM entries e WHERE e.account_id = a.id)"));
 
             // The reverse claim's columns, with their defaults on the earlier rows.
-            assertEquals(expectedRows.size(), count(c, "SELECT count(*) FROM reconciliation_actions "
+            assertEquals(expectedRows.size(), Sql.count(c, "SELECT count(*) FROM reconciliation_actions "
                     + "WHERE attempts = 1 AND lease_until IS NULL"));
             try (PreparedStatement s = c.prepareStatement("SELECT column_name, data_type, is_nullable, column_default "
                     + "FROM information_schema.columns WHERE table_name = 'reconciliation_actions' "
@@ -237,7 +238,7 @@ class ReconcileMigrationTest {
 
     private void action(Connection c, String key, String kind, String paymentId, String walletId, long amount, String action,
                         String transferId) throws SQLException {
-        update(c, "INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, amount_rials, action, transfer_id, "
+        Sql.update(c, "INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, amount_rials, action, transfer_id, "
                 + "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", key, kind, paymentId, walletId, amount, action, transferId, RUN);
     }
 
@@ -246,21 +247,21 @@ class ReconcileMigrationTest {
             throws SQLException {
         long credits = legs.values().stream().filter(v -> v > 0).mapToLong(Long::longValue).sum();
         assertEquals(0, legs.values().stream().mapToLong(Long::longValue).sum(), "legs of " + id);
-        update(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials, reason) VALUES (?, ?, ?, ?, ?)",
+        Sql.update(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials, reason) VALUES (?, ?, ?, ?, ?)",
                 id, kind, paymentId, credits, reason);
         // Credits first, so no wallet dips below zero on the way (the no_overdraft check is per row).
         List<Map.Entry<String, Long>> ordered = new ArrayList<>(legs.entrySet());
         ordered.sort(Map.Entry.<String, Long>comparingByValue().reversed());
         for (Map.Entry<String, Long> leg : ordered) {
-            long after = count(c, "UPDATE accounts SET balance_rials = balance_rials + ? WHERE id = ? RETURNING balance_rials",
+            long after = Sql.count(c, "UPDATE accounts SET balance_rials = balance_rials + ? WHERE id = ? RETURNING balance_rials",
                     leg.getValue(), leg.getKey());
-            update(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, ?, ?, ?)",
+            Sql.update(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, ?, ?, ?)",
                     id, leg.getKey(), leg.getValue(), after);
         }
     }
 
     private void wallet(Connection c, String id, String kind) throws SQLException {
-        update(c, "INSERT INTO accounts (id, kind, owner_id, name) VALUES (?, ?, ?, ?)", id, kind, id, id);
+        Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, name) VALUES (?, ?, ?, ?)", id, kind, id, id);
     }
 
     private static String card(String wallet) {
@@ -277,7 +278,7 @@ class ReconcileMigrationTest {
         String transferId = "topup:" + id + ":credit";
         post(c, transferId, "topup_credit", id, null, legs(CLEARING, -amount, wallet, amount));
         String ref = authority == null ? null : "R" + authority.replace("-", "");
-        update(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, ref_id, card_pan, transfer_id, "
+        Sql.update(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, ref_id, card_pan, transfer_id, "
                         + "created_at, requested_at, callback_at, verified_at, updated_at) "
                         + "VALUES (?, ?, ?, 'zarinpal', 'CREDITED', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 id, wallet, amount, authority == null ? "AU-" + id : authority, ref, card(wallet), transferId, at,
@@ -293,7 +294,7 @@ class ReconcileMigrationTest {
     }
 
     private void trip(Connection c, String id, String passenger, String driver, long fare, long commission) throws SQLException {
-        update(c, "INSERT INTO trips (trip_id, state, passenger_wallet_id, driver_wallet_id, fare_rials, commission_rials, "
+        Sql.update(c, "INSERT INTO trips (trip_id, state, passenger_wallet_id, driver_wallet_id, fare_rials, commission_rials, "
                 + "created_at, updated_at) VALUES (?, 'SETTLED', ?, ?, ?, ?, ?, ?)", id, passenger, driver, fare, commission,
                 uncovered, uncovered.plusMinutes(1));
     }
@@ -306,19 +307,6 @@ class ReconcileMigrationTest {
         return legs;
     }
 
-    private static void update(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement s = prepare(c, sql, args)) {
-            s.executeUpdate();
-        }
-    }
-
-    private static long count(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement s = prepare(c, sql, args); ResultSet r = s.executeQuery()) {
-            assertTrue(r.next(), sql);
-            return r.getLong(1);
-        }
-    }
-
     /** Two columns, the first a key, in key order. */
     private static Map<String, String> rows(Connection c, String sql) throws SQLException {
         Map<String, String> rows = new TreeMap<>();
@@ -328,13 +316,5 @@ class ReconcileMigrationTest {
             }
         }
         return rows;
-    }
-
-    private static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
-        PreparedStatement s = c.prepareStatement(sql);
-        for (int i = 0; i < args.length; i++) {
-            s.setObject(i + 1, args[i]);
-        }
-        return s;
     }
 }

@@ -8,13 +8,13 @@ import taraz.failpoint.Failpoints;
 import taraz.support.Api;
 import taraz.support.GatewayProcess;
 import taraz.support.ReconcileDb;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
@@ -159,15 +159,15 @@ class ReconcileReverseTest {
         String topup = Api.newId("tp-reverse");
         try (Connection c = db.connect()) {
             c.setAutoCommit(false);
-            exec(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, 'سارا کریمی', '09120000001')",
+            Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, 'سارا کریمی', '09120000001')",
                     wallet, wallet);
-            exec(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials) VALUES (?, 'topup_credit', ?, ?)",
+            Sql.update(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials) VALUES (?, 'topup_credit', ?, ?)",
                     "topup:" + topup + ":credit", topup, AMOUNT_RIALS);
-            exec(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, 'psp-clearing', ?, ?), (?, ?, ?, ?)",
+            Sql.update(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, 'psp-clearing', ?, ?), (?, ?, ?, ?)",
                     "topup:" + topup + ":credit", -AMOUNT_RIALS, -AMOUNT_RIALS, "topup:" + topup + ":credit", wallet, AMOUNT_RIALS, AMOUNT_RIALS);
-            exec(c, "UPDATE accounts SET balance_rials = balance_rials + ? WHERE id = ?", AMOUNT_RIALS, wallet);
-            exec(c, "UPDATE accounts SET balance_rials = balance_rials - ? WHERE id = 'psp-clearing'", AMOUNT_RIALS);
-            exec(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, ref_id, card_pan, transfer_id, "
+            Sql.update(c, "UPDATE accounts SET balance_rials = balance_rials + ? WHERE id = ?", AMOUNT_RIALS, wallet);
+            Sql.update(c, "UPDATE accounts SET balance_rials = balance_rials - ? WHERE id = 'psp-clearing'", AMOUNT_RIALS);
+            Sql.update(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, ref_id, card_pan, transfer_id, "
                             + "created_at, verified_at) VALUES (?, ?, ?, 'zarinpal', 'CREDITED', ?, ?, ?, ?, now() - interval '1 minute', now())",
                     topup, wallet, AMOUNT_RIALS, first.getString("authority"), first.getString("ref_id"), first.getString("card_pan"),
                     "topup:" + topup + ":credit");
@@ -198,14 +198,5 @@ class ReconcileReverseTest {
         assertEquals(100, verified.getInteger("code"), verified.encode());
         return new JsonObject().put("authority", authority).put("ref_id", String.valueOf(verified.getValue("ref_id")))
                 .put("card_pan", verified.getString("card_pan"));
-    }
-
-    private static void exec(Connection c, String sql, Object... args) throws Exception {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            s.executeUpdate();
-        }
     }
 }

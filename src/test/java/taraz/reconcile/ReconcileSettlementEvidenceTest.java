@@ -6,6 +6,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import taraz.support.Api;
 import taraz.support.ReconcileDb;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
 
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -124,9 +124,9 @@ class ReconcileSettlementEvidenceTest {
         wallet = Api.newId("w-evidence");
         topupId = Api.newId("tp-evidence");
         try (Connection c = db.connect()) {
-            exec(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, ?, ?)",
+            Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, ?, ?)",
                     wallet, wallet, CUSTOMER_NAME, CUSTOMER_PHONE);
-            exec(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, created_at, requested_at, updated_at) "
+            Sql.update(c, "INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state, authority, created_at, requested_at, updated_at) "
                     + "VALUES (?, ?, ?, 'zarinpal', 'FAILED', ?, now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')",
                     topupId, wallet, AMOUNT_RIALS, authority);
         }
@@ -163,14 +163,5 @@ class ReconcileSettlementEvidenceTest {
         assertEquals(1, db.count("SELECT count(*) FROM transfers"));
         assertEquals(1, db.count("SELECT count(*) FROM topups WHERE topup_id = ? AND state = 'CREDITED'", topupId));
         assertEquals(0, db.count("SELECT coalesce(sum(balance_rials), 0) FROM accounts"));
-    }
-
-    private static void exec(Connection c, String sql, Object... args) throws Exception {
-        try (PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            s.executeUpdate();
-        }
     }
 }

@@ -8,8 +8,6 @@ import taraz.reconcile.ReconcileCommand;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -89,14 +87,8 @@ public final class ReconcileDb {
 
     /** The first column of the first row as a long. */
     public long count(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            try (ResultSet r = s.executeQuery()) {
-                r.next();
-                return r.getLong(1);
-            }
+        try (Connection c = connect()) {
+            return Sql.count(c, sql, args);
         }
     }
 }

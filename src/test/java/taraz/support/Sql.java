@@ -23,7 +23,14 @@ public final class Sql {
 
     /** The first column of the first row, as a long (a count or a sum). */
     public static long count(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = prepare(c, sql, args); ResultSet rs = s.executeQuery()) {
+        try (Connection c = connect()) {
+            return count(c, sql, args);
+        }
+    }
+
+    /** The same on a connection of the test's own (a reconcile test's database). */
+    public static long count(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement s = prepare(c, sql, args); ResultSet rs = s.executeQuery()) {
             if (!rs.next()) {
                 throw new AssertionError("no row for " + sql);
             }
@@ -32,7 +39,14 @@ public final class Sql {
     }
 
     public static int update(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = prepare(c, sql, args)) {
+        try (Connection c = connect()) {
+            return update(c, sql, args);
+        }
+    }
+
+    /** The same on a connection of the test's own (a reconcile test's database). */
+    public static int update(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement s = prepare(c, sql, args)) {
             return s.executeUpdate();
         }
     }
