@@ -7,6 +7,7 @@ import java.security.SecureRandom;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -38,6 +39,14 @@ public final class Topups {
 
     public static String callbackPath(String authority, String status) {
         return CALLBACK + "?Authority=" + authority + "&Status=" + status;
+    }
+
+    /** The headers of a callback that asks for the JSON answer rather than the cardholder's page. */
+    public static final Map<String, String> ACCEPT_JSON = Map.of("Accept", "application/json");
+
+    /** The bank's callback as a browser coming back from the bank sends it, answered as JSON. */
+    public static Api.Response callback(Api api, String authority, String status) {
+        return api.get(callbackPath(authority, status), ACCEPT_JSON);
     }
 
     /** An authority as the bank writes them ({@code A} and 35 of [0-9A-Za-z]) that no top-up has. */

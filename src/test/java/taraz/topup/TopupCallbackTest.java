@@ -11,7 +11,6 @@ import taraz.support.TestPsp;
 import taraz.support.Topups;
 
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,7 +34,6 @@ class TopupCallbackTest {
     private static final int VERIFY_RETRIES = 3;
     /** Slow bank answers keep the first run going while every concurrent callback arrives. */
     private static final long SLOW_BANK_MILLIS = 500;
-    private static final Map<String, String> ACCEPT_JSON = Map.of("Accept", "application/json");
 
     private static Api api;
     private static TestPsp psp;
@@ -54,7 +52,7 @@ class TopupCallbackTest {
                 "callbacks find their top-up through an index on authority");
         long before = psp.stats().getLong("unknownAuthorityCalls");
         for (int i = 0; i < UNKNOWN_CALLBACKS; i++) {
-            Api.Response r = api.get(Topups.callbackPath(Topups.randomAuthority(), i % 2 == 0 ? "OK" : "NOK"), ACCEPT_JSON);
+            Api.Response r = Topups.callback(api, Topups.randomAuthority(), i % 2 == 0 ? "OK" : "NOK");
             assertEquals(404, r.status(), r.text());
             assertEquals("topup_not_found", r.errorCode(), r.text());
         }
@@ -78,7 +76,7 @@ class TopupCallbackTest {
                     .put("inquiry", new JsonObject().put("latencyMillis", SLOW_BANK_MILLIS))));
             List<Object> answers = Concurrently.run(1 + FORGED, i -> i == 0
                     ? psp.pay(authority, "OK")
-                    : api.get(Topups.callbackPath(authority, "NOK"), ACCEPT_JSON));
+                    : Topups.callback(api, authority, "NOK"));
             JsonObject paid = (JsonObject) answers.get(0);
             assertEquals(DUPLICATES, paid.getJsonArray("callbacks").size(), paid.encode());
             for (Object answer : answers.subList(1, answers.size())) {
@@ -107,14 +105,14 @@ class TopupCallbackTest {
                     new JsonObject().put("verify", new JsonObject().put("errorRate", 1.0))));
             psp.pay(authority, "OK");
             for (int i = 0; i < VERIFY_RETRIES; i++) {
-                assertEquals(200, api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON).status());
+                assertEquals(200, Topups.callback(api, authority, "OK").status());
             }
             assertTrue(Topups.view(api, topupId).getInteger("verifyAttempts") > VERIFY_RETRIES,
                     "the verify was retried: " + Topups.view(api, topupId).encode());
         } finally {
             psp.resetFaults();
         }
-        api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
+        Topups.callback(api, authority, "OK");
         JsonObject credited = Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
         List<String> states = Topups.historyStates(credited);
         for (int i = 1; i < states.size(); i++) {
@@ -143,7 +141,7 @@ class TopupCallbackTest {
     }
 
     private static void assertOnlyState(String authority, String topupId, String wallet, String state) {
-        Api.Response json = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
+        Api.Response json = Topups.callback(api, authority, "OK");
         assertEquals(200, json.status(), json.text());
         assertEquals(Set.of("state", "message"), json.json().fieldNames(), json.text());
         assertEquals(state, json.json().getString("state"), json.text());

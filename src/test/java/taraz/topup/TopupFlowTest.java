@@ -13,7 +13,6 @@ import taraz.support.Topups;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,7 +37,6 @@ class TopupFlowTest {
     private static final int CONCURRENT_CREATES = 20;
     private static final int DUPLICATE_CALLBACKS = 5;
     private static final int EXTRA_CALLBACKS = 3;
-    private static final Map<String, String> ACCEPT_JSON = Map.of("Accept", "application/json");
 
     private static Api api;
     private static TestPsp psp;
@@ -86,7 +84,7 @@ class TopupFlowTest {
         assertEquals(200, html.status(), html.text());
         assertTrue(html.header("Content-Type").startsWith("text/html"), html.header("Content-Type"));
         assertTrue(html.text().contains("CREDITED"), html.text());
-        Api.Response json = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
+        Api.Response json = Topups.callback(api, authority, "OK");
         assertEquals(200, json.status(), json.text());
         assertTrue(json.header("Content-Type").startsWith("application/json"), json.header("Content-Type"));
         assertEquals("CREDITED", json.json().getString("state"), json.text());
@@ -148,7 +146,7 @@ class TopupFlowTest {
             // The simulator sends its 5 callbacks at once; the test adds 3 of its own at the same moment.
             List<Object> answers = Concurrently.run(1 + EXTRA_CALLBACKS, i -> i == 0
                     ? psp.pay(authority, "OK")
-                    : api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON));
+                    : Topups.callback(api, authority, "OK"));
             JsonObject paid = (JsonObject) answers.get(0);
             JsonArray callbacks = paid.getJsonArray("callbacks");
             assertEquals(DUPLICATE_CALLBACKS, callbacks.size(), paid.encode());
@@ -233,7 +231,7 @@ class TopupFlowTest {
             JsonObject paid = psp.pay(authority, "OK");
             assertEquals(200, paid.getJsonArray("callbacks").getJsonObject(0).getInteger("status"), paid.encode());
             // The cardholder's page (asked again, as JSON) says it is being verified; nothing is credited.
-            Api.Response answer = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
+            Api.Response answer = Topups.callback(api, authority, "OK");
             assertEquals(200, answer.status(), answer.text());
             assertTrue(Set.of("VERIFYING", "CALLBACK_RECEIVED").contains(answer.json().getString("state")), answer.text());
             JsonObject now = Topups.view(api, topupId);
@@ -291,7 +289,7 @@ class TopupFlowTest {
         JsonObject failed = Topups.awaitState(api, topupId, "FAILED", AWAIT_MILLIS);
         assertEquals("cancelled_by_cardholder", failed.getString("lastError"), failed.encode());
 
-        Api.Response answer = api.get(Topups.callbackPath(authority, "NOK"), ACCEPT_JSON);
+        Api.Response answer = Topups.callback(api, authority, "NOK");
         assertEquals(200, answer.status(), answer.text());
         assertEquals("FAILED", answer.json().getString("state"), answer.text());
         Api.Response html = api.get(Topups.callbackPath(authority, "NOK"));
@@ -330,7 +328,7 @@ class TopupFlowTest {
     @Test
     void forgedCallbacksCreditNothing() throws Exception {
         // An authority no top-up has.
-        Api.Response unknown = api.get(Topups.callbackPath(Topups.randomAuthority(), "OK"), ACCEPT_JSON);
+        Api.Response unknown = Topups.callback(api, Topups.randomAuthority(), "OK");
         assertEquals(404, unknown.status(), unknown.text());
         assertTrue(unknown.header("Content-Type").startsWith("application/json"), unknown.header("Content-Type"));
         assertEquals("topup_not_found", unknown.errorCode(), unknown.text());
@@ -340,7 +338,7 @@ class TopupFlowTest {
         JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
-        Api.Response forged = api.get(Topups.callbackPath(authority, "OK"), ACCEPT_JSON);
+        Api.Response forged = Topups.callback(api, authority, "OK");
         assertEquals(200, forged.status(), forged.text());
         assertEquals("REQUESTED", forged.json().getString("state"), forged.text());
         assertEquals("REQUESTED", Topups.view(api, topupId).getString("state"));
@@ -350,7 +348,7 @@ class TopupFlowTest {
         // Malformed callbacks.
         for (String query : List.of("?Authority=" + authority, "?Authority=" + authority + "&Status=MAYBE",
                 "?Status=OK", "?Authority=" + authority + "%27%3B--&Status=OK")) {
-            Api.Response bad = api.get(Topups.CALLBACK + query, ACCEPT_JSON);
+            Api.Response bad = api.get(Topups.CALLBACK + query, Topups.ACCEPT_JSON);
             assertEquals(400, bad.status(), query + ": " + bad.text());
             assertEquals("invalid_callback", bad.errorCode(), query + ": " + bad.text());
         }

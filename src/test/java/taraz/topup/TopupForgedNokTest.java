@@ -12,7 +12,6 @@ import taraz.support.Topups;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,7 +30,6 @@ class TopupForgedNokTest {
     private static final int RACE_ROUNDS = 20;
     private static final int PAY_LAG_STEPS = 5;
     private static final long PAY_LAG_STEP_MILLIS = 10;
-    private static final Map<String, String> ACCEPT_JSON = Map.of("Accept", "application/json");
 
     private static Api api;
     private static TestPsp psp;
@@ -91,7 +89,7 @@ class TopupForgedNokTest {
             long payLagMillis = (round % PAY_LAG_STEPS) * PAY_LAG_STEP_MILLIS;
             List<Object> answers = Concurrently.run(2, i -> {
                 if (i == 1) {
-                    return api.get(Topups.callbackPath(authority, "NOK"), ACCEPT_JSON);
+                    return Topups.callback(api, authority, "NOK");
                 }
                 Thread.sleep(payLagMillis);
                 return psp.pay(authority, "OK");
@@ -132,7 +130,7 @@ class TopupForgedNokTest {
     }
 
     private static void assertForgedNokLeavesItPayable(String topupId, String authority) {
-        Api.Response forged = api.get(Topups.callbackPath(authority, "NOK"), ACCEPT_JSON);
+        Api.Response forged = Topups.callback(api, authority, "NOK");
         assertEquals(200, forged.status(), forged.text());
         assertEquals("REQUESTED", forged.json().getString("state"), "a forged NOK closes nothing: " + forged.text());
         assertEquals("REQUESTED", Topups.view(api, topupId).getString("state"));
