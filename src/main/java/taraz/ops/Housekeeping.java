@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 
 /**
  * The node's own schedule (it never waits for an outside event): the hold sweeper expires
- * holds past due; the top-up sweeper finishes top-ups whose callback was lost; a slower round keeps the idempotency keys' day partitions ready and drops the expired ones and checks the ledger's
+ * holds past due; the top-up sweeper finishes top-ups whose callback was lost; a slower round keeps the idempotency keys' day partitions ready (dropping the expired days); one checks the ledger's
  * invariants and stuck payments for the metrics; the reconciliation round publishes its counts. Each job runs its next round only after the
  * last one ended, and each round's work is bounded.
  */
