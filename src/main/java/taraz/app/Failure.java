@@ -18,6 +18,13 @@ public final class Failure extends RuntimeException {
     }
 
     public int status() { return status; }
+
+    /** The body a client gets: {@code {"error": {"code", "message"}}}. */
+    public io.vertx.core.json.JsonObject body() {
+        return new io.vertx.core.json.JsonObject().put("error", new io.vertx.core.json.JsonObject()
+                .put("code", code).put("message", getMessage()));
+    }
+
     public String code() { return code; }
 
     public static Failure badRequest(String code, String message) { return new Failure(400, code, message); }

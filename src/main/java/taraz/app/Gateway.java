@@ -23,6 +23,7 @@ import taraz.http.HttpVerticle;
 import taraz.http.RequestBodies;
 import taraz.idempotency.IdempotencyStore;
 import taraz.journal.Journal;
+import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
 import taraz.journal.JournalRecord;
 import taraz.ops.Housekeeping;
@@ -66,6 +67,7 @@ public final class Gateway {
     private EmbeddedDatabase embedded;
     private Journal journal;
     private Pool pool;
+    private BatchWriter writer;
     private Housekeeping housekeeping;
     private String httpDeployment;
     private int httpPort;
@@ -129,7 +131,9 @@ public final class Gateway {
                             .using(vertx)
                             .build();
                     Ledger ledger = new Ledger();
-                    TripService trips = new TripService(pool, ledger, journal, failpoints, node,
+                    writer = new BatchWriter(vertx, Database.connectOptions(pgUrl), failpoints, node,
+                            settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), metrics.registry());
+                    TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
                             settings.longValue("holdTtlSecondsDefault"), steps);
                     AdjustmentService adjustments = new AdjustmentService(pool, ledger, journal, failpoints, node, steps);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
@@ -151,7 +155,7 @@ public final class Gateway {
                             TopupService.FLOW, topups::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"),
                             settings.intValue("recoveryConcurrency"));
-                    return RequestBodies.load(vertx, settings.amountRialsMax())
+                    return writer.start().compose(writerStarted -> RequestBodies.load(vertx, settings.amountRialsMax()))
                             .compose(bodies -> {
                                 Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks(), keys);
@@ -238,6 +242,7 @@ public final class Gateway {
             LOG.info("stop: {} interrupted step(s) journaled, journal synced and closed in {} ms", interrupted.size(),
                     (System.nanoTime() - t) / 1_000_000);
         }
+        phase("ledger writer", PHASE_MARGIN_MILLIS, () -> writer == null ? Future.succeededFuture() : writer.close());
         phase("database pool", PHASE_MARGIN_MILLIS, () -> pool == null ? Future.succeededFuture() : pool.close());
         phase("vert.x", PHASE_MARGIN_MILLIS, vertx::close);
         if (embedded != null) {

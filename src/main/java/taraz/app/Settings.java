@@ -160,7 +160,9 @@ public record Settings(JsonObject json) {
         requireRange("journalQueueCapacity", 16, 1 << 24);
         requireRange("journalRetentionDays", 1, 3650);
         requireRange("recoveryStepTimeoutMillis", 100, 600_000);
-        requireRange("recoveryConcurrency", 1, 256);
+        requireRange("recoveryConcurrency", 1, 100_000);
+        requireRange("ledgerBatchMax", 1, 10_000);
+        requireRange("ledgerQueueMax", 1, 1_000_000);
         String sync = string("journalSync");
         if (!"every".equals(sync) && !"batch".equals(sync) && !"none".equals(sync)) {
             throw new IllegalArgumentException("journalSync must be every, batch or none, got '" + sync + "'");

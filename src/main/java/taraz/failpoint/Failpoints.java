@@ -30,6 +30,8 @@ public final class Failpoints {
             "trip.settle.before-commit",
             "trip.settle.after-commit",
             "trip.cancel.after-commit",
+            "ledger.batch.before-commit",
+            "ledger.batch.after-commit",
             "adjustment.before-commit",
             "adjustment.after-commit",
             "reconcile.after-reverse");

@@ -22,6 +22,8 @@ import taraz.journal.JournalUnavailableException;
 import taraz.ledger.AccountKind;
 import taraz.ledger.Entry;
 import taraz.ledger.Ledger;
+import taraz.ledger.LedgerCommand;
+import taraz.ledger.WriterBusyException;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
 import taraz.topup.TopupService;
@@ -112,9 +114,9 @@ public final class Api {
         router.post("/v1/wallets").handler(ctx -> money(ctx, "openWallet", true, false, this::openWallet));
         router.get("/v1/wallets/:walletId").handler(ctx -> read(ctx, this::getWallet));
         router.get("/v1/wallets/:walletId/transactions").handler(ctx -> read(ctx, this::listTransactions));
-        router.post("/v1/trips/:tripId/hold").handler(ctx -> money(ctx, "holdTrip", true, true, this::holdTrip));
-        router.post("/v1/trips/:tripId/settle").handler(ctx -> money(ctx, "settleTrip", true, true, this::settleTrip));
-        router.post("/v1/trips/:tripId/cancel").handler(ctx -> money(ctx, "cancelTrip", false, true, this::cancelTrip));
+        router.post("/v1/trips/:tripId/hold").handler(ctx -> ledgerStep(ctx, "holdTrip", true, this::holdTrip));
+        router.post("/v1/trips/:tripId/settle").handler(ctx -> ledgerStep(ctx, "settleTrip", true, this::settleTrip));
+        router.post("/v1/trips/:tripId/cancel").handler(ctx -> ledgerStep(ctx, "cancelTrip", false, this::cancelTrip));
         router.get("/v1/trips/:tripId").handler(ctx -> read(ctx, c -> trips.view(pathId(c, "tripId")).map(Reply::ok)));
         router.post("/v1/topups").handler(ctx -> money(ctx, "createTopup", true, true, this::createTopup));
         router.get("/v1/topups/:topupId").handler(ctx -> read(ctx, c -> topups.view(pathId(c, "topupId")).map(Reply::ok)));
@@ -165,27 +167,25 @@ public final class Api {
                 });
     }
 
-    private Supplier<Future<Reply>> holdTrip(RoutingContext ctx, JsonObject body) {
+    private LedgerStep holdTrip(RoutingContext ctx, JsonObject body) {
         String tripId = pathId(ctx, "tripId");
         String passenger = body.getString("passengerWalletId");
         long amountRials = bodies.amount(body, "amount", 1);
-        return () -> counted("trip", trips.hold(tripId, passenger, amountRials, 1))
-                .compose(trip -> trips.view(tripId)).map(Reply::ok);
+        return idem -> trips.hold(tripId, passenger, amountRials, 1, idem);
     }
 
-    private Supplier<Future<Reply>> settleTrip(RoutingContext ctx, JsonObject body) {
+    private LedgerStep settleTrip(RoutingContext ctx, JsonObject body) {
         String tripId = pathId(ctx, "tripId");
         String passenger = body.getString("passengerWalletId");
         String driver = body.getString("driverWalletId");
         long fareRials = bodies.amount(body, "fare", 1);
         long commissionRials = bodies.amount(body, "commission", 0);
-        return () -> counted("trip", trips.settle(tripId, passenger, driver, fareRials, commissionRials, 1))
-                .compose(trip -> trips.view(tripId)).map(Reply::ok);
+        return idem -> trips.settle(tripId, passenger, driver, fareRials, commissionRials, 1, idem);
     }
 
-    private Supplier<Future<Reply>> cancelTrip(RoutingContext ctx, JsonObject body) {
+    private LedgerStep cancelTrip(RoutingContext ctx, JsonObject body) {
         String tripId = pathId(ctx, "tripId");
-        return () -> counted("trip", trips.cancel(tripId, 1)).compose(trip -> trips.view(tripId)).map(Reply::ok);
+        return idem -> trips.cancel(tripId, 1, idem);
     }
 
     private Supplier<Future<Reply>> createTopup(RoutingContext ctx, JsonObject body) {
@@ -275,6 +275,77 @@ public final class Api {
         Future<Reply> read(RoutingContext ctx);
     }
 
+    /** A step of the ledger writer: its idempotency key (or null) is claimed, and answered, inside its batch. */
+    @FunctionalInterface
+    private interface LedgerStep {
+        Future<? extends LedgerCommand.Outcome<?>> run(LedgerCommand.Idem idem);
+    }
+
+    @FunctionalInterface
+    private interface PrepareLedgerStep {
+        /** Validates the request (throwing a {@link Failure}) and returns the step to run. */
+        LedgerStep prepare(RoutingContext ctx, JsonObject body);
+    }
+
+    /**
+     * A money route whose step is a ledger command: validate (a 4xx writes nothing), then the
+     * command claims the key, moves the money and stores the answer in one transaction, so a key
+     * and its effect commit together; the answer (or the stored one, replayed) goes out as is.
+     */
+    private void ledgerStep(RoutingContext ctx, String operationId, boolean bodyRequired, PrepareLedgerStep route) {
+        LedgerStep step;
+        String key = ctx.request().getHeader("Idempotency-Key");
+        JsonObject body;
+        try {
+            checkKey(key, true);
+            body = bodies.parse(operationId, ctx.body().buffer(), bodyRequired);
+            step = route.prepare(ctx, body);
+        } catch (Failure failure) {
+            error(ctx, failure);
+            return;
+        }
+        LedgerCommand.Idem idem = new LedgerCommand.Idem(key, requestHash(ctx, body), ctx.request().method().name(),
+                ctx.request().path());
+        metrics.inflight().incrementAndGet();
+        Future<? extends LedgerCommand.Outcome<?>> outcome;
+        try {
+            outcome = step.run(idem);
+        } catch (RuntimeException e) {
+            outcome = Future.failedFuture(e);
+        }
+        outcome.onComplete(done -> metrics.inflight().decrementAndGet())
+                .onSuccess(result -> {
+                    LedgerCommand.Answer answer = result.answer();
+                    if (!answer.replayed()) {
+                        metrics.payment("trip", result.failure() == null ? "ok" : result.failure().code());
+                    }
+                    if (result.failure() != null && "request_in_progress".equals(result.failure().code())) {
+                        ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
+                    }
+                    send(ctx, answer.status(), answer.body(), answer.replayed());
+                })
+                .onFailure(err -> {
+                    if (err instanceof Failure failure) {
+                        metrics.payment("trip", failure.code());
+                    }
+                    ctx.fail(err);
+                });
+    }
+
+    private static void checkKey(String key, boolean keyRequired) {
+        if (key == null && keyRequired) {
+            throw Failure.badRequest("idempotency_key_missing", "this request moves money: send an Idempotency-Key header");
+        }
+        if (key != null && !IDEMPOTENCY_KEY.matcher(key).matches()) {
+            throw Failure.badRequest("idempotency_key_invalid", "Idempotency-Key must be 8-255 printable ASCII characters");
+        }
+    }
+
+    private static String requestHash(RoutingContext ctx, JsonObject body) {
+        return sha256(ctx.request().method() + " " + ctx.request().path() + "\n"
+                + new JsonObject(new TreeMap<>(body.getMap())).encode());
+    }
+
     private void read(RoutingContext ctx, Read route) {
         try {
             route.read(ctx).onSuccess(reply -> send(ctx, reply.status(), reply.body().encode(), false))
@@ -289,12 +360,7 @@ public final class Api {
         String key = ctx.request().getHeader("Idempotency-Key");
         JsonObject body;
         try {
-            if (key == null && keyRequired) {
-                throw Failure.badRequest("idempotency_key_missing", "this request moves money: send an Idempotency-Key header");
-            }
-            if (key != null && !IDEMPOTENCY_KEY.matcher(key).matches()) {
-                throw Failure.badRequest("idempotency_key_invalid", "Idempotency-Key must be 8-255 printable ASCII characters");
-            }
+            checkKey(key, keyRequired);
             body = bodies.parse(operationId, ctx.body().buffer(), bodyRequired);
             step = route.prepare(ctx, body);
         } catch (Failure failure) {
@@ -305,8 +371,7 @@ public final class Api {
             start(step).onSuccess(reply -> send(ctx, reply.status(), reply.body().encode(), false)).onFailure(ctx::fail);
             return;
         }
-        String requestHash = sha256(ctx.request().method() + " " + ctx.request().path() + "\n"
-                + new JsonObject(new TreeMap<>(body.getMap())).encode());
+        String requestHash = requestHash(ctx, body);
         metrics.inflight().incrementAndGet();
         idempotency.begin(key, requestHash, ctx.request().method().name(), ctx.request().path())
                 .compose(begin -> {
@@ -459,7 +524,7 @@ public final class Api {
      */
     static boolean busy(Throwable cause) {
         for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof JournalUnavailableException || t instanceof java.net.ConnectException
+            if (t instanceof JournalUnavailableException || t instanceof WriterBusyException || t instanceof java.net.ConnectException
                     || t instanceof io.vertx.sqlclient.ClosedConnectionException
                     || t instanceof io.vertx.core.http.ConnectionPoolTooBusyException
                     || t instanceof java.util.concurrent.TimeoutException
@@ -551,7 +616,7 @@ public final class Api {
     }
 
     private static JsonObject errorBody(Failure failure) {
-        return new JsonObject().put("error", new JsonObject().put("code", failure.code()).put("message", failure.getMessage()));
+        return failure.body();
     }
 
     private static void error(RoutingContext ctx, Failure failure) {

@@ -3,7 +3,12 @@ package taraz.idempotency;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Idempotency keys in PostgreSQL, so they hold across replicas (Stripe's semantics, Brandur's
@@ -58,6 +63,67 @@ public final class IdempotencyStore {
                         + "updated_at = now() WHERE key = $1 AND state = 'in_progress' AND locked_until < now()")
                 .execute(Tuple.of(key, owner, leaseMillis))
                 .map(updated -> updated.rowCount() == 1 ? new Started() : new InProgress());
+    }
+
+    // ---- inside a ledger batch's transaction -------------------------------------------------
+
+    /** A key as the batch found it: its fingerprint, whether it is done (with its answer), and whether its lease ran out. */
+    public record Stored(String requestHash, boolean done, boolean expired, Integer status, String body) {}
+
+    /**
+     * Locks the keys of a batch (the advisory lock {@code idempotency_claim} takes for one key,
+     * here for all of them in the order given, which the caller sorts) and reads the ones that
+     * exist. Until the batch's transaction ends, no other claimer or batch can take these keys.
+     */
+    public static Future<Map<String, Stored>> lockAndRead(SqlConnection tx, String[] sortedKeys) {
+        Future<?> locked = tx.preparedQuery("SELECT count(pg_advisory_xact_lock(hashtextextended('taraz:idempotency:' || k, 0))) "
+                        + "FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n)")
+                .execute(Tuple.of((Object) sortedKeys));
+        Future<Map<String, Stored>> read = tx.preparedQuery("SELECT key, request_hash, state, locked_until < now() AS expired, "
+                        + "response_status, response_body FROM idempotency_keys WHERE key = ANY($1)")
+                .execute(Tuple.of((Object) sortedKeys))
+                .map(rows -> {
+                    Map<String, Stored> stored = new HashMap<>();
+                    for (Row row : rows) {
+                        stored.put(row.getString("key"), new Stored(row.getString("request_hash"),
+                                "done".equals(row.getString("state")), row.getBoolean("expired"),
+                                row.getInteger("response_status"), row.getString("response_body")));
+                    }
+                    return stored;
+                });
+        return locked.compose(l -> read);
+    }
+
+    /** A key and its answer, written done by a batch. */
+    public record Done(String key, String requestHash, String method, String path, int status, String body) {}
+
+    /**
+     * Writes the batch's answers: new keys inserted done, and keys whose claim had run out
+     * (their process died) taken over and made done. Two statements whatever the batch size.
+     */
+    public static List<Future<?>> writeDone(SqlConnection tx, String owner, List<Done> inserted, List<Done> takenOver) {
+        List<Future<?>> writes = new java.util.ArrayList<>(2);
+        if (!inserted.isEmpty()) {
+            writes.add(tx.preparedQuery("INSERT INTO idempotency_keys (key, request_hash, method, path, state, owner, "
+                            + "locked_until, response_status, response_body) "
+                            + "SELECT k, h, m, p, 'done', $7, now(), s, b FROM unnest($1::text[], $2::text[], $3::text[], "
+                            + "$4::text[], $5::int[], $6::text[]) AS u(k, h, m, p, s, b)")
+                    .execute(Tuple.of(column(inserted, Done::key), column(inserted, Done::requestHash),
+                            column(inserted, Done::method), column(inserted, Done::path),
+                            inserted.stream().map(Done::status).toArray(Integer[]::new), column(inserted, Done::body), owner)));
+        }
+        if (!takenOver.isEmpty()) {
+            writes.add(tx.preparedQuery("UPDATE idempotency_keys SET state = 'done', owner = $4, response_status = u.s, "
+                            + "response_body = u.b, updated_at = now() FROM unnest($1::text[], $2::int[], $3::text[]) AS u(k, s, b) "
+                            + "WHERE idempotency_keys.key = u.k AND idempotency_keys.state = 'in_progress'")
+                    .execute(Tuple.of(column(takenOver, Done::key), takenOver.stream().map(Done::status).toArray(Integer[]::new),
+                            column(takenOver, Done::body), owner)));
+        }
+        return writes;
+    }
+
+    private static String[] column(List<Done> rows, java.util.function.Function<Done, String> field) {
+        return rows.stream().map(field).toArray(String[]::new);
     }
 
     /** Stores the response, so that the same request under the same key replays it. */

@@ -22,7 +22,7 @@ public record Account(String id, AccountKind kind, String ownerId, String phone,
     }
 
     public boolean isWallet() {
-        return kind == AccountKind.PASSENGER || kind == AccountKind.DRIVER;
+        return kind.isWallet();
     }
 
     /**

@@ -12,6 +12,11 @@ public enum AccountKind {
     public static final String PAYOUT_CLEARING_ID = "payout-clearing";
     public static final String CORRECTIONS_ID = "corrections";
 
+    /** Passenger and driver accounts are wallets; the others are the system's. */
+    public boolean isWallet() {
+        return this == PASSENGER || this == DRIVER;
+    }
+
     public String apiName() {
         return name().toLowerCase(Locale.ROOT);
     }

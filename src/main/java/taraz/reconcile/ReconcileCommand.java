@@ -15,6 +15,7 @@ import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalSettings;
+import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
 import taraz.ops.Inflight;
 import taraz.psp.Psp;
@@ -225,15 +226,18 @@ public final class ReconcileCommand implements Callable<Integer> {
         Journal journal = Journal.open(new JournalSettings(settings.journalDir(), settings.string("journalSync"),
                 settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
                 settings.intValue("journalRetentionDays")), new SimpleMeterRegistry());
+        Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
+        BatchWriter writer = new BatchWriter(vertx, Database.connectOptions(url), failpoints, node,
+                settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), new SimpleMeterRegistry());
         try {
+            Corrector.await(writer.start(), STEP_TIMEOUT_MILLIS);
             Ledger ledger = new Ledger();
             Inflight inflight = new Inflight();
-            Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
             TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
                     settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
                     settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
                     settings.longValue("topupLeaseMillis"), inflight);
-            TripService trips = new TripService(pool, ledger, journal, failpoints, node,
+            TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
                     settings.longValue("holdTtlSecondsDefault"), inflight);
             Corrector corrector = new Corrector(vertx, pool, ledger, topups, trips, psp, rules, runId, failpoints, offline,
                     trustSettlement);
@@ -255,6 +259,7 @@ public final class ReconcileCommand implements Callable<Integer> {
             }
             db.commit();
         } finally {
+            Corrector.await(writer.close(), STEP_TIMEOUT_MILLIS);
             journal.close();
             pool.close().toCompletionStage().toCompletableFuture().get(STEP_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
         }

@@ -5,7 +5,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,19 +13,21 @@ import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.ledger.AccountKind;
-import taraz.ledger.Account;
+import taraz.ledger.Batch;
+import taraz.ledger.BatchWriter;
 import taraz.ledger.Hold;
 import taraz.ledger.Ledger;
+import taraz.ledger.LedgerCommand;
+import taraz.ledger.LedgerCommand.Answer;
+import taraz.ledger.LedgerCommand.Idem;
+import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
-import taraz.ledger.Tx;
 import taraz.ops.Inflight;
 
 import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
 
 /**
  * Trip payments: hold, settle, cancel and expire, each one atomic phase between two journal
@@ -38,9 +39,10 @@ import java.util.function.Function;
  *   HELD --cancel--> VOIDED      HELD --sweeper, past its expiry--> EXPIRED
  * </pre>
  *
- * Each step: journal the intent (PENDING), run one database transaction that locks the trip
- * row and moves money through the ledger with a transfer id derived from the trip, journal the
- * outcome. A step that runs twice (a retry with another key, a concurrent request, recovery
+ * Each step: journal the intent (PENDING), hand the step to the ledger writer as a command
+ * that, inside its batch's transaction, finds the trip row locked and moves money through the
+ * ledger with a transfer id derived from the trip (and stores the request's answer under its
+ * idempotency key), then journal the outcome. A step that runs twice (a retry with another key, a concurrent request, recovery
  * replaying the journal) finds the trip already in its target state and moves nothing, so a
  * trip is settled at most once and a settlement is never half-posted: the passenger debit, the
  * driver credit and the commission are legs of one transfer.
@@ -54,14 +56,16 @@ public final class TripService {
 
     private final Pool pool;
     private final Ledger ledger;
+    private final BatchWriter writer;
     private final Journal journal;
     private final Failpoints failpoints;
     private final String node;
     private final long holdTtlSeconds;
     private final Inflight inflight;
 
-    public TripService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node,
+    public TripService(Pool pool, Ledger ledger, BatchWriter writer, Journal journal, Failpoints failpoints, String node,
                        long holdTtlSeconds, Inflight inflight) {
+        this.writer = writer;
         this.inflight = inflight;
         this.pool = pool;
         this.ledger = ledger;
@@ -73,31 +77,16 @@ public final class TripService {
 
     // ---- the steps -------------------------------------------------------------------------
 
-    public Future<Trip> hold(String tripId, String passengerWalletId, long amountRials, int attempt) {
+    /** Places the trip's hold on the passenger's wallet. {@code idem} is the request's key, or null. */
+    public Future<Outcome<Trip>> hold(String tripId, String passengerWalletId, long amountRials, int attempt, Idem idem) {
         JsonObject data = new JsonObject().put("op", "hold").put("passengerWalletId", passengerWalletId)
                 .put("amount", amountRials);
-        return step(tripId, "HOLDING", amountRials, List.of(passengerWalletId), data, attempt,
-                "trip.hold.after-commit", tx -> requireWallet(tx, passengerWalletId, AccountKind.PASSENGER)
-                        .compose(p -> lockOrCreate(tx, tripId, passengerWalletId))
-                        .compose(trip -> switch (trip.state()) {
-                            case NEW -> {
-                                OffsetDateTime expiresAt = OffsetDateTime.now(ZoneOffset.UTC).plusSeconds(holdTtlSeconds);
-                                yield ledger.placeHold(tx, Trip.holdId(tripId), passengerWalletId, amountRials, expiresAt)
-                                        .compose(hold -> update(tx, "UPDATE trips SET state = 'HELD', hold_id = $2, hold_rials = $3, "
-                                                + "hold_expires_at = $4, updated_at = now() WHERE trip_id = $1",
-                                                Tuple.of(tripId, hold.id(), amountRials, hold.expiresAt())));
-                            }
-                            case HELD -> trip.passengerWalletId().equals(passengerWalletId) && trip.holdRials() == amountRials
-                                    ? Future.succeededFuture(trip)
-                                    : Future.failedFuture(Failure.conflict("trip_already_held",
-                                    "trip " + tripId + " already holds " + trip.holdRials() + " rials of wallet " + trip.passengerWalletId()));
-                            case SETTLED -> Future.failedFuture(alreadySettled(tripId));
-                            case VOIDED, EXPIRED -> Future.failedFuture(closed(trip));
-                        }));
+        return step(tripId, "HOLDING", amountRials, List.of(passengerWalletId), data, attempt, "trip.hold.after-commit",
+                new HoldCommand(tripId, passengerWalletId, amountRials, holdTtlSeconds, idem));
     }
 
-    public Future<Trip> settle(String tripId, String passengerWalletId, String driverWalletId, long fareRials,
-                               long commissionRials, int attempt) {
+    public Future<Outcome<Trip>> settle(String tripId, String passengerWalletId, String driverWalletId, long fareRials,
+                                        long commissionRials, int attempt, Idem idem) {
         if (commissionRials < 0 || commissionRials > fareRials) {
             return Future.failedFuture(Failure.unprocessable("invalid_commission",
                     "commission must be between 0 and the fare (" + fareRials + "), got " + commissionRials));
@@ -109,72 +98,28 @@ public final class TripService {
                 .put("driverWalletId", driverWalletId).put("fare", fareRials).put("commission", commissionRials);
         return step(tripId, "SETTLING", fareRials, List.of(passengerWalletId, driverWalletId,
                         AccountKind.PLATFORM_COMMISSION_ID), data, attempt, "trip.settle.after-commit",
-                tx -> requireWallet(tx, passengerWalletId, AccountKind.PASSENGER)
-                        .compose(p -> requireWallet(tx, driverWalletId, AccountKind.DRIVER))
-                        .compose(d -> lockOrCreate(tx, tripId, passengerWalletId))
-                        .compose(trip -> switch (trip.state()) {
-                            case NEW, HELD -> {
-                                if (!trip.passengerWalletId().equals(passengerWalletId)) {
-                                    yield Future.failedFuture(Failure.conflict("trip_passenger_mismatch",
-                                            "trip " + tripId + " holds funds of wallet " + trip.passengerWalletId()));
-                                }
-                                Future<Hold> released = trip.state() == Trip.State.HELD
-                                        ? ledger.lockAccounts(tx, List.of(passengerWalletId, driverWalletId,
-                                                AccountKind.PLATFORM_COMMISSION_ID))
-                                        .compose(locked -> ledger.releaseHold(tx, trip.holdId(), Hold.State.POSTED))
-                                        : Future.succeededFuture();
-                                yield released
-                                        .compose(h -> ledger.post(tx, settlement(tripId, passengerWalletId, driverWalletId,
-                                                fareRials, commissionRials)))
-                                        .compose(posted -> {
-                                            if (posted != Ledger.Posted.NEW) {
-                                                // The trip row said unsettled while its transfer exists: impossible.
-                                                throw new IllegalStateException("trip " + tripId + " was " + trip.state()
-                                                        + " but its settlement transfer already exists");
-                                            }
-                                            return update(tx, "UPDATE trips SET state = 'SETTLED', driver_wallet_id = $2, "
-                                                    + "fare_rials = $3, commission_rials = $4, transfer_id = $5, updated_at = now() "
-                                                    + "WHERE trip_id = $1", Tuple.of(tripId, driverWalletId, fareRials,
-                                                    commissionRials, Trip.settleTransferId(tripId)));
-                                        })
-                                        .compose(settled -> failpoints.at("trip.settle.before-commit").map(settled));
-                            }
-                            case SETTLED -> sameSettlement(trip, passengerWalletId, driverWalletId, fareRials, commissionRials)
-                                    ? Future.succeededFuture(trip)
-                                    : Future.failedFuture(alreadySettled(tripId));
-                            case VOIDED, EXPIRED -> Future.failedFuture(closed(trip));
-                        }));
+                new SettleCommand(tripId, passengerWalletId, driverWalletId, fareRials, commissionRials, idem));
     }
 
-    public Future<Trip> cancel(String tripId, int attempt) {
-        return end(tripId, Hold.State.VOIDED, attempt);
+    public Future<Outcome<Trip>> cancel(String tripId, int attempt, Idem idem) {
+        return end(tripId, Hold.State.VOIDED, attempt, idem);
     }
 
     /** The hold sweeper's step: expires the trip's hold if it is still active and past due. */
     public Future<Trip> expire(String tripId, int attempt) {
-        return end(tripId, Hold.State.EXPIRED, attempt);
+        return end(tripId, Hold.State.EXPIRED, attempt, null).compose(TripService::valueOrFailure);
     }
 
-    private Future<Trip> end(String tripId, Hold.State endState, int attempt) {
+    private Future<Outcome<Trip>> end(String tripId, Hold.State endState, int attempt, Idem idem) {
         boolean voiding = endState == Hold.State.VOIDED;
         JsonObject data = new JsonObject().put("op", voiding ? "cancel" : "expire");
         return step(tripId, voiding ? "VOIDING" : "EXPIRING", 0, List.of(), data, attempt,
-                voiding ? "trip.cancel.after-commit" : null,
-                tx -> lock(tx, tripId).compose(trip -> {
-                    if (trip == null) {
-                        return Future.failedFuture(Failure.notFound("trip_not_found", "no trip " + tripId));
-                    }
-                    if (trip.state() == Trip.State.SETTLED) {
-                        return voiding ? Future.failedFuture(alreadySettled(tripId)) : Future.succeededFuture(trip);
-                    }
-                    boolean due = voiding || !trip.holdExpiresAt().isAfter(OffsetDateTime.now(ZoneOffset.UTC));
-                    if (trip.state() != Trip.State.HELD || !due) {
-                        return Future.succeededFuture(trip);
-                    }
-                    return ledger.releaseHold(tx, trip.holdId(), endState).compose(hold -> update(tx,
-                            "UPDATE trips SET state = $2, updated_at = now() WHERE trip_id = $1",
-                            Tuple.of(tripId, endState.name())));
-                }));
+                voiding ? "trip.cancel.after-commit" : null, new EndCommand(tripId, endState, idem));
+    }
+
+    /** A step's trip, or its refusal as a failed future: for the callers that answer no client. */
+    public static Future<Trip> valueOrFailure(Outcome<Trip> outcome) {
+        return outcome.failure() != null ? Future.failedFuture(outcome.failure()) : Future.succeededFuture(outcome.value());
     }
 
     /**
@@ -185,14 +130,15 @@ public final class TripService {
         JsonObject data = new JsonObject(pending.data());
         int attempt = pending.attempt() + 1;
         String tripId = pending.paymentId();
-        return switch (data.getString("op")) {
-            case "hold" -> hold(tripId, data.getString("passengerWalletId"), data.getLong("amount"), attempt);
+        Future<Outcome<Trip>> step = switch (data.getString("op")) {
+            case "hold" -> hold(tripId, data.getString("passengerWalletId"), data.getLong("amount"), attempt, null);
             case "settle" -> settle(tripId, data.getString("passengerWalletId"), data.getString("driverWalletId"),
-                    data.getLong("fare"), data.getLong("commission"), attempt);
-            case "cancel" -> cancel(tripId, attempt);
-            case "expire" -> expire(tripId, attempt);
+                    data.getLong("fare"), data.getLong("commission"), attempt, null);
+            case "cancel" -> cancel(tripId, attempt, null);
+            case "expire" -> end(tripId, Hold.State.EXPIRED, attempt, null);
             default -> throw new IllegalStateException("journal record of trip " + tripId + " has unknown op " + data);
         };
+        return step.compose(TripService::valueOrFailure);
     }
 
     // ---- reads -----------------------------------------------------------------------------
@@ -252,37 +198,34 @@ public final class TripService {
     // ---- the machinery of a step -----------------------------------------------------------
 
     /**
-     * One step: journal PENDING, one transaction, an optional failpoint after the commit,
-     * journal the outcome. A rule violation rolled the transaction back: the journal records
-     * the trip as it still is. Any other failure leaves the PENDING record for recovery, since
-     * the transaction's fate may be unknown (a lost commit acknowledgement).
+     * One step: journal PENDING, the command through the ledger writer (one batch, one
+     * transaction), an optional failpoint after the commit, journal the outcome. A refused
+     * command journals the trip as it still is. A failed batch leaves the PENDING record for
+     * recovery, since its fate may be unknown (a lost commit acknowledgement).
      */
-    private Future<Trip> step(String tripId, String pendingState, long amountRials, List<String> accounts,
-                              JsonObject data, int attempt, String afterCommitPoint,
-                              Function<SqlConnection, Future<Trip>> body) {
+    private Future<Outcome<Trip>> step(String tripId, String pendingState, long amountRials, List<String> accounts,
+                                       JsonObject data, int attempt, String afterCommitPoint, LedgerCommand<Trip> command) {
         JournalRecord intent = JournalRecord.of(node, FLOW, tripId, pendingState, JournalRecord.Status.PENDING,
                 attempt, amountRials, accounts, null, data.encode());
         long[] step = {0};
         return journal.append(intent)
                 .compose(index -> {
                     step[0] = inflight.begin(intent.interrupted(INTERRUPTED));
-                    return Tx.run(pool, body);
+                    return writer.submit(command);
                 })
-                .compose(trip -> afterCommitPoint == null ? Future.succeededFuture(trip)
-                        : failpoints.at(afterCommitPoint).map(trip))
-                .compose(trip -> journal.append(outcome(trip, attempt, amountRials, accounts, null, data)).map(trip))
-                .recover(err -> {
-                    if (!(err instanceof Failure failure)) {
-                        LOG.error("txn={} flow=trip step={} attempt={} failed, left for recovery", tripId, pendingState, attempt, err);
-                        return Future.failedFuture(err);
-                    }
-                    return find(pool, tripId)
-                            .compose(trip -> journal.append(trip != null
-                                    ? outcome(trip, attempt, amountRials, accounts, failure.code(), data)
+                .compose(outcome -> afterCommitPoint == null || outcome.failure() != null || outcome.answer() != null
+                        && outcome.answer().replayed() ? Future.succeededFuture(outcome)
+                        : failpoints.at(afterCommitPoint).map(outcome))
+                .compose(outcome -> {
+                    Trip trip = outcome.value();
+                    String cause = outcome.failure() == null ? null : outcome.failure().code();
+                    return journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
                                     : JournalRecord.of(node, FLOW, tripId, "REJECTED", JournalRecord.Status.TERMINAL,
-                                    attempt, amountRials, accounts, failure.code(), data.encode())))
-                            .transform(journaled -> Future.failedFuture(failure));
+                                    attempt, amountRials, accounts, cause, data.encode()))
+                            .map(outcome);
                 })
+                .onFailure(err -> LOG.error("txn={} flow=trip step={} attempt={} failed, left for recovery", tripId,
+                        pendingState, attempt, err))
                 .onComplete(done -> inflight.end(step[0]));
     }
 
@@ -292,38 +235,203 @@ public final class TripService {
                 amountRials, accounts, cause, data.encode());
     }
 
-    private Future<Account> requireWallet(SqlConnection tx, String walletId, AccountKind kind) {
-        return ledger.wallet(tx, walletId).compose(wallet -> wallet.kind() == kind ? Future.succeededFuture(wallet)
-                : Future.failedFuture(Failure.unprocessable("wallet_kind_mismatch",
-                "wallet " + walletId + " is a " + wallet.kind().apiName() + " wallet, not a " + kind.apiName() + " wallet")));
+    /** The answer for a trip step that succeeded: the trip as {@code GET /v1/trips/{id}} shows it. */
+    private static Answer answer(Trip trip) {
+        JsonArray transfers = new JsonArray();
+        if (trip.transferId() != null) {
+            JsonArray legs = new JsonArray();
+            settlement(trip.tripId(), trip.passengerWalletId(), trip.driverWalletId(), trip.fareRials(), trip.commissionRials())
+                    .legs().forEach(leg -> legs.add(new JsonObject().put("accountId", leg.accountId())
+                            .put("amount", leg.amountRials())));
+            transfers.add(new JsonObject().put("transferId", trip.transferId()).put("legs", legs));
+        }
+        return new Answer(200, toJson(trip).put("transfers", transfers).encode(), false);
     }
 
-    /**
-     * Locks the trip row, creating it as NEW if absent. The insert comes first so that two
-     * transactions creating the same trip serialize on its primary key instead of both
-     * finding nothing to lock.
-     */
-    private Future<Trip> lockOrCreate(SqlConnection tx, String tripId, String passengerWalletId) {
-        return tx.preparedQuery("INSERT INTO trips (trip_id, state, passenger_wallet_id) VALUES ($1, 'NEW', $2) "
-                        + "ON CONFLICT (trip_id) DO NOTHING")
-                .execute(Tuple.of(tripId, passengerWalletId))
-                .compose(inserted -> lock(tx, tripId));
+    /** The trip after a change, as the batch will write it ({@code updated_at = now()}). */
+    private static Trip changed(Batch batch, Trip before, String tripId, Trip.State state, String passengerWalletId,
+                                String driverWalletId, String holdId, Long holdRials, OffsetDateTime holdExpiresAt,
+                                Long fareRials, Long commissionRials, String transferId) {
+        return new Trip(tripId, state, passengerWalletId, driverWalletId, holdId, holdRials, holdExpiresAt, fareRials,
+                commissionRials, transferId, before == null ? batch.now() : before.createdAt(), batch.now());
     }
 
-    private Future<Trip> lock(SqlConnection tx, String tripId) {
-        return tx.preparedQuery("SELECT " + Trip.COLUMNS + " FROM trips WHERE trip_id = $1 FOR UPDATE")
-                .execute(Tuple.of(tripId))
-                .map(rows -> rows.rowCount() == 0 ? null : Trip.from(rows.iterator().next()));
+    /** The steps as ledger commands: each applies its trip's transition to the batch's locked state. */
+    private abstract static class TripCommand implements LedgerCommand<Trip> {
+        final String tripId;
+        final Idem idem;
+
+        TripCommand(String tripId, Idem idem) {
+            this.tripId = tripId;
+            this.idem = idem;
+        }
+
+        @Override
+        public Idem idem() {
+            return idem;
+        }
+
+        @Override
+        public void prepare(Batch batch) {
+            TripRows.of(batch).want(tripId);
+        }
+
+        @Override
+        public Answer render(Trip trip, Batch batch) {
+            return answer(trip);
+        }
+
+        @Override
+        public Trip current(Batch batch) {
+            return TripRows.of(batch).get(tripId);
+        }
+
+        @Override
+        public String toString() {
+            return getClass().getSimpleName() + " of trip " + tripId;
+        }
     }
 
-    private Future<Trip> update(SqlConnection tx, String sql, Tuple args) {
-        return tx.preparedQuery(sql + " RETURNING " + Trip.COLUMNS).execute(args).map(rows -> {
-            Trip trip = Trip.from(rows.iterator().next());
-            if (trip.state() == Trip.State.NEW) {
-                throw new IllegalStateException("trip " + trip.tripId() + " about to commit in state NEW");
+    private static final class HoldCommand extends TripCommand {
+        private final String passengerWalletId;
+        private final long amountRials;
+        private final long ttlSeconds;
+
+        HoldCommand(String tripId, String passengerWalletId, long amountRials, long ttlSeconds, Idem idem) {
+            super(tripId, idem);
+            this.passengerWalletId = passengerWalletId;
+            this.amountRials = amountRials;
+            this.ttlSeconds = ttlSeconds;
+        }
+
+        @Override
+        public void prepare(Batch batch) {
+            super.prepare(batch);
+            batch.lockAccounts(List.of(passengerWalletId));
+        }
+
+        @Override
+        public Trip apply(Batch batch) {
+            batch.requireWallet(passengerWalletId, AccountKind.PASSENGER);
+            TripRows rows = TripRows.of(batch);
+            Trip trip = rows.get(tripId);
+            if (trip == null) {
+                OffsetDateTime expiresAt = batch.now().plusSeconds(ttlSeconds);
+                batch.placeHold(Trip.holdId(tripId), passengerWalletId, amountRials, expiresAt);
+                Trip held = changed(batch, null, tripId, Trip.State.HELD, passengerWalletId, null, Trip.holdId(tripId),
+                        amountRials, expiresAt, null, null, null);
+                rows.put(batch, held);
+                return held;
             }
-            return trip;
-        });
+            return switch (trip.state()) {
+                case HELD -> {
+                    if (trip.passengerWalletId().equals(passengerWalletId) && trip.holdRials() == amountRials) {
+                        yield trip;
+                    }
+                    throw Failure.conflict("trip_already_held", "trip " + tripId + " already holds " + trip.holdRials()
+                            + " rials of wallet " + trip.passengerWalletId());
+                }
+                case SETTLED -> throw alreadySettled(tripId);
+                case VOIDED, EXPIRED -> throw closed(trip);
+                case NEW -> throw new IllegalStateException("trip " + tripId + " was committed as NEW");
+            };
+        }
+    }
+
+    private static final class SettleCommand extends TripCommand {
+        private final String passengerWalletId;
+        private final String driverWalletId;
+        private final long fareRials;
+        private final long commissionRials;
+
+        SettleCommand(String tripId, String passengerWalletId, String driverWalletId, long fareRials, long commissionRials,
+                      Idem idem) {
+            super(tripId, idem);
+            this.passengerWalletId = passengerWalletId;
+            this.driverWalletId = driverWalletId;
+            this.fareRials = fareRials;
+            this.commissionRials = commissionRials;
+        }
+
+        @Override
+        public void prepare(Batch batch) {
+            super.prepare(batch);
+            batch.lockAccounts(List.of(passengerWalletId, driverWalletId, AccountKind.PLATFORM_COMMISSION_ID));
+        }
+
+        @Override
+        public String beforeCommitPoint() {
+            return "trip.settle.before-commit";
+        }
+
+        @Override
+        public Trip apply(Batch batch) {
+            batch.requireWallet(passengerWalletId, AccountKind.PASSENGER);
+            batch.requireWallet(driverWalletId, AccountKind.DRIVER);
+            TripRows rows = TripRows.of(batch);
+            Trip trip = rows.get(tripId);
+            Trip.State state = trip == null ? Trip.State.NEW : trip.state();
+            return switch (state) {
+                case NEW, HELD -> {
+                    if (trip != null && !trip.passengerWalletId().equals(passengerWalletId)) {
+                        throw Failure.conflict("trip_passenger_mismatch",
+                                "trip " + tripId + " holds funds of wallet " + trip.passengerWalletId());
+                    }
+                    if (trip != null) {
+                        batch.releaseHold(trip.holdId(), trip.passengerWalletId(), trip.holdRials(), Hold.State.POSTED);
+                    }
+                    batch.post(settlement(tripId, passengerWalletId, driverWalletId, fareRials, commissionRials));
+                    Trip settled = changed(batch, trip, tripId, Trip.State.SETTLED, passengerWalletId, driverWalletId,
+                            trip == null ? null : trip.holdId(), trip == null ? null : trip.holdRials(),
+                            trip == null ? null : trip.holdExpiresAt(), fareRials, commissionRials, Trip.settleTransferId(tripId));
+                    rows.put(batch, settled);
+                    yield settled;
+                }
+                case SETTLED -> {
+                    if (sameSettlement(trip, passengerWalletId, driverWalletId, fareRials, commissionRials)) {
+                        yield trip;
+                    }
+                    throw alreadySettled(tripId);
+                }
+                case VOIDED, EXPIRED -> throw closed(trip);
+            };
+        }
+    }
+
+    /** Cancel (VOIDED) or expire (EXPIRED): releases an active hold; a trip already ended stays as it is. */
+    private static final class EndCommand extends TripCommand {
+        private final Hold.State endState;
+
+        EndCommand(String tripId, Hold.State endState, Idem idem) {
+            super(tripId, idem);
+            this.endState = endState;
+        }
+
+        @Override
+        public Trip apply(Batch batch) {
+            boolean voiding = endState == Hold.State.VOIDED;
+            TripRows rows = TripRows.of(batch);
+            Trip trip = rows.get(tripId);
+            if (trip == null) {
+                throw Failure.notFound("trip_not_found", "no trip " + tripId);
+            }
+            if (trip.state() == Trip.State.SETTLED) {
+                if (voiding) {
+                    throw alreadySettled(tripId);
+                }
+                return trip;
+            }
+            boolean due = voiding || !trip.holdExpiresAt().isAfter(batch.now());
+            if (trip.state() != Trip.State.HELD || !due) {
+                return trip;
+            }
+            batch.releaseHold(trip.holdId(), trip.passengerWalletId(), trip.holdRials(), endState);
+            Trip ended = changed(batch, trip, tripId, Trip.State.valueOf(endState.name()), trip.passengerWalletId(),
+                    trip.driverWalletId(), trip.holdId(), trip.holdRials(), trip.holdExpiresAt(), trip.fareRials(),
+                    trip.commissionRials(), trip.transferId());
+            rows.put(batch, ended);
+            return ended;
+        }
     }
 
     private static Transfer settlement(String tripId, String passengerWalletId, String driverWalletId, long fareRials,

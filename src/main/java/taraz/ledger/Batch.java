@@ -1,0 +1,326 @@
+package taraz.ledger;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import taraz.app.Failure;
+
+import java.time.OffsetDateTime;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * The working state of one batch, inside its transaction: the locked accounts with their
+ * balances as the commands so far left them, and the rows to write. Commands change it through
+ * {@link #placeHold}, {@link #releaseHold} and {@link #post}, which check the ledger's rules
+ * against these balances exactly as the database's constraints would; every change is undoable
+ * to a {@link #mark}, so a refused command leaves no trace. The writes are set-based: one
+ * statement per table whatever the batch size, each account's balance updated once.
+ */
+public final class Batch {
+
+    private final Map<Class<?>, BatchPart> parts = new LinkedHashMap<>();
+    private final Set<String> wantedAccounts = new LinkedHashSet<>();
+    private final Map<String, Working> accounts = new HashMap<>();
+    private final List<Hold> newHolds = new ArrayList<>();
+    private final List<Hold> releasedHolds = new ArrayList<>();
+    private final List<Transfer> transfers = new ArrayList<>();
+    private final List<Long> entryBalances = new ArrayList<>();
+    private final Deque<Runnable> undo = new ArrayDeque<>();
+    private OffsetDateTime now;
+
+    /** The transaction's time: what {@code now()} gives every row this batch writes. */
+    public OffsetDateTime now() {
+        return now;
+    }
+
+    /** The batch's part of the given type, made by {@code create} on first use. */
+    public <P extends BatchPart> P part(Class<P> type, Supplier<P> create) {
+        return type.cast(parts.computeIfAbsent(type, t -> create.get()));
+    }
+
+    /** Names accounts to lock and read before the commands run. */
+    public void lockAccounts(List<String> accountIds) {
+        wantedAccounts.addAll(accountIds);
+    }
+
+    // ---- reads of the locked state ---------------------------------------------------------
+
+    /** The wallet's kind, or a 404 failure when there is none (system accounts are not wallets). */
+    public AccountKind walletKind(String walletId) {
+        Working account = accounts.get(walletId);
+        if (account == null || !account.kind.isWallet()) {
+            throw Failure.walletNotFound(walletId);
+        }
+        return account.kind;
+    }
+
+    /** The wallet, which must be of {@code kind}: 404 if there is none, 422 if it is of another kind. */
+    public void requireWallet(String walletId, AccountKind kind) {
+        AccountKind actual = walletKind(walletId);
+        if (actual != kind) {
+            throw Failure.unprocessable("wallet_kind_mismatch", "wallet " + walletId + " is a " + actual.apiName()
+                    + " wallet, not a " + kind.apiName() + " wallet");
+        }
+    }
+
+    /** Balance and held amount of a locked account, as the batch has left them. */
+    public long[] balanceAndHeld(String accountId) {
+        Working account = locked(accountId);
+        return new long[] {account.balance, account.held};
+    }
+
+    // ---- changes ---------------------------------------------------------------------------
+
+    /** Reserves funds of an account: refused with insufficient_funds if its available balance is short. */
+    public Hold placeHold(String holdId, String accountId, long amountRials, OffsetDateTime expiresAt) {
+        Working account = locked(accountId);
+        if (!account.allowOverdraft && account.balance - account.held - amountRials < 0) {
+            throw Failure.insufficientFunds(accountId);
+        }
+        Hold hold = new Hold(holdId, accountId, amountRials, Hold.State.HELD, expiresAt);
+        account.held = Math.addExact(account.held, amountRials);
+        newHolds.add(hold);
+        undo.push(() -> {
+            account.held -= amountRials;
+            newHolds.remove(newHolds.size() - 1);
+        });
+        return hold;
+    }
+
+    /** Ends an active hold (its owner knows it is active: the flow's row says so, under its lock). */
+    public void releaseHold(String holdId, String accountId, long amountRials, Hold.State endState) {
+        if (endState == Hold.State.HELD) {
+            throw new IllegalArgumentException("a hold is released to POSTED, VOIDED or EXPIRED");
+        }
+        Working account = locked(accountId);
+        if (account.held - amountRials < 0) {
+            throw new IllegalStateException("account " + accountId + " would hold " + (account.held - amountRials)
+                    + " rials after releasing " + holdId);
+        }
+        account.held -= amountRials;
+        releasedHolds.add(new Hold(holdId, accountId, amountRials, endState, null));
+        undo.push(() -> {
+            account.held += amountRials;
+            releasedHolds.remove(releasedHolds.size() - 1);
+        });
+    }
+
+    /**
+     * Posts a transfer: every leg checked first (an account that may not go below its held
+     * amount refuses with insufficient_funds), then applied in the transfer's leg order, each
+     * entry with the balance after it.
+     */
+    public void post(Transfer transfer) {
+        List<Working> legAccounts = new ArrayList<>(transfer.legs().size());
+        for (Leg leg : transfer.legs()) {
+            Working account = accounts.get(leg.accountId());
+            if (account == null) {
+                if (wantedAccounts.contains(leg.accountId())) {
+                    throw Failure.walletNotFound(leg.accountId());
+                }
+                throw new IllegalStateException("account " + leg.accountId() + " was not locked for " + transfer.id());
+            }
+            if (!account.allowOverdraft && account.balance + leg.amountRials() - account.held < 0) {
+                throw Failure.insufficientFunds(leg.accountId());
+            }
+            legAccounts.add(account);
+        }
+        for (int i = 0; i < legAccounts.size(); i++) {
+            Working account = legAccounts.get(i);
+            account.balance = Math.addExact(account.balance, transfer.legs().get(i).amountRials());
+            entryBalances.add(account.balance);
+        }
+        transfers.add(transfer);
+        undo.push(() -> {
+            for (int i = legAccounts.size() - 1; i >= 0; i--) {
+                legAccounts.get(i).balance -= transfer.legs().get(i).amountRials();
+                entryBalances.remove(entryBalances.size() - 1);
+            }
+            transfers.remove(transfers.size() - 1);
+        });
+    }
+
+    /** Registers an undo for a part's own change, so a refused command takes it back too. */
+    public void onUndo(Runnable action) {
+        undo.push(action);
+    }
+
+    /** A point to roll back to. */
+    public int mark() {
+        return undo.size();
+    }
+
+    /** Undoes every change since {@code mark}, newest first. */
+    public void rollback(int mark) {
+        while (undo.size() > mark) {
+            undo.pop().run();
+        }
+    }
+
+    // ---- the writer's side -----------------------------------------------------------------
+
+    Iterable<BatchPart> parts() {
+        return parts.values();
+    }
+
+    /** Every account the commands and the parts' rows need, in {@link Transfer#LOCK_ORDER}. */
+    String[] accountsToLock() {
+        Set<String> all = new LinkedHashSet<>(wantedAccounts);
+        parts.values().forEach(part -> all.addAll(part.accounts()));
+        return all.stream().sorted(Transfer.LOCK_ORDER).toArray(String[]::new);
+    }
+
+    void loaded(OffsetDateTime transactionTime, RowSet<Row> lockedAccounts) {
+        this.now = transactionTime;
+        for (Row row : lockedAccounts) {
+            Working account = new Working(AccountKind.fromDb(row.getString("kind")), row.getBoolean("allow_overdraft"),
+                    row.getLong("balance_rials"), row.getLong("held_rials"));
+            accounts.put(row.getString("id"), account);
+        }
+    }
+
+    private Working locked(String accountId) {
+        Working account = accounts.get(accountId);
+        if (account == null) {
+            if (wantedAccounts.contains(accountId)) {
+                throw Failure.walletNotFound(accountId);
+            }
+            throw new IllegalStateException("account " + accountId + " was not locked by this batch");
+        }
+        return account;
+    }
+
+    /** The ledger's writes, in an order that satisfies the foreign keys. */
+    List<Future<?>> write(SqlConnection connection) {
+        List<Future<?>> writes = new ArrayList<>();
+        if (!newHolds.isEmpty()) {
+            int n = newHolds.size();
+            String[] ids = new String[n];
+            String[] accountIds = new String[n];
+            Long[] amounts = new Long[n];
+            OffsetDateTime[] expiries = new OffsetDateTime[n];
+            for (int i = 0; i < n; i++) {
+                Hold hold = newHolds.get(i);
+                ids[i] = hold.id();
+                accountIds[i] = hold.accountId();
+                amounts[i] = hold.amountRials();
+                expiries[i] = hold.expiresAt();
+            }
+            writes.add(expect(connection.preparedQuery("INSERT INTO holds (id, account_id, amount_rials, state, expires_at) "
+                            + "SELECT id, account_id, amount, 'HELD', expires_at "
+                            + "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS h(id, account_id, amount, expires_at)")
+                    .execute(Tuple.of(ids, accountIds, amounts, expiries)), n, "holds placed"));
+        }
+        if (!releasedHolds.isEmpty()) {
+            int n = releasedHolds.size();
+            String[] ids = new String[n];
+            String[] states = new String[n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = releasedHolds.get(i).id();
+                states[i] = releasedHolds.get(i).state().name();
+            }
+            writes.add(expect(connection.preparedQuery("UPDATE holds SET state = r.state, updated_at = now() "
+                            + "FROM unnest($1::text[], $2::text[]) AS r(id, state) WHERE holds.id = r.id AND holds.state = 'HELD'")
+                    .execute(Tuple.of(ids, (Object) states)), n, "holds released"));
+        }
+        if (!transfers.isEmpty()) {
+            int n = transfers.size();
+            String[] ids = new String[n];
+            String[] kinds = new String[n];
+            String[] paymentIds = new String[n];
+            Long[] amounts = new Long[n];
+            String[] reasons = new String[n];
+            List<String> entryTransfers = new ArrayList<>();
+            List<String> entryAccounts = new ArrayList<>();
+            List<Long> entryAmounts = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Transfer transfer = transfers.get(i);
+                ids[i] = transfer.id();
+                kinds[i] = transfer.kind();
+                paymentIds[i] = transfer.paymentId();
+                amounts[i] = transfer.amountRials();
+                reasons[i] = transfer.reason();
+                for (Leg leg : transfer.legs()) {
+                    entryTransfers.add(transfer.id());
+                    entryAccounts.add(leg.accountId());
+                    entryAmounts.add(leg.amountRials());
+                }
+            }
+            Long[] after = entryBalances.toArray(Long[]::new);
+            writes.add(expect(connection.preparedQuery("INSERT INTO transfers (id, kind, payment_id, amount_rials, reason) "
+                            + "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])")
+                    .execute(Tuple.of(ids, kinds, paymentIds, amounts, reasons)), n, "transfers"));
+            // WITH ORDINALITY keeps the entries' ids in the order they were computed, balance-after included.
+            writes.add(expect(connection.preparedQuery("INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) "
+                            + "SELECT t, a, m, b FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) "
+                            + "WITH ORDINALITY AS e(t, a, m, b, n) ORDER BY n")
+                    .execute(Tuple.of(entryTransfers.toArray(String[]::new), entryAccounts.toArray(String[]::new),
+                            entryAmounts.toArray(Long[]::new), after)), after.length, "entries"));
+        }
+        List<String> changed = new ArrayList<>();
+        List<Long> balanceDeltas = new ArrayList<>();
+        List<Long> heldDeltas = new ArrayList<>();
+        accounts.entrySet().stream().sorted(Map.Entry.comparingByKey(Transfer.LOCK_ORDER)).forEach(e -> {
+            Working account = e.getValue();
+            if (account.balance != account.balance0 || account.held != account.held0) {
+                changed.add(e.getKey());
+                balanceDeltas.add(account.balance - account.balance0);
+                heldDeltas.add(account.held - account.held0);
+            }
+        });
+        if (!changed.isEmpty()) {
+            // One row per account: the deltas are summed per account above, since UPDATE ... FROM
+            // applies only one source row to each target row.
+            writes.add(expect(connection.preparedQuery("UPDATE accounts SET balance_rials = balance_rials + d.balance, "
+                            + "held_rials = held_rials + d.held FROM unnest($1::text[], $2::bigint[], $3::bigint[]) "
+                            + "AS d(id, balance, held) WHERE accounts.id = d.id")
+                    .execute(Tuple.of(changed.toArray(String[]::new), balanceDeltas.toArray(Long[]::new),
+                            heldDeltas.toArray(Long[]::new))), changed.size(), "account balances"));
+        }
+        return writes;
+    }
+
+    /** A statement that must touch exactly {@code rows} rows, or the batch is wrong and rolls back. */
+    public static Future<?> expect(Future<RowSet<Row>> statement, int rows, String what) {
+        return statement.map(result -> {
+            if (result.rowCount() != rows) {
+                throw new IllegalStateException(what + ": " + result.rowCount() + " rows written, " + rows + " expected");
+            }
+            return result;
+        });
+    }
+
+    int transferCount() {
+        return transfers.size();
+    }
+
+    /** A locked account: its kind, and its balance and held amount as read and as the batch left them. */
+    private static final class Working {
+        final AccountKind kind;
+        final boolean allowOverdraft;
+        final long balance0;
+        final long held0;
+        long balance;
+        long held;
+
+        Working(AccountKind kind, boolean allowOverdraft, long balance, long held) {
+            this.kind = kind;
+            this.allowOverdraft = allowOverdraft;
+            this.balance0 = balance;
+            this.held0 = held;
+            this.balance = balance;
+            this.held = held;
+        }
+    }
+}
