@@ -153,11 +153,14 @@ public final class BatchWriter {
     }
 
     /**
-     * Queues a command. The outcome comes back on the caller's context once its batch has
-     * committed; the future fails when the batch could not commit (nothing of it was written,
-     * or, on a lost commit acknowledgement, the journal's PENDING record leads recovery to it).
+     * Queues a command. Its batch commits only after {@code announced} (the command's PENDING
+     * journal record being synced) has succeeded, so the journal always knows of a committed
+     * step; the sync runs while the batch locks and applies. The outcome comes back on the
+     * caller's context once its batch has committed; the future fails when the batch could not
+     * commit (nothing of it was written, or, on a lost commit acknowledgement, the journal's
+     * PENDING record leads recovery to it).
      */
-    public <T> Future<LedgerCommand.Outcome<T>> submit(LedgerCommand<T> command) {
+    public <T> Future<LedgerCommand.Outcome<T>> submit(LedgerCommand<T> command, Future<?> announced) {
         if (closed) {
             return Future.failedFuture(new WriterBusyException("the ledger writer is closed"));
         }
@@ -167,7 +170,7 @@ public final class BatchWriter {
             return Future.failedFuture(new WriterBusyException("the ledger writer's queue is full (" + queueMax + ")"));
         }
         Promise<LedgerCommand.Outcome<T>> promise = Promise.promise();
-        queue.add(new Pending<>(command, promise, Vertx.currentContext()));
+        queue.add(new Pending<>(command, announced, promise, Vertx.currentContext()));
         if (scheduled.compareAndSet(false, true)) {
             context.runOnContext(v -> drain());
         }
@@ -264,6 +267,8 @@ public final class BatchWriter {
                     List<Future<?>> writes = new ArrayList<>(batch.write(tx));
                     parts.forEach(part -> writes.addAll(part.write(tx)));
                     writes.addAll(IdempotencyStore.writeDone(tx, owner, applied.inserted, applied.takenOver));
+                    // The journal's PENDING records of the batch must be on disk before it commits.
+                    live.forEach(p -> writes.add(p.announced));
                     return Future.all(writes).compose(written -> beforeCommit(applied.points))
                             .compose(v -> tx.query("COMMIT").execute())
                             .compose(v -> failpoints.at("ledger.batch.after-commit"))
@@ -395,7 +400,8 @@ public final class BatchWriter {
         }
     }
 
-    private record Pending<T>(LedgerCommand<T> command, Promise<LedgerCommand.Outcome<T>> promise, Context caller) {
+    private record Pending<T>(LedgerCommand<T> command, Future<?> announced, Promise<LedgerCommand.Outcome<T>> promise,
+                              Context caller) {
 
         Runnable completion(LedgerCommand.Outcome<T> outcome) {
             return () -> onCaller(() -> promise.tryComplete(outcome));

@@ -199,7 +199,10 @@ public final class TripService {
 
     /**
      * One step: journal PENDING, the command through the ledger writer (one batch, one
-     * transaction), an optional failpoint after the commit, journal the outcome. A refused
+     * transaction, which commits only once the PENDING record is on disk: the sync overlaps the
+     * batch's work), an optional failpoint after the commit, then the outcome journaled. The
+     * answer does not wait for the outcome's sync: if the node dies first, recovery finds the
+     * PENDING record and runs the step again, which finds it done and journals it. A refused
      * command journals the trip as it still is. A failed batch leaves the PENDING record for
      * recovery, since its fate may be unknown (a lost commit acknowledgement).
      */
@@ -207,26 +210,24 @@ public final class TripService {
                                        JsonObject data, int attempt, String afterCommitPoint, LedgerCommand<Trip> command) {
         JournalRecord intent = JournalRecord.of(node, FLOW, tripId, pendingState, JournalRecord.Status.PENDING,
                 attempt, amountRials, accounts, null, data.encode());
-        long[] step = {0};
-        return journal.append(intent)
-                .compose(index -> {
-                    step[0] = inflight.begin(intent.interrupted(INTERRUPTED));
-                    return writer.submit(command);
-                })
-                .compose(outcome -> afterCommitPoint == null || outcome.failure() != null || outcome.answer() != null
-                        && outcome.answer().replayed() ? Future.succeededFuture(outcome)
-                        : failpoints.at(afterCommitPoint).map(outcome))
-                .compose(outcome -> {
+        Future<Long> announced = journal.append(intent);
+        long step = inflight.begin(intent.interrupted(INTERRUPTED));
+        return writer.submit(command, announced)
+                .compose(outcome -> afterCommitPoint == null || outcome.failure() != null || outcome.answer().replayed()
+                        ? Future.succeededFuture(outcome) : failpoints.at(afterCommitPoint).map(outcome))
+                .map(outcome -> {
                     Trip trip = outcome.value();
                     String cause = outcome.failure() == null ? null : outcome.failure().code();
-                    return journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
+                    journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
                                     : JournalRecord.of(node, FLOW, tripId, "REJECTED", JournalRecord.Status.TERMINAL,
                                     attempt, amountRials, accounts, cause, data.encode()))
-                            .map(outcome);
+                            .onFailure(err -> LOG.warn("txn={} flow=trip step={} outcome not journaled; recovery will "
+                                    + "journal it: {}", tripId, pendingState, err.toString()));
+                    return outcome;
                 })
                 .onFailure(err -> LOG.error("txn={} flow=trip step={} attempt={} failed, left for recovery", tripId,
                         pendingState, attempt, err))
-                .onComplete(done -> inflight.end(step[0]));
+                .onComplete(done -> inflight.end(step));
     }
 
     private JournalRecord outcome(Trip trip, int attempt, long amountRials, List<String> accounts, String cause,
