@@ -5,15 +5,17 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
-import taraz.app.Failure;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.ledger.AccountKind;
-import taraz.ledger.Ledger;
+import taraz.ledger.BatchWriter;
+import taraz.ledger.LedgerCommand.Answer;
+import taraz.ledger.LedgerCommand.Idem;
+import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
-import taraz.ledger.Tx;
+import taraz.ledger.TransferCommand;
 import taraz.ops.Inflight;
 import taraz.trip.TripService;
 
@@ -22,7 +24,7 @@ import java.util.List;
 
 /**
  * Support's tools: a manual credit or debit of a wallet against the corrections account, and
- * the list of payments by state and age. An adjustment is one atomic phase between two journal
+ * the list of payments by state and age. An adjustment is one ledger command between two journal
  * records; its transfer id comes from the request's idempotency key, so a retry posts once.
  */
 public final class AdjustmentService {
@@ -30,24 +32,29 @@ public final class AdjustmentService {
     public static final String FLOW = "adjustment";
 
     private final Pool pool;
-    private final Ledger ledger;
+    private final BatchWriter writer;
     private final Journal journal;
     private final Failpoints failpoints;
     private final String node;
     private final Inflight inflight;
 
-    public AdjustmentService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node,
+    public AdjustmentService(Pool pool, BatchWriter writer, Journal journal, Failpoints failpoints, String node,
                              Inflight inflight) {
         this.inflight = inflight;
         this.pool = pool;
-        this.ledger = ledger;
+        this.writer = writer;
         this.journal = journal;
         this.failpoints = failpoints;
         this.node = node;
     }
 
-    public Future<JsonObject> adjust(String adjustmentId, String walletId, long amountRials, String reason,
-                                     String ticket, int attempt) {
+    /**
+     * One adjustment: journal PENDING, its transfer through the ledger writer (the key's answer
+     * stored in the same transaction), the after-commit failpoint, the outcome journaled.
+     * {@code idem} is the request's key, or null (recovery).
+     */
+    public Future<Outcome<TransferCommand.Result>> adjust(String adjustmentId, String walletId, long amountRials,
+                                                          String reason, String ticket, int attempt, Idem idem) {
         JsonObject data = new JsonObject().put("walletId", walletId).put("amount", amountRials)
                 .put("reason", reason).put("ticket", ticket);
         List<String> accounts = List.of(walletId, AccountKind.CORRECTIONS_ID);
@@ -58,31 +65,32 @@ public final class AdjustmentService {
                         : List.of(Leg.debit(walletId, magnitudeRials), Leg.credit(AccountKind.CORRECTIONS_ID, magnitudeRials)));
         JournalRecord intent = JournalRecord.of(node, FLOW, adjustmentId, "ADJUSTING", JournalRecord.Status.PENDING,
                 attempt, magnitudeRials, accounts, null, data.encode());
+        Future<Long> announced = journal.append(intent);
         long step = inflight.begin(intent.interrupted(TripService.INTERRUPTED));
-        return journal.append(intent)
-                .compose(i -> Tx.run(pool, tx -> ledger.wallet(tx, walletId)
-                        .compose(wallet -> ledger.post(tx, transfer))
-                        .compose(posted -> failpoints.at("adjustment.before-commit"))
-                        .compose(v -> ledger.wallet(tx, walletId))))
-                .compose(wallet -> failpoints.at("adjustment.after-commit").map(wallet))
-                .compose(wallet -> journal.append(JournalRecord.of(node, FLOW, adjustmentId, "APPLIED",
-                                JournalRecord.Status.TERMINAL, attempt, magnitudeRials, accounts, null, data.encode()))
-                        .map(i -> new JsonObject().put("adjustmentId", adjustmentId).put("walletId", walletId)
-                                .put("amount", amountRials).put("reason", reason).put("ticket", ticket)
-                                .put("balance", wallet.balanceRials()).put("available", wallet.availableRials())))
-                .recover(err -> err instanceof Failure failure
-                        ? journal.append(JournalRecord.of(node, FLOW, adjustmentId, "REJECTED", JournalRecord.Status.TERMINAL,
-                                attempt, magnitudeRials, accounts, failure.code(), data.encode()))
-                        .transform(x -> Future.failedFuture(failure))
-                        : Future.failedFuture(err))
+        TransferCommand command = new TransferCommand(transfer, walletId, idem, "adjustment.before-commit",
+                result -> new Answer(201, new JsonObject().put("adjustmentId", adjustmentId).put("walletId", walletId)
+                        .put("amount", amountRials).put("reason", reason).put("ticket", ticket)
+                        .put("balance", result.walletBalanceRials())
+                        .put("available", result.walletBalanceRials() - result.walletHeldRials()).encode(), false));
+        return writer.submit(command, announced)
+                .compose(outcome -> outcome.failure() != null || outcome.answer().replayed() ? Future.succeededFuture(outcome)
+                        : failpoints.at("adjustment.after-commit").map(outcome))
+                .compose(outcome -> journal.append(outcome.failure() == null
+                                ? JournalRecord.of(node, FLOW, adjustmentId, "APPLIED", JournalRecord.Status.TERMINAL, attempt,
+                                magnitudeRials, accounts, null, data.encode())
+                                : JournalRecord.of(node, FLOW, adjustmentId, "REJECTED", JournalRecord.Status.TERMINAL, attempt,
+                                magnitudeRials, accounts, outcome.failure().code(), data.encode()))
+                        .map(outcome))
                 .onComplete(done -> inflight.end(step));
     }
 
     /** Recovery: the same adjustment again; its transfer id makes it post at most once. */
-    public Future<JsonObject> resume(JournalRecord pending) {
+    public Future<TransferCommand.Result> resume(JournalRecord pending) {
         JsonObject data = new JsonObject(pending.data());
         return adjust(pending.paymentId(), data.getString("walletId"), data.getLong("amount"), data.getString("reason"),
-                data.getString("ticket"), pending.attempt() + 1);
+                data.getString("ticket"), pending.attempt() + 1, null)
+                .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
+                        : Future.succeededFuture(outcome.value()));
     }
 
     /** Payments of every flow, filtered by state and minimum age, oldest first. */

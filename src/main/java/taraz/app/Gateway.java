@@ -135,7 +135,7 @@ public final class Gateway {
                             settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), metrics.registry());
                     TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
                             settings.longValue("holdTtlSecondsDefault"), steps);
-                    AdjustmentService adjustments = new AdjustmentService(pool, ledger, journal, failpoints, node, steps);
+                    AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
                             settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax"), metrics.registry());
                     TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
@@ -230,6 +230,7 @@ public final class Gateway {
             Future<?> listeners = httpDeployment == null ? Future.succeededFuture() : vertx.undeploy(httpDeployment);
             return Future.join(listeners, awaitIdle(deadlineMillis));
         });
+        phase("ledger writer closed", PHASE_MARGIN_MILLIS, () -> writer == null ? Future.succeededFuture() : writer.close());
         if (journal != null) {
             long t = System.nanoTime();
             List<JournalRecord> interrupted = steps.open();
@@ -242,7 +243,6 @@ public final class Gateway {
             LOG.info("stop: {} interrupted step(s) journaled, journal synced and closed in {} ms", interrupted.size(),
                     (System.nanoTime() - t) / 1_000_000);
         }
-        phase("ledger writer", PHASE_MARGIN_MILLIS, () -> writer == null ? Future.succeededFuture() : writer.close());
         phase("database pool", PHASE_MARGIN_MILLIS, () -> pool == null ? Future.succeededFuture() : pool.close());
         phase("vert.x", PHASE_MARGIN_MILLIS, vertx::close);
         if (embedded != null) {

@@ -114,14 +114,14 @@ public final class Api {
         router.post("/v1/wallets").handler(ctx -> money(ctx, "openWallet", true, false, this::openWallet));
         router.get("/v1/wallets/:walletId").handler(ctx -> read(ctx, this::getWallet));
         router.get("/v1/wallets/:walletId/transactions").handler(ctx -> read(ctx, this::listTransactions));
-        router.post("/v1/trips/:tripId/hold").handler(ctx -> ledgerStep(ctx, "holdTrip", true, this::holdTrip));
-        router.post("/v1/trips/:tripId/settle").handler(ctx -> ledgerStep(ctx, "settleTrip", true, this::settleTrip));
-        router.post("/v1/trips/:tripId/cancel").handler(ctx -> ledgerStep(ctx, "cancelTrip", false, this::cancelTrip));
+        router.post("/v1/trips/:tripId/hold").handler(ctx -> ledgerStep(ctx, "holdTrip", "trip", true, this::holdTrip));
+        router.post("/v1/trips/:tripId/settle").handler(ctx -> ledgerStep(ctx, "settleTrip", "trip", true, this::settleTrip));
+        router.post("/v1/trips/:tripId/cancel").handler(ctx -> ledgerStep(ctx, "cancelTrip", "trip", false, this::cancelTrip));
         router.get("/v1/trips/:tripId").handler(ctx -> read(ctx, c -> trips.view(pathId(c, "tripId")).map(Reply::ok)));
         router.post("/v1/topups").handler(ctx -> money(ctx, "createTopup", true, true, this::createTopup));
         router.get("/v1/topups/:topupId").handler(ctx -> read(ctx, c -> topups.view(pathId(c, "topupId")).map(Reply::ok)));
         router.get(CALLBACK_PATH).handler(this::pspCallback);
-        router.post("/v1/admin/adjustments").handler(ctx -> money(ctx, "adjust", true, true, this::adjust));
+        router.post("/v1/admin/adjustments").handler(ctx -> ledgerStep(ctx, "adjust", "adjustment", true, this::adjust));
         router.get("/v1/admin/payments").handler(ctx -> read(ctx, this::listPayments));
 
         router.route().failureHandler(this::failure);
@@ -233,7 +233,7 @@ public final class Api {
                 .onFailure(ctx::fail);
     }
 
-    private Supplier<Future<Reply>> adjust(RoutingContext ctx, JsonObject body) {
+    private LedgerStep adjust(RoutingContext ctx, JsonObject body) {
         long amountRials = body.getLong("amount");
         long maxRials = settings.amountRialsMax();
         if (amountRials == 0 || amountRials > maxRials || amountRials < -maxRials) {
@@ -241,8 +241,8 @@ public final class Api {
                     + settings.amountRialsMax() + ", got " + amountRials);
         }
         String adjustmentId = "adj_" + sha256(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
-        return () -> counted("adjustment", adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
-                body.getString("reason"), body.getString("ticket"), 1)).map(json -> new Reply(201, json));
+        return idem -> adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
+                body.getString("reason"), body.getString("ticket"), 1, idem);
     }
 
     private Future<Reply> listPayments(RoutingContext ctx) {
@@ -292,7 +292,7 @@ public final class Api {
      * command claims the key, moves the money and stores the answer in one transaction, so a key
      * and its effect commit together; the answer (or the stored one, replayed) goes out as is.
      */
-    private void ledgerStep(RoutingContext ctx, String operationId, boolean bodyRequired, PrepareLedgerStep route) {
+    private void ledgerStep(RoutingContext ctx, String operationId, String flow, boolean bodyRequired, PrepareLedgerStep route) {
         LedgerStep step;
         String key = ctx.request().getHeader("Idempotency-Key");
         JsonObject body;
@@ -317,7 +317,7 @@ public final class Api {
                 .onSuccess(result -> {
                     LedgerCommand.Answer answer = result.answer();
                     if (!answer.replayed()) {
-                        metrics.payment("trip", result.failure() == null ? "ok" : result.failure().code());
+                        metrics.payment(flow, result.failure() == null ? "ok" : result.failure().code());
                     }
                     if (result.failure() != null && "request_in_progress".equals(result.failure().code())) {
                         ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
@@ -326,7 +326,7 @@ public final class Api {
                 })
                 .onFailure(err -> {
                     if (err instanceof Failure failure) {
-                        metrics.payment("trip", failure.code());
+                        metrics.payment(flow, failure.code());
                     }
                     ctx.fail(err);
                 });

@@ -122,29 +122,29 @@ public final class BatchWriter {
         }).mapEmpty();
     }
 
-    /** Stops taking commands; the running batch ends as it would, then the connection closes. */
+    /**
+     * Stops taking commands and closes the connection now. The stop sequence calls this after
+     * its drain: a batch still running then (held past the deadline) is cut off, and PostgreSQL
+     * rolls it back, or commits it if its COMMIT was already on the way; either way its commands'
+     * PENDING records lead recovery to them. Queued commands fail with a 503.
+     */
     public Future<Void> close() {
         closed = true;
         if (context == null) {
             return Future.succeededFuture();
         }
         Promise<Void> done = Promise.promise();
-        context.runOnContext(v -> closeWhenIdle(done));
-        return done.future();
-    }
-
-    private void closeWhenIdle(Promise<Void> done) {
-        if (running) {
-            vertx.setTimer(10, t -> closeWhenIdle(done));
-            return;
-        }
-        failQueued(new WriterBusyException("the ledger writer is closed"));
-        if (connection == null) {
-            done.complete();
-        } else {
-            connection.close().onComplete(c -> done.complete());
+        context.runOnContext(v -> {
+            failQueued(new WriterBusyException("the ledger writer is closed"));
+            SqlConnection open = connection;
             connection = null;
-        }
+            if (open == null) {
+                done.complete();
+            } else {
+                open.close().onComplete(c -> done.complete());
+            }
+        });
+        return done.future();
     }
 
     /** Commands queued or in the running batch. */

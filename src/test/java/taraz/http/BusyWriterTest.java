@@ -20,12 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A saturated database pool is a 503 with Retry-After, never a 500: a child gateway with one
- * connection and a wait queue of one, each settle holding that connection inside its
- * transaction ({@code trip.settle.before-commit=delay}), and more settles than fit. Every
- * refused request, retried with its key, settles once.
+ * A saturated ledger writer is a 503 with Retry-After, never a 500: a child gateway whose writer
+ * takes one command per batch and queues at most two, each batch held inside its transaction
+ * ({@code ledger.batch.before-commit=delay}), and more settles than fit. Every refused request,
+ * retried with its key, settles once.
  */
-class BusyPoolTest {
+class BusyWriterTest {
 
     private static final int SETTLES = 8;
     private static final long FARE = 10_000;
@@ -33,14 +33,13 @@ class BusyPoolTest {
     private static final int RETRIES_MAX = 100;
 
     @Test
-    void aFullPoolAnswers503AndEveryRetrySettlesOnce() throws Exception {
+    void aFullWriterQueueAnswers503AndEveryRetrySettlesOnce() throws Exception {
         Path dataDir = TestGateway.tempDir("busy-");
         Map<String, Object> settings = new HashMap<>();
-        settings.put("pgPoolSize", 1);
-        settings.put("pgPoolQueueMax", 1);
-        settings.put("idempotencyLeaseMillis", 1000);
+        settings.put("ledgerBatchMax", 1);
+        settings.put("ledgerQueueMax", 2);
         Map<String, String> env = new HashMap<>(GatewayProcess.config(dataDir, settings));
-        env.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(1000)");
+        env.put("TARAZ_FAILPOINTS", "ledger.batch.before-commit=delay(1000)");
         GatewayProcess gateway = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         ExecutorService clients = Executors.newFixedThreadPool(SETTLES);
         try {
@@ -68,7 +67,7 @@ class BusyPoolTest {
                     assertNotNull(r.header("Retry-After"), "503 without Retry-After");
                 }
             }
-            assertTrue(refused > 0, "the pool never filled up; the test proved nothing");
+            assertTrue(refused > 0, "the writer's queue never filled up; the test proved nothing");
             for (int i = 0; i < SETTLES; i++) {
                 Api.Response r = settle(api, trips.get(i), keys.get(i), passenger, driver);
                 for (int attempt = 0; r.status() != 200 && attempt < RETRIES_MAX; attempt++) {
@@ -81,7 +80,7 @@ class BusyPoolTest {
             }
             assertEquals(0L, api.balance(passenger), "each trip charged once");
             assertEquals((FARE - COMMISSION) * SETTLES, api.balance(driver), "each trip paid once");
-            assertTrue(!gateway.output().contains("internal_error"), "a busy pool was answered as an internal error");
+            assertTrue(!gateway.output().contains("internal_error"), "a full writer queue was answered as an internal error");
         } finally {
             clients.shutdownNow();
             gateway.terminate();
