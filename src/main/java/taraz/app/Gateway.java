@@ -138,7 +138,7 @@ public final class Gateway {
                     AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
                             settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax"), metrics.registry());
-                    TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
+                    TopupService topups = new TopupService(pool, ledger, writer, journal, failpoints, node, psp,
                             settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
                             settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
                             settings.longValue("topupLeaseMillis"), steps);

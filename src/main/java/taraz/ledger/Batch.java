@@ -151,6 +151,31 @@ public final class Batch {
         });
     }
 
+    /** Names a transfer that {@link #postOnce} may find posted already; call it from {@code prepare}. */
+    public void wantTransfer(String transferId) {
+        Transfers.of(this).want(transferId);
+    }
+
+    /**
+     * Posts a transfer unless it exists (a step run again): NEW, or ALREADY_POSTED if the stored
+     * transfer is this one (same kind, payment and legs). Anything else under its id is a 409
+     * transfer_conflict, never a silent success. The id must have been named by {@link #wantTransfer}.
+     */
+    public Ledger.Posted postOnce(Transfer transfer) {
+        Transfers transfers = Transfers.of(this);
+        Transfers.Stored existing = transfers.get(transfer.id());
+        if (existing == null) {
+            post(transfer);
+            transfers.posted(this, transfer);
+            return Ledger.Posted.NEW;
+        }
+        if (existing.same(transfer)) {
+            return Ledger.Posted.ALREADY_POSTED;
+        }
+        throw Failure.conflict("transfer_conflict", "transfer " + transfer.id()
+                + " was posted before with other accounts or amounts");
+    }
+
     /** Registers an undo for a part's own change, so a refused command takes it back too. */
     public void onUndo(Runnable action) {
         undo.push(action);

@@ -43,7 +43,7 @@ public interface LedgerCommand<T> {
     /**
      * What became of a command: its result (or its row as it stands, when refused or replayed),
      * the failure that refused it (null if it succeeded or was replayed), and the answer for its
-     * client (null when the command had no idempotency key and was not refused).
+     * client, always there (stored under the key when the command had one).
      */
     record Outcome<T>(T value, Failure failure, Answer answer) {}
 

@@ -1,7 +1,5 @@
 package taraz.ledger;
 
-import taraz.app.Failure;
-
 import java.util.function.Function;
 
 /**
@@ -41,25 +39,13 @@ public final class TransferCommand implements LedgerCommand<TransferCommand.Resu
     @Override
     public void prepare(Batch batch) {
         batch.lockAccounts(LedgerCommand.accountsOf(transfer));
-        Transfers.of(batch).want(transfer.id());
+        batch.wantTransfer(transfer.id());
     }
 
     @Override
     public Result apply(Batch batch) {
         batch.walletKind(walletId);
-        Transfers transfers = Transfers.of(batch);
-        Transfers.Stored existing = transfers.get(transfer.id());
-        Ledger.Posted posted;
-        if (existing == null) {
-            batch.post(transfer);
-            transfers.posted(batch, transfer);
-            posted = Ledger.Posted.NEW;
-        } else if (existing.same(transfer)) {
-            posted = Ledger.Posted.ALREADY_POSTED;
-        } else {
-            throw Failure.conflict("transfer_conflict", "transfer " + transfer.id()
-                    + " was posted before with other accounts or amounts");
-        }
+        Ledger.Posted posted = batch.postOnce(transfer);
         long[] wallet = batch.balanceAndHeld(walletId);
         return new Result(posted, wallet[0], wallet[1]);
     }

@@ -233,7 +233,7 @@ public final class ReconcileCommand implements Callable<Integer> {
             Corrector.await(writer.start(), STEP_TIMEOUT_MILLIS);
             Ledger ledger = new Ledger();
             Inflight inflight = new Inflight();
-            TopupService topups = new TopupService(pool, ledger, journal, failpoints, node, psp,
+            TopupService topups = new TopupService(pool, ledger, writer, journal, failpoints, node, psp,
                     settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
                     settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
                     settings.longValue("topupLeaseMillis"), inflight);

@@ -15,7 +15,10 @@ import taraz.failpoint.Failpoints;
 import taraz.journal.JournalRecord;
 import taraz.journal.Journal;
 import taraz.ledger.AccountKind;
+import taraz.ledger.Batch;
+import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
+import taraz.ledger.LedgerCommand;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.Tx;
@@ -70,6 +73,7 @@ public final class TopupService {
 
     private final Pool pool;
     private final Ledger ledger;
+    private final BatchWriter writer;
     private final Journal journal;
     private final Failpoints failpoints;
     private final String node;
@@ -82,13 +86,14 @@ public final class TopupService {
     /** Top-ups being driven by this node: concurrent callers of one top-up share one run. */
     private final Map<String, Run> running = new ConcurrentHashMap<>();
 
-    public TopupService(Pool pool, Ledger ledger, Journal journal, Failpoints failpoints, String node, Psp psp,
+    public TopupService(Pool pool, Ledger ledger, BatchWriter writer, Journal journal, Failpoints failpoints, String node, Psp psp,
                         String callbackUrl, long windowSeconds, long createGraceSeconds, long leaseMillis,
                         Inflight inflight) {
         this.inflight = inflight;
         this.leaseMillis = leaseMillis;
         this.pool = pool;
         this.ledger = ledger;
+        this.writer = writer;
         this.journal = journal;
         this.failpoints = failpoints;
         this.node = node;
@@ -374,25 +379,83 @@ public final class TopupService {
      * top-up, for which the transfer cannot exist yet; reconciliation may find it posted already.
      */
     private Future<Topup> credit(Topup topup, Set<State> from, String cause, int attempt) {
-        Transfer transfer = new Transfer(Topup.creditTransferId(topup.topupId()), "topup_credit", topup.topupId(),
-                null, List.of(Leg.debit(AccountKind.PSP_CLEARING_ID, topup.amountRials()),
-                Leg.credit(topup.walletId(), topup.amountRials())));
-        return journal.append(record(topup, State.CREDITED, JournalRecord.Status.PENDING, cause, attempt))
-                .compose(i -> Tx.run(pool, tx -> lock(tx, topup.topupId()).compose(locked -> {
-                    if (!from.contains(locked.state())) {
-                        return Future.succeededFuture(locked);
-                    }
-                    return ledger.post(tx, transfer).compose(posted -> {
-                        if (posted == Ledger.Posted.NEW) {
-                            return update(tx, locked, State.CREDITED, cause, ", transfer_id = $5", transfer.id());
-                        }
-                        if (locked.state() == State.VERIFIED) {
-                            throw new IllegalStateException("top-up " + locked.topupId()
-                                    + " is VERIFIED under its lock but its credit transfer already exists");
-                        }
-                        return Future.succeededFuture(locked);
-                    });
-                })));
+        Future<Long> announced = journal.append(record(topup, State.CREDITED, JournalRecord.Status.PENDING, cause, attempt));
+        return writer.submit(new CreditCommand(topup.topupId(), from, cause, node), announced)
+                .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
+                        : Future.succeededFuture(outcome.value()));
+    }
+
+    /**
+     * The credit as a command of the ledger writer: under the top-up's lock, from a state in
+     * {@code from}, the credit transfer (keyed by the top-up) is posted once and the top-up
+     * becomes CREDITED; a top-up in another state, or whose credit exists already, stays as it is.
+     */
+    private static final class CreditCommand implements LedgerCommand<Topup> {
+        private final String topupId;
+        private final Set<State> from;
+        private final String cause;
+        private final String node;
+
+        CreditCommand(String topupId, Set<State> from, String cause, String node) {
+            this.topupId = topupId;
+            this.from = from;
+            this.cause = cause;
+            this.node = node;
+        }
+
+        @Override
+        public LedgerCommand.Idem idem() {
+            return null;
+        }
+
+        @Override
+        public void prepare(Batch batch) {
+            TopupRows.of(batch, node).want(topupId);
+            batch.lockAccounts(List.of(AccountKind.PSP_CLEARING_ID));
+            batch.wantTransfer(Topup.creditTransferId(topupId));
+        }
+
+        @Override
+        public Topup apply(Batch batch) {
+            TopupRows rows = TopupRows.of(batch, node);
+            Topup locked = rows.get(topupId);
+            if (locked == null) {
+                throw new IllegalStateException("top-up " + topupId + " to credit does not exist");
+            }
+            if (!from.contains(locked.state())) {
+                return locked;
+            }
+            Transfer transfer = new Transfer(Topup.creditTransferId(topupId), "topup_credit", topupId, null,
+                    List.of(Leg.debit(AccountKind.PSP_CLEARING_ID, locked.amountRials()),
+                            Leg.credit(locked.walletId(), locked.amountRials())));
+            if (batch.postOnce(transfer) == Ledger.Posted.ALREADY_POSTED) {
+                if (locked.state() == State.VERIFIED) {
+                    throw new IllegalStateException("top-up " + topupId
+                            + " is VERIFIED under its lock but its credit transfer already exists");
+                }
+                return locked;
+            }
+            Topup credited = new Topup(locked.topupId(), locked.walletId(), locked.amountRials(), locked.gateway(),
+                    State.CREDITED, locked.authority(), locked.refId(), locked.cardPan(), locked.verifyAttempts(),
+                    cause != null ? cause : locked.lastError(), locked.createdAt(), locked.requestedAt(), batch.now());
+            rows.credited(batch, credited, cause, transfer.id());
+            return credited;
+        }
+
+        @Override
+        public LedgerCommand.Answer render(Topup result, Batch batch) {
+            return new LedgerCommand.Answer(200, "{}", false);
+        }
+
+        @Override
+        public Topup current(Batch batch) {
+            return TopupRows.of(batch, node).get(topupId);
+        }
+
+        @Override
+        public String toString() {
+            return "credit of top-up " + topupId;
+        }
     }
 
     /**
