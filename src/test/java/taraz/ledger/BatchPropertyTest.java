@@ -751,7 +751,8 @@ class BatchPropertyTest {
             checkCommission(problems);
             if (!problems.isEmpty()) {
                 throw new AssertionError("seed=" + SEED + " round=" + round + " (rerun with -Dbatchprop.seed=" + SEED
-                        + "): the batches disagree with the model\n  " + String.join("\n  ", problems) + "\n" + listing());
+                        + "): the batches disagree with the model\n  " + label(String.join("\n  ", problems)) + "\n"
+                        + listing());
             }
         }
 
