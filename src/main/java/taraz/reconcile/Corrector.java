@@ -9,7 +9,10 @@ import io.vertx.sqlclient.Tuple;
 import taraz.app.Failure;
 import taraz.failpoint.Failpoints;
 import taraz.journal.JournalRecord;
+import taraz.ledger.Batch;
+import taraz.ledger.BatchWriter;
 import taraz.ledger.Hold;
+import taraz.ledger.LedgerCommand;
 import taraz.ledger.Ledger;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
@@ -49,6 +52,7 @@ public final class Corrector {
     private final Vertx vertx;
     private final Pool pool;
     private final Ledger ledger;
+    private final BatchWriter writer;
     private final TopupService topups;
     private final TripService trips;
     private final Psp psp;
@@ -63,11 +67,12 @@ public final class Corrector {
      * run can have reached it. {@code trustSettlement}: a settlement row the bank cannot confirm
      * is credited all the same ({@code --trust-settlement}).
      */
-    public Corrector(Vertx vertx, Pool pool, Ledger ledger, TopupService topups, TripService trips, Psp psp, Rules rules, String runId,
+    public Corrector(Vertx vertx, Pool pool, Ledger ledger, BatchWriter writer, TopupService topups, TripService trips, Psp psp, Rules rules, String runId,
                      Failpoints failpoints, boolean pspOffline, boolean trustSettlement) {
         this.vertx = vertx;
         this.pool = pool;
         this.ledger = ledger;
+        this.writer = writer;
         this.topups = topups;
         this.trips = trips;
         this.psp = psp;
@@ -270,24 +275,89 @@ public final class Corrector {
                         + Finding.rials(f.amountRials()) + " to the card (reverse of " + f.paymentId() + ")."));
     }
 
-    /** The refund to the wallet, posted in one transaction with the claim turned into its record; only by the claim's holder. */
+    /** The refund to the wallet, posted in one ledger batch with the claim turned into its record; only by the claim's holder. */
     private Future<Outcome> refundToWallet(Finding f, JsonObject plan) {
         Transfer transfer = correctionTransfer(f, plan.getJsonObject("legs"));
-        return Tx.run(pool, tx -> tx.preparedQuery("UPDATE reconciliation_actions SET action = 'correction', transfer_id = $3, "
-                                + "lease_until = NULL WHERE finding_key = $1 AND action = 'reversing' AND run_id = $2")
-                        .execute(Tuple.of(f.key(), runId, transfer.id()))
-                        .compose(claimed -> claimed.rowCount() == 0 ? Future.succeededFuture(Ledger.Posted.ALREADY_POSTED)
-                                : ledger.post(tx, transfer).compose(this::newOrFail)))
-                .map(posted -> new Outcome(posted == Ledger.Posted.NEW ? "fixed" : "already_fixed", describe(f, transfer)));
+        return post(new CorrectionCommand(f, transfer, runId, true), transfer);
     }
 
     private Future<Outcome> correction(Finding f, JsonObject legsJson) {
         Transfer transfer = correctionTransfer(f, legsJson);
-        return Tx.run(pool, tx -> record(tx, f, "correction", transfer.id()).compose(first -> !first
-                        ? Future.succeededFuture(Ledger.Posted.ALREADY_POSTED)
-                        : ledger.post(tx, transfer).compose(this::newOrFail)))
-                .map(posted -> new Outcome(posted == Ledger.Posted.NEW ? "fixed" : "already_fixed",
-                        describe(f, transfer)));
+        return post(new CorrectionCommand(f, transfer, runId, false), transfer);
+    }
+
+    private Future<Outcome> post(CorrectionCommand command, Transfer transfer) {
+        return writer.submit(command, Future.succeededFuture())
+                .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
+                        : Future.succeededFuture(new Outcome(outcome.value() == Ledger.Posted.NEW ? "fixed" : "already_fixed",
+                        describe(command.finding, transfer))));
+    }
+
+    /**
+     * A correction as a command of the ledger writer: its transfer and its finding's action row
+     * in one transaction. A new correction posts only if the finding has no action yet; a refund
+     * to the wallet only if this run still holds the finding's claim ({@code reversing}).
+     * ALREADY_POSTED when another run or an earlier attempt did it.
+     */
+    private static final class CorrectionCommand implements LedgerCommand<Ledger.Posted> {
+        private final Finding finding;
+        private final Transfer transfer;
+        private final String runId;
+        private final boolean turnsClaim;
+
+        CorrectionCommand(Finding finding, Transfer transfer, String runId, boolean turnsClaim) {
+            this.finding = finding;
+            this.transfer = transfer;
+            this.runId = runId;
+            this.turnsClaim = turnsClaim;
+        }
+
+        @Override
+        public LedgerCommand.Idem idem() {
+            return null;
+        }
+
+        @Override
+        public void prepare(Batch batch) {
+            ActionRows.of(batch).want(finding.key());
+            batch.lockAccounts(LedgerCommand.accountsOf(transfer));
+            batch.wantTransfer(transfer.id());
+        }
+
+        @Override
+        public Ledger.Posted apply(Batch batch) {
+            ActionRows rows = ActionRows.of(batch);
+            ActionRows.Action action = rows.get(finding.key());
+            boolean ours = turnsClaim ? action != null && "reversing".equals(action.action()) && runId.equals(action.runId())
+                    : action == null;
+            if (!ours) {
+                return Ledger.Posted.ALREADY_POSTED;
+            }
+            if (batch.postOnce(transfer) != Ledger.Posted.NEW) {
+                throw new IllegalStateException("a correction transfer exists without its action row: " + transfer.id());
+            }
+            if (turnsClaim) {
+                rows.claimTurned(batch, finding.key(), transfer.id(), runId);
+            } else {
+                rows.insert(batch, finding, transfer.id(), runId);
+            }
+            return Ledger.Posted.NEW;
+        }
+
+        @Override
+        public LedgerCommand.Answer render(Ledger.Posted result, Batch batch) {
+            return new LedgerCommand.Answer(200, "{}", false);
+        }
+
+        @Override
+        public Ledger.Posted current(Batch batch) {
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return "correction " + transfer.id();
+        }
     }
 
     /** The finding's correction: kind {@code <flow>_correction}, so it counts for its own flow's payment only. */
@@ -297,11 +367,6 @@ public final class Corrector {
             legs.add(new Leg(leg.getKey(), ((Number) leg.getValue()).longValue()));
         }
         return new Transfer("reconcile:" + f.key(), f.flow() + "_correction", f.paymentId(), f.kind().apiName(), legs);
-    }
-
-    private Future<Ledger.Posted> newOrFail(Ledger.Posted posted) {
-        return posted == Ledger.Posted.NEW ? Future.succeededFuture(posted)
-                : Future.failedFuture(new IllegalStateException("a correction transfer exists without its action row"));
     }
 
     private static String describe(Finding f, Transfer transfer) {

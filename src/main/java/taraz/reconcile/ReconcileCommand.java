@@ -239,7 +239,7 @@ public final class ReconcileCommand implements Callable<Integer> {
                     settings.longValue("topupLeaseMillis"), inflight);
             TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
                     settings.longValue("holdTtlSecondsDefault"), inflight);
-            Corrector corrector = new Corrector(vertx, pool, ledger, topups, trips, psp, rules, runId, failpoints, offline,
+            Corrector corrector = new Corrector(vertx, pool, ledger, writer, topups, trips, psp, rules, runId, failpoints, offline,
                     trustSettlement);
             try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
                     + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");

@@ -1,0 +1,134 @@
+package taraz.reconcile;
+
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import taraz.ledger.Batch;
+import taraz.ledger.BatchPart;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The reconciliation actions of one ledger batch's corrections: read (locked, sorted by key)
+ * before the commands run, so a correction posts only if its finding has no action yet, or a
+ * refund only if this run still holds its claim; written after. Two runs correcting one finding
+ * at once: the second INSERT collides on the key, its batch runs again and finds the action.
+ */
+final class ActionRows implements BatchPart {
+
+    /** A finding's action row as read: its action and the run that wrote it. */
+    record Action(String action, String runId) {}
+
+    private final Set<String> wanted = new LinkedHashSet<>();
+    private final Map<String, Action> actions = new HashMap<>();
+    private final List<Object[]> inserted = new ArrayList<>();
+    private final List<String[]> claimsTurned = new ArrayList<>();
+
+    static ActionRows of(Batch batch) {
+        return batch.part(ActionRows.class, ActionRows::new);
+    }
+
+    void want(String findingKey) {
+        wanted.add(findingKey);
+    }
+
+    Action get(String findingKey) {
+        return actions.get(findingKey);
+    }
+
+    /** A new action row for the finding (a correction posted by this run). */
+    void insert(Batch batch, Finding f, String transferId, String runId) {
+        Action before = actions.put(f.key(), new Action("correction", runId));
+        inserted.add(new Object[] {f.key(), f.kind().apiName(), f.paymentId(), f.walletId(), f.amountRials(), transferId, runId});
+        batch.onUndo(() -> {
+            inserted.remove(inserted.size() - 1);
+            restore(f.key(), before);
+        });
+    }
+
+    /** This run's claim ({@code reversing}) turned into the correction that refunded the wallet. */
+    void claimTurned(Batch batch, String findingKey, String transferId, String runId) {
+        Action before = actions.put(findingKey, new Action("correction", runId));
+        claimsTurned.add(new String[] {findingKey, transferId, runId});
+        batch.onUndo(() -> {
+            claimsTurned.remove(claimsTurned.size() - 1);
+            restore(findingKey, before);
+        });
+    }
+
+    private void restore(String findingKey, Action before) {
+        if (before == null) {
+            actions.remove(findingKey);
+        } else {
+            actions.put(findingKey, before);
+        }
+    }
+
+    @Override
+    public Future<Void> load(SqlConnection tx) {
+        String[] keys = wanted.stream().sorted().toArray(String[]::new);
+        return tx.preparedQuery("SELECT finding_key, action, run_id FROM reconciliation_actions WHERE finding_key = ANY($1) "
+                        + "ORDER BY array_position($1, finding_key) FOR UPDATE")
+                .execute(Tuple.of((Object) keys))
+                .map(rows -> {
+                    for (Row row : rows) {
+                        actions.put(row.getString("finding_key"), new Action(row.getString("action"), row.getString("run_id")));
+                    }
+                    return null;
+                });
+    }
+
+    @Override
+    public Collection<String> accounts() {
+        return List.of();
+    }
+
+    @Override
+    public List<Future<?>> write(SqlConnection tx) {
+        List<Future<?>> writes = new ArrayList<>(2);
+        if (!inserted.isEmpty()) {
+            int n = inserted.size();
+            String[][] text = new String[6][n];
+            Long[] amounts = new Long[n];
+            for (int i = 0; i < n; i++) {
+                Object[] row = inserted.get(i);
+                text[0][i] = (String) row[0];
+                text[1][i] = (String) row[1];
+                text[2][i] = (String) row[2];
+                text[3][i] = (String) row[3];
+                amounts[i] = (Long) row[4];
+                text[4][i] = (String) row[5];
+                text[5][i] = (String) row[6];
+            }
+            writes.add(Batch.expect(tx.preparedQuery("INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, "
+                            + "amount_rials, action, transfer_id, run_id) SELECT k, kind, p, w, a, 'correction', t, r "
+                            + "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) "
+                            + "AS u(k, kind, p, w, a, t, r)")
+                    .execute(Tuple.tuple(List.of(text[0], text[1], text[2], text[3], amounts, text[4], text[5]))),
+                    n, "reconciliation actions"));
+        }
+        if (!claimsTurned.isEmpty()) {
+            int n = claimsTurned.size();
+            String[] keys = new String[n];
+            String[] transfers = new String[n];
+            String[] runs = new String[n];
+            for (int i = 0; i < n; i++) {
+                keys[i] = claimsTurned.get(i)[0];
+                transfers[i] = claimsTurned.get(i)[1];
+                runs[i] = claimsTurned.get(i)[2];
+            }
+            writes.add(Batch.expect(tx.preparedQuery("UPDATE reconciliation_actions SET action = 'correction', "
+                            + "transfer_id = u.t, lease_until = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, t, r) "
+                            + "WHERE finding_key = u.k AND action = 'reversing' AND run_id = u.r")
+                    .execute(Tuple.of(keys, transfers, runs)), n, "reconciliation claims"));
+        }
+        return writes;
+    }
+}
