@@ -8,82 +8,19 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import taraz.app.Failure;
 
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
 
 /**
- * The only code that writes balances. Every method that writes takes the caller's open
- * transaction: a flow composes holds and transfers into one atomic phase, and commits or rolls
- * back the whole. No overdraft is enforced by the UPDATE's own condition (and by the table's
- * CHECK constraint behind it), never by an earlier read that could race.
+ * The ledger's reads, its invariant check, wallet opening, and the two repairs reconciliation
+ * makes in a transaction of its own (locking accounts, ending an orphaned hold). Money moves only
+ * through the {@link BatchWriter}, whose {@link Batch} checks every rule against balances it holds
+ * locked; the table's CHECK constraints stand behind it.
  */
 public final class Ledger {
 
-    /** Outcome of {@link #post}: the transfer was written now, or it already existed. */
+    /** Outcome of posting a transfer ({@link Batch#postOnce}): written now, or it already existed. */
     public enum Posted { NEW, ALREADY_POSTED }
-
-    public Future<Posted> post(SqlConnection tx, Transfer transfer) {
-        return tx.preparedQuery("INSERT INTO transfers (id, kind, payment_id, amount_rials, reason) "
-                        + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING id")
-                .execute(Tuple.of(transfer.id(), transfer.kind(), transfer.paymentId(), transfer.amountRials(),
-                        transfer.reason()))
-                .compose(inserted -> {
-                    if (inserted.rowCount() == 0) {
-                        return samePosted(tx, transfer);
-                    }
-                    return applyLegs(tx, transfer, 0, new ArrayList<>()).map(Posted.NEW);
-                });
-    }
-
-    /**
-     * A transfer id that exists already: the same step run again replays (ALREADY_POSTED) only if
-     * the stored transfer is this one, same kind, payment and legs. Anything else is a conflict,
-     * never a silent success: the caller would report money moved that never moved.
-     */
-    private Future<Posted> samePosted(SqlConnection tx, Transfer transfer) {
-        return tx.preparedQuery("SELECT t.kind, t.payment_id, e.account_id, e.amount_rials FROM transfers t "
-                        + "JOIN entries e ON e.transfer_id = t.id WHERE t.id = $1")
-                .execute(Tuple.of(transfer.id()))
-                .map(rows -> {
-                    Set<Leg> stored = new HashSet<>();
-                    boolean sameHeader = rows.rowCount() > 0;
-                    for (Row row : rows) {
-                        stored.add(new Leg(row.getString("account_id"), row.getLong("amount_rials")));
-                        sameHeader &= transfer.kind().equals(row.getString("kind"))
-                                && java.util.Objects.equals(transfer.paymentId(), row.getString("payment_id"));
-                    }
-                    if (!sameHeader || !stored.equals(new HashSet<>(transfer.legs()))) {
-                        throw Failure.conflict("transfer_conflict", "transfer " + transfer.id()
-                                + " was posted before with other accounts or amounts");
-                    }
-                    return Posted.ALREADY_POSTED;
-                });
-    }
-
-    private Future<Void> applyLegs(SqlConnection tx, Transfer transfer, int index, List<Tuple> entries) {
-        if (index == transfer.legs().size()) {
-            return tx.preparedQuery("INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) "
-                    + "VALUES ($1, $2, $3, $4)").executeBatch(entries).mapEmpty();
-        }
-        Leg leg = transfer.legs().get(index);
-        return tx.preparedQuery("UPDATE accounts SET balance_rials = balance_rials + $2 "
-                        + "WHERE id = $1 AND (allow_overdraft OR balance_rials + $2 - held_rials >= 0) "
-                        + "RETURNING balance_rials")
-                .execute(Tuple.of(leg.accountId(), leg.amountRials()))
-                .compose(rows -> {
-                    if (rows.rowCount() == 1) {
-                        long balanceAfter = rows.iterator().next().getLong(0);
-                        entries.add(Tuple.of(transfer.id(), leg.accountId(), leg.amountRials(), balanceAfter));
-                        return applyLegs(tx, transfer, index + 1, entries);
-                    }
-                    return account(tx, leg.accountId()).compose(account -> Future.failedFuture(
-                            account == null ? Failure.walletNotFound(leg.accountId())
-                                    : Failure.insufficientFunds(leg.accountId())));
-                });
-    }
 
     /**
      * Locks accounts in {@link Transfer#LOCK_ORDER}, the order a transfer updates its legs. A
@@ -99,25 +36,6 @@ public final class Ledger {
                         + "FOR NO KEY UPDATE")
                 .execute(Tuple.of(ordered))
                 .mapEmpty();
-    }
-
-    /** Reserves funds: available balance drops, the balance stays. Idempotent by hold id. */
-    public Future<Hold> placeHold(SqlConnection tx, String holdId, String accountId, long amountRials,
-                                  OffsetDateTime expiresAt) {
-        return tx.preparedQuery("INSERT INTO holds (id, account_id, amount_rials, state, expires_at) "
-                        + "VALUES ($1, $2, $3, 'HELD', $4) ON CONFLICT (id) DO NOTHING RETURNING " + Hold.COLUMNS)
-                .execute(Tuple.of(holdId, accountId, amountRials, expiresAt))
-                .compose(inserted -> {
-                    if (inserted.rowCount() == 0) {
-                        return hold(tx, holdId);
-                    }
-                    Hold hold = Hold.from(inserted.iterator().next());
-                    return tx.preparedQuery("UPDATE accounts SET held_rials = held_rials + $2 "
-                                    + "WHERE id = $1 AND (allow_overdraft OR balance_rials - held_rials - $2 >= 0)")
-                            .execute(Tuple.of(accountId, amountRials))
-                            .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(hold)
-                                    : Future.failedFuture(Failure.insufficientFunds(accountId)));
-                });
     }
 
     /**

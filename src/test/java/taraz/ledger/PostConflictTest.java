@@ -1,17 +1,20 @@
 package taraz.ledger;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
-import taraz.app.Failure;
+import taraz.db.Database;
+import taraz.failpoint.Failpoints;
 import taraz.support.Api;
 import taraz.support.TestGateway;
 
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static taraz.support.Sql.count;
 
-/** A transfer id posted again replays only with the same legs; other legs are a conflict. */
+/** A transfer id posted again through the ledger writer replays only with the same legs; other legs are a conflict. */
 class PostConflictTest {
 
     @Test
@@ -19,17 +22,27 @@ class PostConflictTest {
         Api api = TestGateway.get().api();
         String wallet = api.openWallet("passenger");
         String other = api.openWallet("passenger");
-        Ledger ledger = new Ledger();
         String id = "test:" + Api.newId("conflict");
         Transfer first = credit(id, wallet, 7_000);
-
-        assertEquals(Ledger.Posted.NEW, post(ledger, first));
-        assertEquals(Ledger.Posted.ALREADY_POSTED, post(ledger, credit(id, wallet, 7_000)));
-        for (Transfer conflicting : List.of(credit(id, wallet, 9_000), credit(id, other, 7_000),
-                new Transfer(id, "other_kind", id, "test", first.legs()),
-                new Transfer(id, "adjustment", "another-payment", "test", first.legs()))) {
-            Failure failure = assertThrows(Failure.class, () -> post(ledger, conflicting));
-            assertEquals("transfer_conflict", failure.code());
+        Vertx vertx = Vertx.vertx();
+        BatchWriter writer = new BatchWriter(vertx, Database.connectOptions(TestGateway.get().pgUrl()), Failpoints.none(vertx),
+                "post-conflict-test", 100, 100, new SimpleMeterRegistry());
+        try {
+            TestGateway.await(writer.start());
+            assertEquals(Ledger.Posted.NEW, post(writer, first, wallet).value().posted());
+            assertEquals(Ledger.Posted.ALREADY_POSTED, post(writer, credit(id, wallet, 7_000), wallet).value().posted());
+            List<Transfer> conflicting = List.of(credit(id, wallet, 9_000), credit(id, other, 7_000),
+                    new Transfer(id, "other_kind", id, "test", first.legs()),
+                    new Transfer(id, "adjustment", "another-payment", "test", first.legs()));
+            for (Transfer transfer : conflicting) {
+                LedgerCommand.Outcome<TransferCommand.Result> outcome = post(writer,
+                        transfer, transfer.legs().get(1).accountId());
+                assertEquals("transfer_conflict", outcome.failure().code(), String.valueOf(outcome));
+                assertEquals(409, outcome.answer().status());
+            }
+        } finally {
+            TestGateway.await(writer.close());
+            TestGateway.await(vertx.close());
         }
         assertEquals(7_000L, api.balance(wallet));
         assertEquals(0L, api.balance(other));
@@ -41,7 +54,8 @@ class PostConflictTest {
                 List.of(Leg.debit(AccountKind.CORRECTIONS_ID, amountRials), Leg.credit(wallet, amountRials)));
     }
 
-    private static Ledger.Posted post(Ledger ledger, Transfer transfer) {
-        return TestGateway.await(Tx.run(TestGateway.get().pool(), tx -> ledger.post(tx, transfer)));
+    private static LedgerCommand.Outcome<TransferCommand.Result> post(BatchWriter writer, Transfer transfer, String wallet) {
+        return TestGateway.await(writer.submit(new TransferCommand(transfer, wallet, null, null,
+                result -> new LedgerCommand.Answer(201, "{}", false)), Future.succeededFuture()));
     }
 }
