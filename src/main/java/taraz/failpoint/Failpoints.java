@@ -32,6 +32,8 @@ public final class Failpoints {
             "trip.cancel.after-commit",
             "adjustment.before-commit",
             "adjustment.after-commit",
+            "ledger.batch.before-commit",
+            "ledger.batch.after-commit",
             "reconcile.after-reverse");
 
     /** The exit status of a {@code crash}, so a test can tell it from any other death. */
