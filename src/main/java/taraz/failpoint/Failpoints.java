@@ -34,6 +34,8 @@ public final class Failpoints {
             "ledger.batch.after-commit",
             "adjustment.before-commit",
             "adjustment.after-commit",
+            "ledger.batch.before-commit",
+            "ledger.batch.after-commit",
             "reconcile.after-reverse");
 
     /** The exit status of a {@code crash}, so a test can tell it from any other death. */
@@ -99,6 +101,9 @@ public final class Failpoints {
             throw new IllegalStateException("failpoint action " + action + " passed parse but not use");
         }
         long delayMillis = Long.parseLong(delay.group(1));
+        // Logged, so that a test reading the log can tell a point that held its flow from one that
+        // never ran (a delay alone only shows as time, which a loaded machine blurs).
+        LOG.info("failpoint {}: delay {} ms", point, delayMillis);
         return vertx.timer(delayMillis).mapEmpty();
     }
 

@@ -8,13 +8,12 @@ import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.support.Api;
 import taraz.support.GatewayProcess;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,43 +34,67 @@ class TripCrashTest {
     private static final long FARE_RIALS = 150_000;
     private static final long COMMISSION_RIALS = 30_000;
     private static final long EXIT_TIMEOUT_MILLIS = 60_000;
+    /** Bound on a retry that meets the crashed process's claim on its key (409 request_in_progress). */
+    private static final long RETRY_TIMEOUT_MILLIS = 30_000;
 
     @ParameterizedTest
-    @ValueSource(strings = {"trip.settle.before-commit", "trip.settle.after-commit", "trip.hold.after-commit"})
+    @ValueSource(strings = {"trip.settle.before-commit", "trip.settle.after-commit", "trip.hold.after-commit",
+            "ledger.batch.before-commit", "ledger.batch.after-commit"})
     void crashThenRestartFinishesTheTripOnce(String failpoint) throws Exception {
         Path dataDir = TestGateway.tempDir("crash-");
         int port = TestGateway.freePort();
-        GatewayProcess first = GatewayProcess.start(dataDir, port, Map.of("TARAZ_FAILPOINTS", failpoint + "=crash"));
-        Api api = first.api();
-        String passenger = api.openWallet("passenger");
-        String driver = api.openWallet("driver");
-        api.fund(passenger, FUNDS_RIALS);
-        String tripId = Api.newId("trip");
-        String key = Api.newKey();
-        boolean holdCrash = failpoint.startsWith("trip.hold");
-        JsonObject settle = new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
-                .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
-        JsonObject hold = new JsonObject().put("passengerWalletId", passenger).put("amount", FARE_RIALS);
-        String path = holdCrash ? "/v1/trips/" + tripId + "/hold" : "/v1/trips/" + tripId + "/settle";
-        JsonObject body = holdCrash ? hold : settle;
-
-        assertThrows(UncheckedIOException.class, () -> api.post(path, key, body), "the process dies mid-request");
-        assertEquals(Failpoints.CRASH_EXIT_STATUS, first.awaitExit(EXIT_TIMEOUT_MILLIS), first.output());
-        long orphan = GatewayProcess.postgresPid(dataDir);
-        assertTrue(orphan > 0 && ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false),
-                "the crashed gateway left its PostgreSQL running");
-
-        GatewayProcess second = GatewayProcess.start(dataDir, port, Map.of());
+        Map<String, String> armed = Map.of("TARAZ_FAILPOINTS", failpoint + "=crash");
+        // The batched writer's points run for every ledger write, the test's funding included: they
+        // are armed only once the wallets are funded, on a restart.
+        boolean writerPoint = failpoint.startsWith("ledger.batch.");
+        // Every process this test starts, stopped at the end whatever became of it: a failed
+        // assertion must not leave a gateway or its PostgreSQL running.
+        List<GatewayProcess> started = new ArrayList<>();
         try {
+            GatewayProcess setup = GatewayProcess.start(dataDir, port, writerPoint ? Map.of() : armed);
+            started.add(setup);
+            Api setupApi = setup.api();
+            String passenger = setupApi.openWallet("passenger");
+            String driver = setupApi.openWallet("driver");
+            setupApi.fund(passenger, FUNDS_RIALS);
+            GatewayProcess first = setup;
+            if (writerPoint) {
+                setup.terminate();
+                assertEquals(0, setup.awaitExit(EXIT_TIMEOUT_MILLIS), setup.output());
+                first = GatewayProcess.start(dataDir, port, armed);
+                started.add(first);
+            }
+            Api api = first.api();
+            String tripId = Api.newId("trip");
+            String key = Api.newKey();
+            boolean holdCrash = failpoint.startsWith("trip.hold");
+            JsonObject settle = new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
+                    .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
+            JsonObject hold = new JsonObject().put("passengerWalletId", passenger).put("amount", FARE_RIALS);
+            String path = holdCrash ? "/v1/trips/" + tripId + "/hold" : "/v1/trips/" + tripId + "/settle";
+            JsonObject body = holdCrash ? hold : settle;
+
+            assertThrows(UncheckedIOException.class, () -> api.post(path, key, body), "the process dies mid-request");
+            assertEquals(Failpoints.CRASH_EXIT_STATUS, first.awaitExit(EXIT_TIMEOUT_MILLIS), first.output());
+            long orphan = GatewayProcess.postgresPid(dataDir);
+            assertTrue(orphan > 0 && ProcessHandle.of(orphan).map(ProcessHandle::isAlive).orElse(false),
+                    "the crashed gateway left its PostgreSQL running");
+
+            GatewayProcess second = GatewayProcess.start(dataDir, port, Map.of());
+            started.add(second);
             Api again = second.api();
             String expectedState = holdCrash ? "HELD" : "SETTLED";
             assertEquals(expectedState, again.get("/v1/trips/" + tripId).json().getString("state"), second.output());
             assertBalances(again, passenger, driver, holdCrash);
             assertEquals(expectedState, lastJournalState(dataDir, tripId), "the journal shows the step finished");
 
-            Api.Response retry = again.post(path, key, body);
+            Api.Response retry = again.postPastClaim(path, key, body, RETRY_TIMEOUT_MILLIS);
             assertEquals(200, retry.status(), retry.text());
             assertEquals(expectedState, retry.json().getString("state"));
+            if (failpoint.equals("ledger.batch.after-commit")) {
+                // The batch committed the settlement and its key's answer together: the retry replays it.
+                assertEquals("true", retry.header("Idempotent-Replayed"), retry.text());
+            }
             Api.Response otherKey = again.post(path, Api.newKey(), body);
             assertEquals(200, otherKey.status(), otherKey.text());
             assertBalances(again, passenger, driver, holdCrash);
@@ -80,9 +103,15 @@ class TripCrashTest {
                 assertEquals(200, settled.status(), settled.text());
                 assertBalances(again, passenger, driver, false);
             }
+            try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
+                assertEquals(1, Sql.count(c, "SELECT count(*) FROM transfers WHERE kind = 'trip_settle' AND payment_id = ?",
+                        tripId), "one settlement transfer");
+            }
             assertLedgerAddsUp(dataDir);
         } finally {
-            second.kill();
+            for (GatewayProcess process : started) {
+                stop(process);
+            }
         }
     }
 
@@ -98,6 +127,19 @@ class TripCrashTest {
         }
     }
 
+    /** A graceful stop (which stops its embedded PostgreSQL too) of a child that may still run; a kill if it does not go. */
+    private static void stop(GatewayProcess child) throws InterruptedException {
+        if (!child.isAlive()) {
+            return;
+        }
+        child.terminate();
+        try {
+            child.awaitExit(EXIT_TIMEOUT_MILLIS);
+        } catch (AssertionError e) {
+            child.kill();
+        }
+    }
+
     static String lastJournalState(Path dataDir, String paymentId) {
         List<JournalRecord> records = new ArrayList<>();
         Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
@@ -110,13 +152,8 @@ class TripCrashTest {
 
     /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
     static void assertLedgerAddsUp(Path dataDir) throws Exception {
-        try (Connection c = GatewayProcess.connectToDatabase(dataDir);
-             ResultSet rs = c.createStatement().executeQuery("SELECT (SELECT sum(balance_rials) FROM accounts), "
-                     + "(SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT sum(amount_rials) "
-                     + "FROM entries e WHERE e.account_id = a.id), 0))")) {
-            rs.next();
-            assertEquals(0, rs.getLong(1), "sum of balances");
-            assertEquals(0, rs.getLong(2), "accounts whose balance differs from their entries");
+        try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
+            Sql.assertLedgerAddsUp(c);
         }
     }
 }

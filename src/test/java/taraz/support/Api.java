@@ -115,6 +115,26 @@ public final class Api {
         return post(path, key, body.encode());
     }
 
+    /**
+     * A keyed POST sent again while its key is claimed by a request still running (409
+     * request_in_progress: a stopped or crashed node's claim, until its lease ends), the
+     * Retry-After apart, as a client would; the first other answer, within {@code timeoutMillis}.
+     */
+    public Response postPastClaim(String path, String key, JsonObject body, long timeoutMillis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (true) {
+            Response r = post(path, key, body);
+            if (r.status() != 409 || !"request_in_progress".equals(r.errorCode())) {
+                return r;
+            }
+            if (System.currentTimeMillis() >= deadline) {
+                throw new AssertionError("key " + key + " still in progress after " + timeoutMillis + " ms: " + r.text());
+            }
+            String retryAfter = r.header("Retry-After");
+            Thread.sleep(Math.max(100, retryAfter == null ? 1000 : Long.parseLong(retryAfter) * 1000));
+        }
+    }
+
     private Response send(HttpRequest.Builder request, Object unused) {
         HttpRequest built = request.timeout(TIMEOUT).build();
         if (authorization != null && built.headers().firstValue("Authorization").isEmpty()) {

@@ -10,6 +10,8 @@ import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 /** JDBC on the test gateway's database, for assertions that look behind the API. */
 public final class Sql {
 
@@ -17,7 +19,12 @@ public final class Sql {
     }
 
     public static Connection connect() throws SQLException {
-        Database.Jdbc jdbc = Database.jdbc(TestGateway.get().pgUrl());
+        return connect(TestGateway.get().pgUrl());
+    }
+
+    /** JDBC on another database, by its taraz URL (a database that child gateways share). */
+    public static Connection connect(String pgUrl) throws SQLException {
+        Database.Jdbc jdbc = Database.jdbc(pgUrl);
         return DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password());
     }
 
@@ -49,6 +56,16 @@ public final class Sql {
         try (PreparedStatement s = prepare(c, sql, args)) {
             return s.executeUpdate();
         }
+    }
+
+    /**
+     * The whole ledger on that connection adds up: the sum of all balances is 0 and every
+     * account's cached balance is the sum of its entries.
+     */
+    public static void assertLedgerAddsUp(Connection c) throws SQLException {
+        assertEquals(0, count(c, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
+        assertEquals(0, count(c, "SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT "
+                + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "accounts whose balance differs from their entries");
     }
 
     /** The first row, each column as text (null stays null), by column label. */
