@@ -34,8 +34,6 @@ public final class Failpoints {
             "ledger.batch.after-commit",
             "adjustment.before-commit",
             "adjustment.after-commit",
-            "ledger.batch.before-commit",
-            "ledger.batch.after-commit",
             "reconcile.after-reverse");
 
     /** The exit status of a {@code crash}, so a test can tell it from any other death. */
