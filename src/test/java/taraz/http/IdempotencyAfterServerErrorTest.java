@@ -15,10 +15,12 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * A key keeps its request's fingerprint after a 5xx: the same request retried runs again, any
- * other request under that key is refused. A gateway whose steps fail after the money moved
- * ({@code adjustment.after-commit=error}, {@code topup.after-request=error}) answers 500 with
- * the work done, which is exactly when a released key let a different retry claim success.
+ * A key keeps its request's fingerprint after a 5xx: any other request under that key is
+ * refused. A gateway whose steps fail after the money moved ({@code adjustment.after-commit=error},
+ * {@code topup.after-request=error}) answers 500 with the work done, which is exactly when a
+ * released key let a different retry claim success. A ledger step (the adjustment) stored its
+ * answer in the transaction that moved the money, so the same request retried gets that answer,
+ * replayed; a top-up's key (PSP calls outside any transaction) lets the same request run again.
  */
 class IdempotencyAfterServerErrorTest {
 
@@ -56,9 +58,11 @@ class IdempotencyAfterServerErrorTest {
         assertEquals(422, other.status(), other.text());
         assertEquals("idempotency_key_reused", other.errorCode());
 
-        // The same request again runs again (the failpoint fails it again): it is not locked out.
+        // The same request again learns what the first one did: the answer committed with the money.
         Api.Response same = adjust(key, wallet, 5_000);
-        assertEquals(500, same.status(), same.text());
+        assertEquals(201, same.status(), same.text());
+        assertEquals("true", same.header("Idempotent-Replayed"), same.text());
+        assertEquals(5_000L, same.json().getLong("balance"));
         assertEquals(5_000L, api.balance(wallet), "posted once");
         assertEquals(1, api.get("/v1/wallets/" + wallet + "/transactions").json().getJsonArray("entries").size());
     }

@@ -35,8 +35,9 @@ class PostConflictTest {
                     new Transfer(id, "other_kind", id, "test", first.legs()),
                     new Transfer(id, "adjustment", "another-payment", "test", first.legs()));
             for (Transfer transfer : conflicting) {
-                LedgerCommand.Outcome<TransferCommand.Result> outcome = post(writer,
-                        transfer, transfer.legs().get(1).accountId());
+                // Legs in lock order: the wallet first, the corrections account last.
+                LedgerCommand.Outcome<TransferCommand.Result> outcome = post(writer, transfer,
+                        transfer.legs().get(0).accountId());
                 assertEquals("transfer_conflict", outcome.failure().code(), String.valueOf(outcome));
                 assertEquals(409, outcome.answer().status());
             }
