@@ -235,27 +235,22 @@ psql_run() {
 }
 psql_run -f bench/chaos/acks.sql
 
-# load_acks: the whole lines the harness has written since the last load, into chaos.acks (acks_loaded).
-acks_loaded=0
-load_acks() {
-  local total
-  total=$(wc -l < "$acks")
-  if [ "$total" -gt "$acks_loaded" ]; then
-    awk -v from="$acks_loaded" -v to="$total" 'NR > from && NR <= to { print NR "," $0 }' "$acks" \
-      | psql_run -c '\copy chaos.acks FROM pstdin WITH (FORMAT csv)'
-    acks_loaded=$total
-  fi
-}
-
 # check CYCLE CUTOFF: the invariants, repeated every 0.5 s while the only findings are paid top-ups
-# not yet credited and the --converge bound has not passed (check_ms, check_rounds).
+# not yet credited and the --converge bound has not passed (check_ms, check_rounds). Each round is
+# one psql session: the whole acks lines written since the last round go into chaos.acks (committed
+# before the check's snapshot), then bench/chaos/check.sql.
+acks_loaded=0
 check() {
-  local t0 found deadline
+  local t0 found deadline total
   t0=$(ms); deadline=$(( t0 + converge * 1000 )); check_rounds=0
   while true; do
     check_rounds=$(( check_rounds + 1 ))
-    load_acks
-    found=$(psql_run -At -F $'\t' -v cutoff="$2" -f bench/chaos/check.sql)
+    total=$(wc -l < "$acks")
+    # A check that cannot run is the tool's failure, not the gateway's: exit 2, not a violation.
+    found=$(awk -v from="$acks_loaded" -v to="$total" 'NR > from && NR <= to { print NR "," $0 }' "$acks" \
+      | psql_run -At -F $'\t' -v cutoff="$2" -c '\copy chaos.acks FROM pstdin WITH (FORMAT csv)' -f bench/chaos/check.sql) \
+      || { echo "chaos.sh: loading the acks or bench/chaos/check.sql failed" >&2; exit 2; }
+    acks_loaded=$total
     if [ -z "$found" ]; then break; fi
     if ! grep -qv '^paid_not_credited' <<< "$found" && [ "$(ms)" -lt "$deadline" ]; then sleep 0.5; continue; fi
     while IFS=$'\t' read -r kind id detail; do violation "$1" "$kind" "$id" "$detail"; done <<< "$found"
@@ -267,7 +262,12 @@ check() {
 # ensure_bench: a harness run is going (one ends every bench_run_s; the next starts on the live gateway).
 ensure_bench() {
   if [ -n "$bench" ] && kill -0 "$bench" 2> /dev/null; then return 0; fi
-  if [ -n "$bench" ]; then wait "$bench" || true; fi
+  if [ -n "$bench" ]; then
+    local status=0
+    wait "$bench" || status=$?
+    # Status 2 is the harness's usage or setup error, an acks line it could not write among them.
+    if [ "$status" -eq 2 ]; then echo "chaos.sh: harness run $bench_runs ended with status 2; see $out/bench-$bench_runs.log" >&2; exit 2; fi
+  fi
   bench_runs=$(( bench_runs + 1 ))
   local log=$out/bench-$bench_runs.log
   java -jar target/taraz.jar bench mixed --url "$url" --api-key "$key" --admin-token "$token" --psp-sim-url "$sim_url" \
