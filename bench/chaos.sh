@@ -235,27 +235,39 @@ psql_run() {
 }
 psql_run -f bench/chaos/acks.sql
 
-# check CYCLE CUTOFF: the invariants, repeated every 0.5 s while the only findings are paid top-ups
-# not yet credited and the --converge bound has not passed (check_ms, check_rounds). Each round is
-# one psql session: the whole acks lines written since the last round go into chaos.acks (committed
-# before the check's snapshot), then bench/chaos/check.sql.
-acks_loaded=0
+# check CYCLE CUTOFF: waits (every 0.5 s, at most --converge seconds) until every top-up paid at the
+# simulator since the last check and by acks line CUTOFF is credited (bench/chaos/pending.sql: one
+# paid before the last check was credited then or reported), then checks every invariant
+# once (bench/chaos/check.sql), which reports a top-up still not credited as paid_not_credited
+# (check_ms, check_rounds: the rounds of waiting). Each psql session first loads the whole acks lines
+# written since the last one into chaos.acks (committed before the check's snapshot).
+acks_loaded=0; checked_cutoff=0
+# acks_then FILE [psql options]: one session: the new acks lines, then FILE; its output in
+# $data/psql.out (not captured with $(...): acks_loaded must be set in this shell).
+acks_then() {
+  local total sql=$1
+  shift
+  total=$(wc -l < "$acks")
+  # A check that cannot run is the tool's failure, not the gateway's: exit 2, not a violation.
+  awk -v from="$acks_loaded" -v to="$total" 'NR > from && NR <= to { print NR "," $0 }' "$acks" \
+    | psql_run -At -F $'\t' "$@" -c '\copy chaos.acks FROM pstdin WITH (FORMAT csv)' -f "$sql" > "$data/psql.out" \
+    || { echo "chaos.sh: loading the acks or $sql failed" >&2; exit 2; }
+  acks_loaded=$total
+}
 check() {
-  local t0 found deadline total
+  local t0 deadline
   t0=$(ms); deadline=$(( t0 + converge * 1000 )); check_rounds=0
   while true; do
     check_rounds=$(( check_rounds + 1 ))
-    total=$(wc -l < "$acks")
-    # A check that cannot run is the tool's failure, not the gateway's: exit 2, not a violation.
-    found=$(awk -v from="$acks_loaded" -v to="$total" 'NR > from && NR <= to { print NR "," $0 }' "$acks" \
-      | psql_run -At -F $'\t' -v cutoff="$2" -c '\copy chaos.acks FROM pstdin WITH (FORMAT csv)' -f bench/chaos/check.sql) \
-      || { echo "chaos.sh: loading the acks or bench/chaos/check.sql failed" >&2; exit 2; }
-    acks_loaded=$total
-    if [ -z "$found" ]; then break; fi
-    if ! grep -qv '^paid_not_credited' <<< "$found" && [ "$(ms)" -lt "$deadline" ]; then sleep 0.5; continue; fi
-    while IFS=$'\t' read -r kind id detail; do violation "$1" "$kind" "$id" "$detail"; done <<< "$found"
-    break
+    acks_then bench/chaos/pending.sql -v from="$checked_cutoff" -v cutoff="$2"
+    if [ "$(cat "$data/psql.out")" -eq 0 ] || [ "$(ms)" -ge "$deadline" ]; then break; fi
+    sleep 0.5
   done
+  acks_then bench/chaos/check.sql -v cutoff="$2"
+  while IFS=$'\t' read -r kind id detail; do
+    violation "$1" "$kind" "$id" "$detail"
+  done < "$data/psql.out"
+  checked_cutoff=$2
   check_ms=$(( $(ms) - t0 ))
 }
 

@@ -3,9 +3,8 @@
 -- loaded promise was made before the snapshot, so the snapshot must hold it.
 -- Prints one line per violation, kind TAB id TAB detail; nothing when all hold.
 -- :cutoff is the number of acks lines written before the restarted gateway was ready: a top-up
--- paid at the bank by then must be credited (bench/chaos.sh repeats this check until it is, or
--- until its --converge bound); one paid later may still be on its way.
--- Only the kind paid_not_credited may heal with time; every other kind is a violation at once.
+-- paid at the bank by then must be credited (bench/chaos.sh first waits for that with pending.sql,
+-- at most its --converge bound); one paid later may still be on its way.
 \set ON_ERROR_STOP on
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 
