@@ -15,6 +15,9 @@
       prints the harness's throughput beside pgbench's one-settlement figure, and their ratio.
   results.py jfr-top N < `jfr print --events jdk.ExecutionSample FILE`
       prints the N methods seen most often on top of the sampled stacks.
+  results.py chaos OUT_DIR STARTED_AT [--setting K=V ...] [--measured K=V ...]
+      bench/chaos.sh's summary: reads OUT_DIR/cycles.tsv, violations.tsv and acks.csv, prints the
+      kills, the time per cycle and every violation, and writes OUT_DIR/result.json.
 """
 import json
 import os
@@ -163,7 +166,78 @@ def jfr_top(args):
         print(f"{count:8d} {100.0 * count / samples:5.1f}%  {method}")
 
 
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
+
+
+def chaos(args):
+    out, started_at, rest = args[0], args[1], args[2:]
+    with open(os.path.join(out, "cycles.tsv")) as f:
+        header, *rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    cycles = [dict(zip(header, row)) for row in rows]
+    with open(os.path.join(out, "violations.tsv")) as f:
+        violations = [dict(zip(("cycle", "kind", "id", "detail"), line.rstrip("\n").split("\t", 3))) for line in f if line.strip()]
+    acks = Counter()
+    with open(os.path.join(out, "acks.csv")) as f:
+        for line in f:
+            if line.endswith("\n"):
+                acks[line.split(",", 2)[1]] += 1
+
+    def numbers(key):
+        return [int(c[key]) for c in cycles]
+
+    cycle_seconds = [m / 1000 for m in numbers("cycleMillis")]
+    kinds = Counter(c["kind"].split("+")[0] for c in cycles)
+    measured = {
+        "kills": len(cycles),
+        "kill9UnderLoad": kinds["KILL"],
+        "sigterms": kinds["TERM"],
+        "bootKills": sum(int(c["bootKills"]) for c in cycles),
+        "violations": len(violations),
+        "secondsPerCycle": {"mean": round(sum(cycle_seconds) / len(cycle_seconds), 2) if cycles else None,
+                            "p50": percentile(cycle_seconds, 0.5), "max": max(cycle_seconds, default=None)},
+        "readyMillis": {"p50": percentile(numbers("readyMillis"), 0.5), "max": max(numbers("readyMillis"), default=None)},
+        "sigtermStopMillis": {"max": max((int(c["stopMillis"]) for c in cycles if c["kind"] == "TERM"), default=None)},
+        "checkMillis": {"p50": percentile(numbers("checkMillis"), 0.5), "max": max(numbers("checkMillis"), default=None)},
+        "acks": dict(sorted(acks.items())),
+    }
+    measured.update(pairs(rest, "--measured"))
+    result = {
+        "format": 1,
+        "scenario": "chaos",
+        "startedAt": started_at,
+        "settings": pairs(rest, "--setting"),
+        "machine": machine(),
+        "measured": measured,
+        "cycles": cycles,
+        "violationList": violations,
+    }
+    path = os.path.join(out, "result.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    spc = measured["secondsPerCycle"]
+    print(f"summary: {len(cycles)} kills ({kinds['KILL']} kill -9 under load, {kinds['TERM']} SIGTERM), "
+          f"{measured['bootKills']} more kill -9 while the restarted gateway booted; "
+          f"acks {sum(acks.values())} ({', '.join(f'{op} {n}' for op, n in sorted(acks.items()))})")
+    if cycles:
+        print(f"per cycle: {spc['mean']:.2f} s mean, {spc['p50']:.2f} s p50, {spc['max']:.2f} s max; "
+              f"restart to ready {measured['readyMillis']['p50']} ms p50, {measured['readyMillis']['max']} ms max; "
+              f"checks {measured['checkMillis']['p50']} ms p50, {measured['checkMillis']['max']} ms max; "
+              f"1,000 kills at this pace: {spc['mean'] * 1000 / 3600:.1f} h")
+    if violations:
+        print(f"violations: {len(violations)}")
+        for v in violations:
+            print(f"  cycle {v['cycle']}: {v['kind']} {v['id']}: {v['detail']}")
+    else:
+        print("violations: none")
+    print(f"result: {path}")
+
+
 COMMANDS = {
+    "chaos": chaos,
     "write": write,
     "dir": lambda args: print(run_dir(args[0], args[1])),
     "pgbench": pgbench,

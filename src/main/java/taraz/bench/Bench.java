@@ -40,7 +40,11 @@ final class Bench implements AutoCloseable {
     }
 
     Workload setup(Scenario scenario, int wallets, String pspSimUrl) {
-        return await(() -> Workload.setup(vertx, client, scenario, wallets, pspSimUrl));
+        return setup(scenario, wallets, pspSimUrl, Acks.NONE);
+    }
+
+    Workload setup(Scenario scenario, int wallets, String pspSimUrl, Acks acks) {
+        return await(() -> Workload.setup(vertx, client, scenario, wallets, pspSimUrl, acks));
     }
 
     Recorder load(LoadGenerator.Load load, Supplier<Future<Outcome>> operation, String label, Consumer<String> progress) {

@@ -120,6 +120,10 @@ public final class BenchReport {
         JsonNode check = run.get("ledgerCheck");
         String checked = check.path("checkedSettlements").isNumber()
                 ? " (" + check.get("checkedSettlements").asText() + " settlements checked)" : "";
+        if (check.path("skipped").asBoolean()) {
+            page.append("<p>").append(escape(which)).append(": ledger check: not run (--no-ledger-check)</p>\n");
+            return;
+        }
         if (check.get("ok").asBoolean()) {
             page.append("<p class=\"ledger-ok\">").append(escape(which)).append(": ledger check: ok")
                     .append(escape(checked)).append("</p>\n");

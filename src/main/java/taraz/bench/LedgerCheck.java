@@ -38,7 +38,16 @@ final class LedgerCheck {
         }
     }
 
-    record Result(long checkedSettlements, List<Discrepancy> discrepancies) {
+    /** skipped: the run was told not to check ({@code --no-ledger-check}); nothing was found because nothing was looked at. */
+    record Result(long checkedSettlements, List<Discrepancy> discrepancies, boolean skipped) {
+        Result(long checkedSettlements, List<Discrepancy> discrepancies) {
+            this(checkedSettlements, discrepancies, false);
+        }
+
+        static Result notRun() {
+            return new Result(0, List.of(), true);
+        }
+
         boolean ok() {
             return discrepancies.isEmpty();
         }
@@ -46,11 +55,15 @@ final class LedgerCheck {
         JsonObject toJson() {
             JsonArray list = new JsonArray();
             discrepancies.forEach(d -> list.add(d.toJson()));
-            return new JsonObject().put("ok", ok()).put("checkedSettlements", checkedSettlements).put("discrepancies", list);
+            JsonObject json = new JsonObject().put("ok", ok()).put("checkedSettlements", checkedSettlements).put("discrepancies", list);
+            return skipped ? json.put("skipped", true) : json;
         }
 
         /** The line the command prints. */
         String line() {
+            if (skipped) {
+                return "ledger check: not run (--no-ledger-check)";
+            }
             if (ok()) {
                 return "ledger check: ok (" + checkedSettlements + " settlements)";
             }

@@ -14,7 +14,8 @@ import java.util.stream.IntStream;
 /**
  * One scenario's operations against a gateway, on the run's event loop: the setup phase opens
  * and funds the wallets through the API, then each call of {@link #next()} is one operation.
- * Everything that moves money is written into the {@link Book} for the ledger check.
+ * Everything that moves money is written into the {@link Book} for the ledger check, and each
+ * money request the gateway acknowledged into the {@link Acks} (when the run keeps them).
  */
 final class Workload {
 
@@ -34,22 +35,25 @@ final class Workload {
     private final BenchClient client;
     private final Scenario scenario;
     private final String pspSimUrl;
+    private final Acks acks;
     private final Book book = new Book();
     private final List<String> passengers = new ArrayList<>();
     /** Makes the run's trip ids and owner ids its own on a gateway that has seen other runs. */
     private final String runId = UUID.randomUUID().toString().substring(0, 8);
     private long sequence;
 
-    private Workload(Vertx vertx, BenchClient client, Scenario scenario, String pspSimUrl) {
+    private Workload(Vertx vertx, BenchClient client, Scenario scenario, String pspSimUrl, Acks acks) {
         this.vertx = vertx;
         this.client = client;
         this.scenario = scenario;
         this.pspSimUrl = pspSimUrl == null ? null : pspSimUrl.replaceAll("/+$", "");
+        this.acks = acks;
     }
 
     /** Opens {@code wallets} passengers (funded through the admin API unless top-ups fund them) and their drivers. */
-    static Future<Workload> setup(Vertx vertx, BenchClient client, Scenario scenario, int wallets, String pspSimUrl) {
-        Workload workload = new Workload(vertx, client, scenario, pspSimUrl);
+    static Future<Workload> setup(Vertx vertx, BenchClient client, Scenario scenario, int wallets, String pspSimUrl,
+                                  Acks acks) {
+        Workload workload = new Workload(vertx, client, scenario, pspSimUrl, acks);
         int drivers = switch (scenario) {
             case TOPUP -> 0;
             case HOT_DRIVER -> 1;
@@ -83,6 +87,7 @@ final class Workload {
                     return Future.failedFuture(new IllegalStateException("funding a wallet answered " + reply.status()
                             + " " + reply.body()));
                 }
+                acks.fund(reply.body().getString("adjustmentId"), walletId, FUNDING_RIALS);
                 book.fundedRials.put(walletId, FUNDING_RIALS);
                 return Future.succeededFuture();
             });
@@ -158,19 +163,31 @@ final class Workload {
         return client.post("/v1/trips/" + tripId + "/settle", body)
                 .onComplete(result -> book.trips.add(new Book.Trip(tripId, passenger, driver, fareRials, commissionRials,
                         result.succeeded() && result.result().ok() ? Book.Answer.OK : Book.Answer.NOT_OK)))
-                .map(reply -> Outcome.answered(reply.status(), reply.ok()));
+                .map(reply -> {
+                    if (reply.ok()) {
+                        acks.settle(tripId, passenger, driver, fareRials, commissionRials);
+                    }
+                    return Outcome.answered(reply.status(), reply.ok());
+                });
     }
 
     private Future<Outcome> holdThen(long seq, boolean cancel) {
         String passenger = passenger(seq);
-        JsonObject hold = new JsonObject().put("passengerWalletId", passenger).put("amount", fare(seq) + HOLD_MARGIN_RIALS);
-        return client.post("/v1/trips/" + tripId(seq) + "/hold", hold).compose(reply -> {
+        String tripId = tripId(seq);
+        long holdRials = fare(seq) + HOLD_MARGIN_RIALS;
+        JsonObject hold = new JsonObject().put("passengerWalletId", passenger).put("amount", holdRials);
+        return client.post("/v1/trips/" + tripId + "/hold", hold).compose(reply -> {
             if (!reply.ok()) {
                 return Future.succeededFuture(Outcome.answered(reply.status(), false));
             }
+            acks.hold(tripId, passenger, holdRials);
             if (cancel) {
-                return client.post("/v1/trips/" + tripId(seq) + "/cancel", new JsonObject())
-                        .map(cancelled -> Outcome.answered(cancelled.status(), cancelled.ok()));
+                return client.post("/v1/trips/" + tripId + "/cancel", new JsonObject()).map(cancelled -> {
+                    if (cancelled.ok()) {
+                        acks.cancel(tripId, passenger);
+                    }
+                    return Outcome.answered(cancelled.status(), cancelled.ok());
+                });
             }
             return settle(seq, passenger);
         });
@@ -187,16 +204,29 @@ final class Workload {
                         return Future.succeededFuture(Outcome.answered(created.status(), false));
                     }
                     String topupId = created.body().getString("topupId");
+                    String authority = created.body().getString("authority");
                     book.topups.add(new Book.Topup(topupId, walletId, TOPUP_RIALS));
-                    return client.postElsewhere(pspSimUrl + "/sim/pay/" + created.body().getString("authority") + "?status=OK")
-                            .compose(paid -> paid.ok() ? pollCredited(topupId, 0)
-                                    : Future.succeededFuture(Outcome.answered(paid.status(), false)));
+                    acks.topup(topupId, walletId, TOPUP_RIALS, authority);
+                    return client.postElsewhere(pspSimUrl + "/sim/pay/" + authority + "?status=OK").compose(paid -> {
+                        if (!paid.ok()) {
+                            return Future.succeededFuture(Outcome.answered(paid.status(), false));
+                        }
+                        // The simulator answers once the payment is stored as PAID, before or without the callback
+                        // reaching the gateway: from here the bank has the cardholder's money.
+                        if (paid.body() != null && "PAID".equals(paid.body().getString("status"))) {
+                            acks.paid(topupId, walletId, TOPUP_RIALS, authority);
+                        }
+                        return pollCredited(topupId, walletId, 0);
+                    });
                 });
     }
 
-    private Future<Outcome> pollCredited(String topupId, int polls) {
+    private Future<Outcome> pollCredited(String topupId, String walletId, int polls) {
         return client.get("/v1/topups/" + topupId).compose(reply -> {
             String state = reply.body() == null ? null : reply.body().getString("state");
+            if (reply.ok() && "CREDITED".equals(state)) {
+                acks.credited(topupId, walletId, TOPUP_RIALS);
+            }
             if (!reply.ok() || "CREDITED".equals(state)) {
                 return Future.succeededFuture(Outcome.answered(reply.status(), reply.ok()));
             }
@@ -208,7 +238,7 @@ final class Workload {
             }
             Promise<Void> waited = Promise.promise();
             vertx.setTimer(TOPUP_POLL_MILLIS, id -> waited.complete());
-            return waited.future().compose(v -> pollCredited(topupId, polls + 1));
+            return waited.future().compose(v -> pollCredited(topupId, walletId, polls + 1));
         });
     }
 }

@@ -97,6 +97,17 @@ class BenchReportTest {
     }
 
     @Test
+    void aSkippedLedgerCheckIsShownAsNotRunNeitherOkNorFailed() throws IOException {
+        ObjectNode result = SampleResult.steady(400, 80, 0.05, 1);
+        ((ObjectNode) result.get("ledgerCheck")).put("skipped", true).put("checkedSettlements", 0);
+
+        String html = write(result, null);
+        assertTrue(html.contains("this run: ledger check: not run (--no-ledger-check)"), html);
+        assertFalse(html.contains("ledger check: ok") || html.contains("ledger check: FAILED"), html);
+        assertEquals("not run", BenchCompare.ledger(result));
+    }
+
+    @Test
     void theReportCommandWritesBesideTheResultAndRefusesBadInput() throws IOException {
         Path result = SampleResult.write(SampleResult.steady(400, 80, 0.05, 1), dir.resolve("result.json"));
         Path baseline = SampleResult.write(SampleResult.steady(380, 90, 0.05, 2), dir.resolve("baseline.json"));
