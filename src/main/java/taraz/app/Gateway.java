@@ -29,6 +29,7 @@ import taraz.ops.Housekeeping;
 import taraz.ops.Inflight;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.ops.Startup;
 import taraz.psp.ZarinpalPsp;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
@@ -63,6 +64,7 @@ public final class Gateway {
     private final Metrics metrics;
     private final Readiness readiness = new Readiness();
     private final Inflight steps = new Inflight();
+    private final Startup startup;
     private EmbeddedDatabase embedded;
     private Journal journal;
     private Pool pool;
@@ -72,24 +74,32 @@ public final class Gateway {
     private String pgUrl;
     private ApiKeys keys;
 
-    private Gateway(Settings settings, Metrics metrics, Vertx vertx) {
+    private Gateway(Settings settings, Metrics metrics, Vertx vertx, Startup startup) {
         this.settings = settings;
         this.metrics = metrics;
         this.vertx = vertx;
+        this.startup = startup;
+    }
+
+    /** {@link #start(Settings, Startup)} inside a JVM that was running already (a test). */
+    public static Gateway start(Settings settings) throws Exception {
+        return start(settings, Startup.inProcess());
     }
 
     /**
      * Starts the gateway and waits until it is ready (recovery included). Blocking: call it from
      * a plain thread (main, a test), never from an event loop. On failure everything started so
-     * far is stopped again and the cause is thrown.
+     * far is stopped again and the cause is thrown. Each phase's time goes to {@code startup}.
      */
-    public static Gateway start(Settings settings) throws Exception {
+    public static Gateway start(Settings settings, Startup startup) throws Exception {
         Metrics metrics = new Metrics();
+        startup.bind(metrics.registry());
         Vertx vertx = Vertx.builder()
                 .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
-        Gateway gateway = new Gateway(settings, metrics, vertx);
+        Gateway gateway = new Gateway(settings, metrics, vertx, startup);
+        startup.booting();
         try {
             gateway.boot().toCompletionStage().toCompletableFuture().get(BOOT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             return gateway;
@@ -110,14 +120,18 @@ public final class Gateway {
                             settings.adminToken());
                     String pgUrl = settings.pgUrl();
                     if (pgUrl == null) {
-                        embedded = EmbeddedDatabase.start(settings.postgresDir());
+                        embedded = startup.time(Startup.Phase.POSTGRESQL, () -> EmbeddedDatabase.start(settings.postgresDir()));
                         pgUrl = embedded.pgUrl();
+                    } else {
+                        Database.Jdbc external = Database.jdbc(pgUrl);
+                        startup.run(Startup.Phase.POSTGRESQL, () -> Database.connect(external));
                     }
                     Database.Jdbc jdbc = Database.jdbc(pgUrl);
-                    Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
-                    journal = Journal.open(new taraz.journal.JournalSettings(settings.journalDir(), settings.string("journalSync"),
+                    startup.run(Startup.Phase.MIGRATIONS, () -> Database.migrate(jdbc.url(), jdbc.user(), jdbc.password()));
+                    journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(new taraz.journal.JournalSettings(
+                            settings.journalDir(), settings.string("journalSync"),
                             settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
-                            settings.intValue("journalRetentionDays")), metrics.registry());
+                            settings.intValue("journalRetentionDays")), metrics.registry()));
                     return pgUrl;
                 }, false)
                 .compose(pgUrl -> {
@@ -151,7 +165,7 @@ public final class Gateway {
                             TopupService.FLOW, topups::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"),
                             settings.intValue("recoveryConcurrency"));
-                    return RequestBodies.load(vertx, settings.amountRialsMax())
+                    return startup.timeFuture(Startup.Phase.HTTP, () -> RequestBodies.load(vertx, settings.amountRialsMax())
                             .compose(bodies -> {
                                 Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks(), keys);
@@ -162,22 +176,22 @@ public final class Gateway {
                                 return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
                                         settings.longValue("drainTimeoutMillis"), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
-                            })
+                            }))
                             .compose(id -> {
                                 httpDeployment = id;
                                 httpPort = settings.httpPort();
                                 readiness.advance(Readiness.Phase.RECOVERING);
                                 // Today's key partition must exist before the first request: made here, not left to the first round.
-                                return idempotency.maintain(settings.longValue("idempotencyRetentionHours"),
-                                                Housekeeping.IDEMPOTENCY_DAYS_AHEAD)
-                                        .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null));
+                                return startup.timeFuture(Startup.Phase.RECOVERY, () -> idempotency.maintain(
+                                                settings.longValue("idempotencyRetentionHours"), Housekeeping.IDEMPOTENCY_DAYS_AHEAD)
+                                        .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null))
+                                        .compose(released -> recovery.run()));
                             })
-                            .compose(released -> recovery.run())
                             .map(report -> {
                                 housekeeping.start();
                                 readiness.advance(Readiness.Phase.READY);
-                                LOG.info("taraz ready in {} ms: node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
-                                        (System.nanoTime() - started) / 1_000_000, node, settings.dataDir(),
+                                LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
+                                        (System.nanoTime() - started) / 1_000_000, startup.summary(), node, settings.dataDir(),
                                         embedded != null ? "embedded at " + settings.postgresDir() : "external",
                                         settings.journalDir(), httpPort);
                                 return null;
