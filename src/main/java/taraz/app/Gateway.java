@@ -11,6 +11,7 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
@@ -118,30 +119,20 @@ public final class Gateway {
                     List<String> configured = settings.apiKeys();
                     keys = new ApiKeys(configured.isEmpty() ? List.of(ApiKeys.loadOrGenerate(settings.dataDir())) : configured,
                             settings.adminToken());
-                    String pgUrl = settings.pgUrl();
-                    if (pgUrl == null) {
-                        embedded = startup.time(Startup.Phase.POSTGRESQL, () -> EmbeddedDatabase.start(settings.postgresDir()));
-                        pgUrl = embedded.pgUrl();
-                    } else {
-                        Database.Jdbc external = Database.jdbc(pgUrl);
-                        startup.run(Startup.Phase.POSTGRESQL, () -> Database.connect(external));
+                    if (settings.pgUrl() == null) {
+                        // Before the journal opens below: a second taraz on this data directory touches nothing of it.
+                        EmbeddedDatabase.refuseIfInUse(settings.postgresDir());
                     }
-                    Database.Jdbc jdbc = Database.jdbc(pgUrl);
-                    startup.run(Startup.Phase.MIGRATIONS, () -> Database.migrate(jdbc.url(), jdbc.user(), jdbc.password()));
-                    journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(new taraz.journal.JournalSettings(
-                            settings.journalDir(), settings.string("journalSync"),
-                            settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
-                            settings.intValue("journalRetentionDays")), metrics.registry()));
-                    return pgUrl;
+                    return null;
                 }, false)
-                .compose(pgUrl -> {
-                    this.pgUrl = pgUrl;
-                    pool = PgBuilder.pool()
-                            .with(new PoolOptions().setMaxSize(settings.intValue("pgPoolSize"))
-                                    .setMaxWaitQueueSize(settings.intValue("pgPoolQueueMax")))
-                            .connectingTo(Database.connectOptions(pgUrl))
-                            .using(vertx)
-                            .build();
+                // The database, the journal and the request schemas need nothing from one another, so they start side
+                // by side, each on a thread of its own: much of the database's start is waiting for PostgreSQL.
+                // join, not all: on a failure the others have finished too, so stop() closes whatever they opened.
+                .compose(checked -> Future.join(startDatabase(), vertx.executeBlocking(this::openJournal, false),
+                        startup.timeFuture(Startup.Phase.OPENAPI, () -> RequestBodies.load(vertx, settings.amountRialsMax()))))
+                .compose(opened -> {
+                    String pgUrl = opened.resultAt(0);
+                    RequestBodies bodies = opened.resultAt(2);
                     Ledger ledger = new Ledger();
                     TripService trips = new TripService(pool, ledger, journal, failpoints, node,
                             settings.longValue("holdTtlSecondsDefault"), steps);
@@ -165,8 +156,7 @@ public final class Gateway {
                             TopupService.FLOW, topups::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"),
                             settings.intValue("recoveryConcurrency"));
-                    return startup.timeFuture(Startup.Phase.HTTP, () -> RequestBodies.load(vertx, settings.amountRialsMax())
-                            .compose(bodies -> {
+                    return startup.timeFuture(Startup.Phase.HTTP, () -> {
                                 Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.intValue("httpIdleTimeoutSeconds"),
@@ -176,7 +166,7 @@ public final class Gateway {
                                 return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
                                         settings.longValue("drainTimeoutMillis"), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
-                            }))
+                            })
                             .compose(id -> {
                                 httpDeployment = id;
                                 httpPort = settings.httpPort();
@@ -197,6 +187,49 @@ public final class Gateway {
                                 return null;
                             });
                 });
+    }
+
+    /**
+     * The embedded PostgreSQL started (or the external one reached), then migrated, while the request pool makes
+     * its first connection (the Vert.x client's classes, the password login): nothing queries through the pool
+     * before the migrations are done. Completes with the database's URL.
+     */
+    private Future<String> startDatabase() {
+        return vertx.executeBlocking(() -> {
+                    String url = settings.pgUrl();
+                    if (url == null) {
+                        embedded = startup.time(Startup.Phase.POSTGRESQL, () -> EmbeddedDatabase.start(settings.postgresDir()));
+                        return embedded.pgUrl();
+                    }
+                    Database.Jdbc external = Database.jdbc(url);
+                    startup.run(Startup.Phase.POSTGRESQL, () -> Database.connect(external));
+                    return url;
+                }, false)
+                .compose(url -> {
+                    pgUrl = url;
+                    pool = PgBuilder.pool()
+                            .with(new PoolOptions().setMaxSize(settings.intValue("pgPoolSize"))
+                                    .setMaxWaitQueueSize(settings.intValue("pgPoolQueueMax")))
+                            .connectingTo(Database.connectOptions(url))
+                            .using(vertx)
+                            .build();
+                    Database.Jdbc jdbc = Database.jdbc(url);
+                    return Future.join(vertx.executeBlocking(() -> {
+                                startup.run(Startup.Phase.MIGRATIONS, () -> Database.migrate(jdbc.url(), jdbc.user(), jdbc.password()));
+                                return null;
+                            }, false),
+                            pool.getConnection().compose(SqlConnection::close))
+                            .map(url);
+                });
+    }
+
+    /** Blocking: the journal's queue opened and its writer started. */
+    private Journal openJournal() throws Exception {
+        journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(new taraz.journal.JournalSettings(
+                settings.journalDir(), settings.string("journalSync"),
+                settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
+                settings.intValue("journalRetentionDays")), metrics.registry()));
+        return journal;
     }
 
     private HealthChecks readyChecks() {

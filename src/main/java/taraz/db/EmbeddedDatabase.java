@@ -164,6 +164,27 @@ public final class EmbeddedDatabase implements AutoCloseable {
     }
 
     /**
+     * Refuses, as {@link #start} would, a directory that another live taraz (or another gateway in this JVM) serves,
+     * and changes nothing. The gateway asks this before it opens the journal beside the database's start, so that
+     * a second taraz on a data directory in use is turned away before it touches that directory's journal.
+     */
+    public static void refuseIfInUse(Path dataDir) {
+        Path dir = dataDir.toAbsolutePath().normalize();
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try {
+            dir = dir.toRealPath();
+            if (DIRS_IN_USE.contains(dir)) {
+                throw new IllegalStateException(inUse(dir, Long.toString(ProcessHandle.current().pid())));
+            }
+            refuseIfHeldByLiveProcess(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check whether " + dir + " is in use", e);
+        }
+    }
+
+    /**
      * The {@code postgresql://} URL of the embedded PostgreSQL another live taraz process (a running
      * gateway) serves on this directory, or empty when none does. A tool such as {@code reconcile}
      * connects to that server rather than starting a second one; with nobody serving, it starts its

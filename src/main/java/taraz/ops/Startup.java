@@ -36,7 +36,9 @@ public final class Startup {
         MIGRATIONS,
         /** The journal's queue opened and its writer started. */
         JOURNAL,
-        /** The request schemas loaded and every HTTP verticle listening. */
+        /** The request schemas (openapi.yaml) read and compiled into validators. */
+        OPENAPI,
+        /** The flows wired and every HTTP verticle listening. */
         HTTP,
         /** Readiness RECOVERING: the idempotency keys' upkeep and the journal replay. */
         RECOVERY;
