@@ -45,9 +45,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The gateway process, wired in one place: the database (embedded unless TARAZ_PG_URL), the
- * migrations, the journal, the flows, one HTTP verticle per event loop, boot recovery, then
- * ready. {@link #stop} undoes it in the order the brief gives.
+ * The gateway process, wired in one place: the database (embedded unless TARAZ_PG_URL) and its
+ * migrations, the journal and the request schemas, side by side; then the flows, one HTTP verticle
+ * per event loop, boot recovery, then ready, each phase timed ({@link Startup}). {@link #stop}
+ * undoes it in the order the brief gives.
  */
 public final class Gateway {
 

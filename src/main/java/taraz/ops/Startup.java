@@ -24,7 +24,10 @@ public final class Startup {
 
     private static final Logger LOG = LoggerFactory.getLogger(Startup.class);
 
-    /** In the order they end on an ordinary start; the ready line names them in this order. */
+    /**
+     * The ready line names them in this order, the order of the start, except that the database (then its
+     * migrations), the journal and the request schemas run side by side.
+     */
     public enum Phase {
         /** Process start (the JVM's own clock) to the first line of main: JVM start-up, nothing of ours. */
         JVM,
