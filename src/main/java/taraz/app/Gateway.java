@@ -11,6 +11,7 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
@@ -30,6 +31,7 @@ import taraz.ops.Housekeeping;
 import taraz.ops.Inflight;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.ops.Startup;
 import taraz.psp.ZarinpalPsp;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
@@ -44,9 +46,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The gateway process, wired in one place: the database (embedded unless TARAZ_PG_URL), the
- * migrations, the journal, the flows, one HTTP verticle per event loop, boot recovery, then
- * ready. {@link #stop} undoes it in the order the brief gives.
+ * The gateway process, wired in one place: the database (embedded unless TARAZ_PG_URL) and its
+ * migrations, the journal and the request schemas, side by side; then the flows, one HTTP verticle
+ * per event loop, boot recovery, then ready, each phase timed ({@link Startup}). {@link #stop}
+ * undoes it in the order the brief gives.
  */
 public final class Gateway {
 
@@ -64,6 +67,7 @@ public final class Gateway {
     private final Metrics metrics;
     private final Readiness readiness = new Readiness();
     private final Inflight steps = new Inflight();
+    private final Startup startup;
     private EmbeddedDatabase embedded;
     private Journal journal;
     private Pool pool;
@@ -74,24 +78,32 @@ public final class Gateway {
     private String pgUrl;
     private ApiKeys keys;
 
-    private Gateway(Settings settings, Metrics metrics, Vertx vertx) {
+    private Gateway(Settings settings, Metrics metrics, Vertx vertx, Startup startup) {
         this.settings = settings;
         this.metrics = metrics;
         this.vertx = vertx;
+        this.startup = startup;
+    }
+
+    /** {@link #start(Settings, Startup)} inside a JVM that was running already (a test). */
+    public static Gateway start(Settings settings) throws Exception {
+        return start(settings, Startup.inProcess());
     }
 
     /**
      * Starts the gateway and waits until it is ready (recovery included). Blocking: call it from
      * a plain thread (main, a test), never from an event loop. On failure everything started so
-     * far is stopped again and the cause is thrown.
+     * far is stopped again and the cause is thrown. Each phase's time goes to {@code startup}.
      */
-    public static Gateway start(Settings settings) throws Exception {
+    public static Gateway start(Settings settings, Startup startup) throws Exception {
         Metrics metrics = new Metrics();
+        startup.bind(metrics.registry());
         Vertx vertx = Vertx.builder()
                 .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
-        Gateway gateway = new Gateway(settings, metrics, vertx);
+        Gateway gateway = new Gateway(settings, metrics, vertx, startup);
+        startup.booting();
         try {
             gateway.boot().toCompletionStage().toCompletableFuture().get(BOOT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             return gateway;
@@ -110,26 +122,20 @@ public final class Gateway {
                     List<String> configured = settings.apiKeys();
                     keys = new ApiKeys(configured.isEmpty() ? List.of(ApiKeys.loadOrGenerate(settings.dataDir())) : configured,
                             settings.adminToken());
-                    String pgUrl = settings.pgUrl();
-                    if (pgUrl == null) {
-                        embedded = EmbeddedDatabase.start(settings.postgresDir());
-                        pgUrl = embedded.pgUrl();
+                    if (settings.pgUrl() == null) {
+                        // Before the journal opens below: a second taraz on this data directory touches nothing of it.
+                        EmbeddedDatabase.refuseIfInUse(settings.postgresDir());
                     }
-                    Database.Jdbc jdbc = Database.jdbc(pgUrl);
-                    Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
-                    journal = Journal.open(new taraz.journal.JournalSettings(settings.journalDir(), settings.string("journalSync"),
-                            settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
-                            settings.intValue("journalRetentionDays")), metrics.registry());
-                    return pgUrl;
+                    return null;
                 }, false)
-                .compose(pgUrl -> {
-                    this.pgUrl = pgUrl;
-                    pool = PgBuilder.pool()
-                            .with(new PoolOptions().setMaxSize(settings.intValue("pgPoolSize"))
-                                    .setMaxWaitQueueSize(settings.intValue("pgPoolQueueMax")))
-                            .connectingTo(Database.connectOptions(pgUrl))
-                            .using(vertx)
-                            .build();
+                // The database, the journal and the request schemas need nothing from one another, so they start side
+                // by side, each on a thread of its own: much of the database's start is waiting for PostgreSQL.
+                // join, not all: on a failure the others have finished too, so stop() closes whatever they opened.
+                .compose(checked -> Future.join(startDatabase(), vertx.executeBlocking(this::openJournal, false),
+                        startup.timeFuture(Startup.Phase.OPENAPI, () -> RequestBodies.load(vertx, settings.amountRialsMax()))))
+                .compose(opened -> {
+                    String pgUrl = opened.resultAt(0);
+                    RequestBodies bodies = opened.resultAt(2);
                     Ledger ledger = new Ledger();
                     writer = new BatchWriter(vertx, Database.connectOptions(pgUrl), failpoints, node,
                             settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), metrics.registry());
@@ -155,8 +161,8 @@ public final class Gateway {
                             TopupService.FLOW, topups::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"),
                             settings.intValue("recoveryConcurrency"));
-                    return writer.start().compose(writerStarted -> RequestBodies.load(vertx, settings.amountRialsMax()))
-                            .compose(bodies -> {
+                    // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
+                    return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
                                 Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.intValue("httpIdleTimeoutSeconds"),
@@ -166,27 +172,70 @@ public final class Gateway {
                                 return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
                                         settings.longValue("drainTimeoutMillis"), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
-                            })
+                            }))
                             .compose(id -> {
                                 httpDeployment = id;
                                 httpPort = settings.httpPort();
                                 readiness.advance(Readiness.Phase.RECOVERING);
                                 // Today's key partition must exist before the first request: made here, not left to the first round.
-                                return idempotency.maintain(settings.longValue("idempotencyRetentionHours"),
-                                                Housekeeping.IDEMPOTENCY_DAYS_AHEAD)
-                                        .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null));
+                                return startup.timeFuture(Startup.Phase.RECOVERY, () -> idempotency.maintain(
+                                                settings.longValue("idempotencyRetentionHours"), Housekeeping.IDEMPOTENCY_DAYS_AHEAD)
+                                        .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null))
+                                        .compose(released -> recovery.run()));
                             })
-                            .compose(released -> recovery.run())
                             .map(report -> {
                                 housekeeping.start();
                                 readiness.advance(Readiness.Phase.READY);
-                                LOG.info("taraz ready in {} ms: node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
-                                        (System.nanoTime() - started) / 1_000_000, node, settings.dataDir(),
+                                LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
+                                        (System.nanoTime() - started) / 1_000_000, startup.summary(), node, settings.dataDir(),
                                         embedded != null ? "embedded at " + settings.postgresDir() : "external",
                                         settings.journalDir(), httpPort);
                                 return null;
                             });
                 });
+    }
+
+    /**
+     * The embedded PostgreSQL started (or the external one reached), then migrated, while the request pool makes
+     * its first connection (the Vert.x client's classes, the password login): nothing queries through the pool
+     * before the migrations are done. Completes with the database's URL.
+     */
+    private Future<String> startDatabase() {
+        return vertx.executeBlocking(() -> {
+                    String url = settings.pgUrl();
+                    if (url == null) {
+                        embedded = startup.time(Startup.Phase.POSTGRESQL, () -> EmbeddedDatabase.start(settings.postgresDir()));
+                        return embedded.pgUrl();
+                    }
+                    Database.Jdbc external = Database.jdbc(url);
+                    startup.run(Startup.Phase.POSTGRESQL, () -> Database.connect(external));
+                    return url;
+                }, false)
+                .compose(url -> {
+                    pgUrl = url;
+                    pool = PgBuilder.pool()
+                            .with(new PoolOptions().setMaxSize(settings.intValue("pgPoolSize"))
+                                    .setMaxWaitQueueSize(settings.intValue("pgPoolQueueMax")))
+                            .connectingTo(Database.connectOptions(url))
+                            .using(vertx)
+                            .build();
+                    Database.Jdbc jdbc = Database.jdbc(url);
+                    return Future.join(vertx.executeBlocking(() -> {
+                                startup.run(Startup.Phase.MIGRATIONS, () -> Database.migrate(jdbc.url(), jdbc.user(), jdbc.password()));
+                                return null;
+                            }, false),
+                            pool.getConnection().compose(SqlConnection::close))
+                            .map(url);
+                });
+    }
+
+    /** Blocking: the journal's queue opened and its writer started. */
+    private Journal openJournal() throws Exception {
+        journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(new taraz.journal.JournalSettings(
+                settings.journalDir(), settings.string("journalSync"),
+                settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
+                settings.intValue("journalRetentionDays")), metrics.registry()));
+        return journal;
     }
 
     private HealthChecks readyChecks() {

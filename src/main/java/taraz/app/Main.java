@@ -8,7 +8,10 @@ import picocli.CommandLine.Option;
 import taraz.bench.BenchCommand;
 import taraz.journal.JournalCommand;
 import taraz.pspsim.PspSimCommand;
+import taraz.ops.Startup;
 import taraz.reconcile.ReconcileCommand;
+
+import java.lang.management.ManagementFactory;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -20,6 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 @Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
         description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class, BenchCommand.class})
 public final class Main implements Callable<Integer> {
+
+    /** Main's class initialisation runs just before main: where the JVM's own start-up ends. */
+    private static final long MAIN_MILLIS = System.currentTimeMillis();
 
     static {
         // Chronicle would otherwise phone home to an analytics host: a payment service never does.
@@ -58,7 +64,8 @@ public final class Main implements Callable<Integer> {
             Settings settings = Settings.load(System.getenv(), flags);
             Gateway gateway;
             try {
-                gateway = Gateway.start(settings);
+                gateway = Gateway.start(settings,
+                        Startup.fromMain(ManagementFactory.getRuntimeMXBean().getStartTime(), MAIN_MILLIS));
             } catch (Exception e) {
                 return 1;
             }

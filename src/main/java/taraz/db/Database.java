@@ -19,6 +19,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +52,14 @@ public final class Database {
     public record Jdbc(String url, String user, String password) {
         @Override
         public String toString() { return "Jdbc[url=" + url + ", user=" + user + "]"; }
+    }
+
+    /**
+     * Blocking: one connection to an external PostgreSQL, closed again, so that a database that cannot be
+     * reached (or refuses the login) is named as such before the migrations start.
+     */
+    public static void connect(Jdbc jdbc) throws SQLException {
+        DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password()).close();
     }
 
     /** Blocking: applies the taraz schema. */

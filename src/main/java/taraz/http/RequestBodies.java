@@ -5,7 +5,11 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -47,7 +51,24 @@ public final class RequestBodies {
         this.amountRialsMax = amountRialsMax;
     }
 
+    /**
+     * Reads openapi.yaml and compiles each operation's body schema. That is seconds of CPU at start on a busy
+     * machine, so it runs on a worker context of its own (a worker verticle, gone when done): on an event loop it
+     * would hold that loop past Vert.x's blocked-thread limit while the gateway starts its other parts beside it.
+     */
     public static Future<RequestBodies> load(Vertx vertx, long amountRialsMax) {
+        Promise<RequestBodies> loaded = Promise.promise();
+        return vertx.deployVerticle(new VerticleBase() {
+                    @Override
+                    public Future<?> start() {
+                        return compile(vertx, amountRialsMax).onComplete(loaded);
+                    }
+                }, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+                .compose(vertx::undeploy)
+                .compose(undeployed -> loaded.future());
+    }
+
+    private static Future<RequestBodies> compile(Vertx vertx, long amountRialsMax) {
         return OpenAPIContract.from(vertx, "openapi.yaml").map(contract -> {
             Map<String, Validator> validators = new HashMap<>();
             for (Operation operation : contract.operations()) {

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import taraz.support.GatewayProcess;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -89,6 +90,8 @@ class EmbeddedDatabaseTest {
             assertEquals("before restart", query(db, "SELECT note FROM db_test_probe WHERE id = 2"));
             IllegalStateException twice = assertThrows(IllegalStateException.class, () -> EmbeddedDatabase.start(dir));
             assertTrue(twice.getMessage().contains("in use by another taraz process"), twice.getMessage());
+            IllegalStateException checked = assertThrows(IllegalStateException.class, () -> EmbeddedDatabase.refuseIfInUse(dir));
+            assertTrue(checked.getMessage().contains("in use by another taraz process"), checked.getMessage());
             db.close();
             db.close();
         }
@@ -118,14 +121,18 @@ class EmbeddedDatabaseTest {
             IllegalStateException inUse = assertThrows(IllegalStateException.class, () -> EmbeddedDatabase.start(dir));
             assertTrue(inUse.getMessage().contains("in use by another taraz process (pid " + child.pid() + ")"),
                     inUse.getMessage());
+            IllegalStateException checked = assertThrows(IllegalStateException.class, () -> EmbeddedDatabase.refuseIfInUse(dir));
+            assertEquals(inUse.getMessage(), checked.getMessage());
             assertTrue(postgres.isAlive());
 
             child.destroyForcibly();
             assertTrue(child.waitFor(CHILD_EXIT_TIMEOUT_SECONDS, TimeUnit.SECONDS));
             assertTrue(postgres.isAlive(), "PostgreSQL outlives its SIGKILLed JVM");
+            // The orphan of a killed JVM is no reason to refuse: start stops it.
+            EmbeddedDatabase.refuseIfInUse(dir);
 
             try (EmbeddedDatabase db = EmbeddedDatabase.start(dir)) {
-                assertFalse(postgres.isAlive(), "the orphan was stopped");
+                assertTrue(GatewayProcess.exited(postgresPid), "the orphan was stopped");
                 assertNotEquals(postgresPid, Long.parseLong(Files.readAllLines(dir.resolve("postmaster.pid")).get(0)));
                 assertEquals(ORPHAN_NOTE, query(db, "SELECT note FROM orphan_probe"));
             }

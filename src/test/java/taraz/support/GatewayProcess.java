@@ -206,6 +206,19 @@ public final class GatewayProcess {
         }
     }
 
+    /**
+     * Whether the process has ended: gone, or a zombie that init has not reaped yet (its parent, a killed JVM, is
+     * gone, and some inits reap only seconds later). ProcessHandle.isAlive() counts a zombie as alive.
+     */
+    public static boolean exited(long pid) throws IOException {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.startsWith(" Z", stat.lastIndexOf(')') + 1);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return true;
+        }
+    }
+
     /** The pid in the embedded PostgreSQL's postmaster.pid, or -1 when there is none. */
     public static long postgresPid(Path dataDir) throws IOException {
         Path pidFile = dataDir.resolve("postgres").resolve("postmaster.pid");
