@@ -686,19 +686,8 @@ class BatchPropertyTest {
             };
         }
 
-        /** An amount around {@code available}: usually within it, sometimes exactly it or just above it. */
         private long amountAround(long available) {
-            int c = random.nextInt(10);
-            if (available <= 0 || c < 2) {
-                return Math.max(available, 0) + 1 + random.nextInt(100_000);
-            }
-            if (c == 2) {
-                return available;
-            }
-            if (c == 3) {
-                return available + 1;
-            }
-            return 1 + Math.floorMod(random.nextLong(), available);
+            return LedgerPropertyTest.amountAround(random, available, 100_000);
         }
 
         private <T> T pick(List<T> list) {

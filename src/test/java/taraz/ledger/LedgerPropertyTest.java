@@ -60,6 +60,24 @@ class LedgerPropertyTest {
 
     enum TripState { NONE, HELD, SETTLED, VOIDED, EXPIRED }
 
+    /**
+     * An amount around {@code available}: usually within it, sometimes exactly it, one over it,
+     * or up to {@code overMax} over it (every amount when nothing is available).
+     */
+    static long amountAround(Random random, long available, int overMax) {
+        int c = random.nextInt(10);
+        if (available <= 0 || c < 2) {
+            return Math.max(available, 0) + 1 + random.nextInt(overMax);
+        }
+        if (c == 2) {
+            return available;
+        }
+        if (c == 3) {
+            return available + 1;
+        }
+        return 1 + Math.floorMod(random.nextLong(), available);
+    }
+
     static final class WalletModel {
         final String id;
         final boolean passenger;
@@ -124,19 +142,8 @@ class LedgerPropertyTest {
             return list.get(random.nextInt(list.size()));
         }
 
-        /** An amount around {@code available}: usually within it, sometimes exactly it or above it. */
         long amountAround(long available) {
-            int c = random.nextInt(10);
-            if (available <= 0 || c < 2) {
-                return Math.max(available, 0) + 1 + random.nextInt(300_000);
-            }
-            if (c == 2) {
-                return available;
-            }
-            if (c == 3) {
-                return available + 1;
-            }
-            return 1 + Math.floorMod(random.nextLong(), available);
+            return LedgerPropertyTest.amountAround(random, available, 300_000);
         }
 
         TripModel newTrip() {
