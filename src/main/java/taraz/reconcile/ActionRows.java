@@ -28,8 +28,14 @@ final class ActionRows implements BatchPart {
 
     private final Set<String> wanted = new LinkedHashSet<>();
     private final Map<String, Action> actions = new HashMap<>();
-    private final List<Object[]> inserted = new ArrayList<>();
-    private final List<String[]> claimsTurned = new ArrayList<>();
+    private final List<Inserted> inserted = new ArrayList<>();
+    private final List<Claim> claimsTurned = new ArrayList<>();
+
+    /** A new action row: the finding, its correction transfer, and this run. */
+    private record Inserted(Finding finding, String transferId, String runId) {}
+
+    /** A claim of this run turned into its correction. */
+    private record Claim(String findingKey, String transferId, String runId) {}
 
     static ActionRows of(Batch batch) {
         return batch.part(ActionRows.class, ActionRows::new);
@@ -46,7 +52,7 @@ final class ActionRows implements BatchPart {
     /** A new action row for the finding (a correction posted by this run). */
     void insert(Batch batch, Finding f, String transferId, String runId) {
         Action before = actions.put(f.key(), new Action("correction", runId));
-        inserted.add(new Object[] {f.key(), f.kind().apiName(), f.paymentId(), f.walletId(), f.amountRials(), transferId, runId});
+        inserted.add(new Inserted(f, transferId, runId));
         batch.onUndo(() -> {
             inserted.remove(inserted.size() - 1);
             restore(f.key(), before);
@@ -56,7 +62,7 @@ final class ActionRows implements BatchPart {
     /** This run's claim ({@code reversing}) turned into the correction that refunded the wallet. */
     void claimTurned(Batch batch, String findingKey, String transferId, String runId) {
         Action before = actions.put(findingKey, new Action("correction", runId));
-        claimsTurned.add(new String[] {findingKey, transferId, runId});
+        claimsTurned.add(new Claim(findingKey, transferId, runId));
         batch.onUndo(() -> {
             claimsTurned.remove(claimsTurned.size() - 1);
             restore(findingKey, before);
@@ -94,40 +100,28 @@ final class ActionRows implements BatchPart {
     public List<Future<?>> write(SqlConnection tx) {
         List<Future<?>> writes = new ArrayList<>(2);
         if (!inserted.isEmpty()) {
-            int n = inserted.size();
-            String[][] text = new String[6][n];
-            Long[] amounts = new Long[n];
-            for (int i = 0; i < n; i++) {
-                Object[] row = inserted.get(i);
-                text[0][i] = (String) row[0];
-                text[1][i] = (String) row[1];
-                text[2][i] = (String) row[2];
-                text[3][i] = (String) row[3];
-                amounts[i] = (Long) row[4];
-                text[4][i] = (String) row[5];
-                text[5][i] = (String) row[6];
-            }
             writes.add(Batch.expect(tx.preparedQuery("INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, "
                             + "amount_rials, action, transfer_id, run_id) SELECT k, kind, p, w, a, 'correction', t, r "
                             + "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) "
                             + "AS u(k, kind, p, w, a, t, r)")
-                    .execute(Tuple.tuple(List.of(text[0], text[1], text[2], text[3], amounts, text[4], text[5]))),
-                    n, "reconciliation actions"));
+                    .execute(Tuple.tuple(List.of(
+                            inserted.stream().map(i -> i.finding().key()).toArray(String[]::new),
+                            inserted.stream().map(i -> i.finding().kind().apiName()).toArray(String[]::new),
+                            inserted.stream().map(i -> i.finding().paymentId()).toArray(String[]::new),
+                            inserted.stream().map(i -> i.finding().walletId()).toArray(String[]::new),
+                            inserted.stream().map(i -> i.finding().amountRials()).toArray(Long[]::new),
+                            inserted.stream().map(Inserted::transferId).toArray(String[]::new),
+                            inserted.stream().map(Inserted::runId).toArray(String[]::new)))),
+                    inserted.size(), "reconciliation actions"));
         }
         if (!claimsTurned.isEmpty()) {
-            int n = claimsTurned.size();
-            String[] keys = new String[n];
-            String[] transfers = new String[n];
-            String[] runs = new String[n];
-            for (int i = 0; i < n; i++) {
-                keys[i] = claimsTurned.get(i)[0];
-                transfers[i] = claimsTurned.get(i)[1];
-                runs[i] = claimsTurned.get(i)[2];
-            }
             writes.add(Batch.expect(tx.preparedQuery("UPDATE reconciliation_actions SET action = 'correction', "
                             + "transfer_id = u.t, lease_until = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, t, r) "
                             + "WHERE finding_key = u.k AND action = 'reversing' AND run_id = u.r")
-                    .execute(Tuple.of(keys, transfers, runs)), n, "reconciliation claims"));
+                    .execute(Tuple.of(claimsTurned.stream().map(Claim::findingKey).toArray(String[]::new),
+                            claimsTurned.stream().map(Claim::transferId).toArray(String[]::new),
+                            claimsTurned.stream().map(Claim::runId).toArray(String[]::new))),
+                    claimsTurned.size(), "reconciliation claims"));
         }
         return writes;
     }

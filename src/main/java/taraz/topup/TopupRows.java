@@ -25,7 +25,10 @@ final class TopupRows implements BatchPart {
     private final String node;
     private final Set<String> wanted = new LinkedHashSet<>();
     private final Map<String, Topup> topups = new HashMap<>();
-    private final Map<String, String[]> credited = new LinkedHashMap<>();
+    private final Map<String, Credit> credited = new LinkedHashMap<>();
+
+    /** Why a top-up was credited (null from its own flow) and by which transfer. */
+    private record Credit(String cause, String transferId) {}
 
     private TopupRows(String node) {
         this.node = node;
@@ -47,7 +50,7 @@ final class TopupRows implements BatchPart {
     void credited(Batch batch, Topup topup, String cause, String transferId) {
         String id = topup.topupId();
         Topup before = topups.put(id, topup);
-        credited.put(id, new String[] {cause, transferId});
+        credited.put(id, new Credit(cause, transferId));
         batch.onUndo(() -> {
             topups.put(id, before);
             credited.remove(id);
@@ -83,12 +86,8 @@ final class TopupRows implements BatchPart {
         }
         int n = credited.size();
         String[] ids = credited.keySet().toArray(String[]::new);
-        String[] causes = new String[n];
-        String[] transferIds = new String[n];
-        for (int i = 0; i < n; i++) {
-            causes[i] = credited.get(ids[i])[0];
-            transferIds[i] = credited.get(ids[i])[1];
-        }
+        String[] causes = credited.values().stream().map(Credit::cause).toArray(String[]::new);
+        String[] transferIds = credited.values().stream().map(Credit::transferId).toArray(String[]::new);
         List<Future<?>> writes = new ArrayList<>(2);
         writes.add(Batch.expect(tx.preparedQuery("UPDATE topups SET state = 'CREDITED', last_error = coalesce(u.cause, last_error), "
                         + "updated_at = now(), owner = $4, lease_until = NULL, transfer_id = u.transfer_id "
