@@ -326,10 +326,6 @@ public final class Batch {
         });
     }
 
-    int transferCount() {
-        return transfers.size();
-    }
-
     /** A locked account: its kind, and its balance and held amount as read and as the batch left them. */
     private static final class Working {
         final AccountKind kind;

@@ -147,11 +147,6 @@ public final class BatchWriter {
         return done.future();
     }
 
-    /** Commands queued or in the running batch. */
-    public int depth() {
-        return depth.get();
-    }
-
     /**
      * Queues a command. Its batch commits only after {@code announced} (the command's PENDING
      * journal record being synced) has succeeded, so the journal always knows of a committed
