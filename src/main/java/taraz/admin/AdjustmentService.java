@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import taraz.failpoint.Failpoints;
+import taraz.journal.Inflight;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.ledger.AccountKind;
@@ -16,8 +17,6 @@ import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.TransferCommand;
-import taraz.ops.Inflight;
-import taraz.trip.TripService;
 
 import java.time.Duration;
 import java.util.List;
@@ -66,7 +65,7 @@ public final class AdjustmentService {
         JournalRecord intent = JournalRecord.of(node, FLOW, adjustmentId, "ADJUSTING", JournalRecord.Status.PENDING,
                 attempt, magnitudeRials, accounts, null, data.encode());
         Future<Long> announced = journal.append(intent);
-        long step = inflight.begin(intent.interrupted(TripService.INTERRUPTED));
+        long step = inflight.begin(intent.interrupted(Inflight.INTERRUPTED));
         TransferCommand command = new TransferCommand(transfer, walletId, idem, "adjustment.before-commit",
                 result -> new Answer(201, new JsonObject().put("adjustmentId", adjustmentId).put("walletId", walletId)
                         .put("amount", amountRials).put("reason", reason).put("ticket", ticket)
@@ -79,7 +78,7 @@ public final class AdjustmentService {
                                 ? JournalRecord.of(node, FLOW, adjustmentId, "APPLIED", JournalRecord.Status.TERMINAL, attempt,
                                 magnitudeRials, accounts, null, data.encode())
                                 : JournalRecord.of(node, FLOW, adjustmentId, "REJECTED", JournalRecord.Status.TERMINAL, attempt,
-                                magnitudeRials, accounts, outcome.failure().code(), data.encode()))
+                                magnitudeRials, accounts, outcome.failure().code().apiName(), data.encode()))
                         .map(outcome))
                 .onComplete(done -> inflight.end(step));
     }

@@ -1,5 +1,5 @@
 /**
- * Support tools behind the admin token: manual adjustments and the list of payments by state.
- * Adjustments move money only through the ledger, against the corrections account.
+ * Support's tools behind the admin token: manual adjustments against the corrections account, and the payments by state.
+ * May import ledger, journal, failpoint and domain; it moves money only through the ledger writer, never knows HTTP.
  */
 package taraz.admin;

@@ -15,6 +15,7 @@ import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
+import taraz.config.Settings;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
@@ -23,14 +24,15 @@ import taraz.http.ApiKeys;
 import taraz.http.HttpVerticle;
 import taraz.http.RequestBodies;
 import taraz.idempotency.IdempotencyStore;
+import taraz.journal.Inflight;
 import taraz.journal.Journal;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
 import taraz.journal.JournalRecord;
-import taraz.ops.Housekeeping;
-import taraz.ops.Inflight;
+import taraz.ops.LedgerWatch;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.ops.Schedule;
 import taraz.ops.Startup;
 import taraz.psp.ZarinpalPsp;
 import taraz.topup.TopupService;
@@ -38,6 +40,7 @@ import taraz.topup.TopupSweeper;
 import taraz.reconcile.ReconciliationJob;
 import taraz.reconcile.Rules;
 import taraz.recovery.Recovery;
+import taraz.trip.HoldSweeper;
 import taraz.trip.TripService;
 
 import java.util.List;
@@ -72,7 +75,7 @@ public final class Gateway {
     private Journal journal;
     private Pool pool;
     private BatchWriter writer;
-    private Housekeeping housekeeping;
+    private Schedule schedule;
     private String httpDeployment;
     private int httpPort;
     private String pgUrl;
@@ -136,7 +139,7 @@ public final class Gateway {
                 .compose(opened -> {
                     String pgUrl = opened.resultAt(0);
                     RequestBodies bodies = opened.resultAt(2);
-                    Ledger ledger = new Ledger();
+                    Ledger ledger = new Ledger(pool);
                     writer = new BatchWriter(vertx, Database.connectOptions(pgUrl), failpoints, node,
                             settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), metrics.registry());
                     TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
@@ -154,8 +157,19 @@ public final class Gateway {
                     ReconciliationJob reconciliation = new ReconciliationJob(vertx, pgUrl, Rules.load(null),
                             settings.longValue("topupWindowSeconds"), settings.longValue("reconcileLookbackHours"),
                             settings.longValue("reconcileTimeoutMillis"), metrics);
-                    housekeeping = new Housekeeping(vertx, settings, pool, ledger, trips, sweeper, idempotency, metrics,
-                            reconciliation::round);
+                    HoldSweeper holdSweeper = new HoldSweeper(trips, settings.intValue("holdSweepBatchMax"), metrics);
+                    long stuckGraceSeconds = settings.longValue("stuckGraceSeconds");
+                    LedgerWatch ledgerWatch = new LedgerWatch(ledger, metrics,
+                            List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds)));
+                    schedule = new Schedule(vertx)
+                            .every(settings.longValue("holdSweepIntervalMillis"), "hold sweeper", holdSweeper::round)
+                            .every(settings.longValue("topupSweepIntervalMillis"), "top-up sweeper",
+                                    stopped -> sweeper.round(stopped, metrics.inflight()))
+                            .every(settings.longValue("housekeepingIntervalMillis"), "idempotency retention",
+                                    stopped -> idempotency.retentionRound(settings.longValue("idempotencyRetentionHours")))
+                            .every(settings.longValue("checkIntervalMillis"), "ledger check", stopped -> ledgerWatch.round())
+                            .every(settings.longValue("reconcileIntervalMillis"), "reconciliation",
+                                    stopped -> reconciliation.round());
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,
@@ -163,7 +177,7 @@ public final class Gateway {
                             settings.intValue("recoveryConcurrency"));
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
-                                Api api = new Api(settings, pool, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
+                                Api api = new Api(settings, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.intValue("httpIdleTimeoutSeconds"),
                                         settings.intValue("httpHeaderSizeMaxBytes"), settings.intValue("httpConnectionsMax"),
@@ -179,12 +193,12 @@ public final class Gateway {
                                 readiness.advance(Readiness.Phase.RECOVERING);
                                 // Today's key partition must exist before the first request: made here, not left to the first round.
                                 return startup.timeFuture(Startup.Phase.RECOVERY, () -> idempotency.maintain(
-                                                settings.longValue("idempotencyRetentionHours"), Housekeeping.IDEMPOTENCY_DAYS_AHEAD)
+                                                settings.longValue("idempotencyRetentionHours"), IdempotencyStore.DAYS_AHEAD)
                                         .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null))
                                         .compose(released -> recovery.run()));
                             })
                             .map(report -> {
-                                housekeeping.start();
+                                schedule.start();
                                 readiness.advance(Readiness.Phase.READY);
                                 LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
                                         (System.nanoTime() - started) / 1_000_000, startup.summary(), node, settings.dataDir(),
@@ -271,8 +285,8 @@ public final class Gateway {
         phase("readiness grace", graceMillis + PHASE_MARGIN_MILLIS, () -> graceMillis > 0
                 ? vertx.timer(graceMillis, TimeUnit.MILLISECONDS) : Future.succeededFuture());
         readiness.advance(Readiness.Phase.CLOSING);
-        if (housekeeping != null) {
-            housekeeping.stop();
+        if (schedule != null) {
+            schedule.stop();
         }
         long deadlineMillis = System.currentTimeMillis() + drainMillis;
         phase("listeners closed and in-flight work drained", drainMillis + PHASE_MARGIN_MILLIS, () -> {

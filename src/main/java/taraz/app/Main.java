@@ -6,6 +6,7 @@ import sun.misc.SignalHandler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import taraz.bench.BenchCommand;
+import taraz.config.Settings;
 import taraz.journal.JournalCommand;
 import taraz.pspsim.PspSimCommand;
 import taraz.ops.Startup;

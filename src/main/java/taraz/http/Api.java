@@ -11,12 +11,12 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.ext.healthchecks.HealthChecks;
-import io.vertx.sqlclient.Pool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
-import taraz.app.Failure;
-import taraz.app.Settings;
+import taraz.config.Settings;
+import taraz.domain.DomainError;
+import taraz.domain.ErrorCode;
 import taraz.idempotency.IdempotencyStore;
 import taraz.journal.JournalUnavailableException;
 import taraz.ledger.AccountKind;
@@ -60,7 +60,6 @@ public final class Api {
     private static final String CALLER = "caller";
 
     private final Settings settings;
-    private final Pool pool;
     private final Ledger ledger;
     private final TripService trips;
     private final TopupService topups;
@@ -74,12 +73,11 @@ public final class Api {
     private final SecureRandom random = new SecureRandom();
     private final CallbackLimiter callbackLimiter;
 
-    public Api(Settings settings, Pool pool, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
+    public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
                IdempotencyStore idempotency, RequestBodies bodies, Metrics metrics, Readiness readiness,
                HealthChecks readyChecks, ApiKeys keys) {
         this.keys = keys;
         this.settings = settings;
-        this.pool = pool;
         this.ledger = ledger;
         this.trips = trips;
         this.topups = topups;
@@ -136,14 +134,14 @@ public final class Api {
     private Supplier<Future<Reply>> openWallet(RoutingContext ctx, JsonObject body) {
         AccountKind kind = AccountKind.fromDb(body.getString("kind"));
         String walletId = "w_" + randomId();
-        return () -> ledger.openWallet(pool, walletId, kind, body.getString("ownerId"), body.getString("phone"),
+        return () -> ledger.openWallet(walletId, kind, body.getString("ownerId"), body.getString("phone"),
                 body.getString("name")).map(account -> new Reply(201, account.toWalletJson()));
     }
 
     private Future<Reply> getWallet(RoutingContext ctx) {
         String walletId = pathId(ctx, "walletId");
         boolean admin = ctx.get(CALLER) == ApiKeys.Caller.ADMIN;
-        return ledger.wallet(pool, walletId).compose(wallet -> ledger.activeHolds(pool, walletId, WALLET_HOLDS_SHOWN_MAX)
+        return ledger.wallet(walletId).compose(wallet -> ledger.activeHolds(walletId, WALLET_HOLDS_SHOWN_MAX)
                 .map(holds -> {
                     JsonArray active = new JsonArray();
                     holds.forEach(h -> active.add(new JsonObject().put("holdId", h.id()).put("amount", h.amountRials())
@@ -157,7 +155,7 @@ public final class Api {
         String walletId = pathId(ctx, "walletId");
         int limit = limit(ctx);
         Long cursor = cursor(ctx);
-        return ledger.wallet(pool, walletId).compose(wallet -> ledger.entries(pool, walletId, cursor, limit + 1))
+        return ledger.wallet(walletId).compose(wallet -> ledger.entries(walletId, cursor, limit + 1))
                 .map(entries -> {
                     List<Entry> page = entries.size() > limit ? entries.subList(0, limit) : entries;
                     JsonArray items = new JsonArray();
@@ -305,7 +303,7 @@ public final class Api {
             return;
         }
         LedgerCommand.Idem idem = new LedgerCommand.Idem(key, requestHash(ctx, body), ctx.request().method().name(),
-                ctx.request().path());
+                ctx.request().path(), Failure::answer);
         metrics.inflight().incrementAndGet();
         Future<? extends LedgerCommand.Outcome<?>> outcome;
         try {
@@ -317,15 +315,16 @@ public final class Api {
                 .onSuccess(result -> {
                     LedgerCommand.Answer answer = result.answer();
                     if (!answer.replayed()) {
-                        metrics.payment(flow, result.failure() == null ? "ok" : result.failure().code());
+                        metrics.payment(flow, result.failure() == null ? "ok" : result.failure().code().apiName());
                     }
-                    if (result.failure() != null && "request_in_progress".equals(result.failure().code())) {
+                    if (result.failure() != null && result.failure().code() == ErrorCode.REQUEST_IN_PROGRESS) {
                         ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
                     }
                     send(ctx, answer.status(), answer.body(), answer.replayed());
                 })
                 .onFailure(err -> {
-                    if (err instanceof Failure failure) {
+                    Failure failure = Failure.from(err);
+                    if (failure != null) {
                         metrics.payment(flow, failure.code());
                     }
                     ctx.fail(err);
@@ -380,13 +379,12 @@ public final class Api {
                         return Future.succeededFuture();
                     }
                     if (begin instanceof IdempotencyStore.Mismatch) {
-                        error(ctx, Failure.unprocessable("idempotency_key_reused",
-                                "this Idempotency-Key was used for a different request"));
+                        error(ctx, Failure.of(DomainError.idempotencyKeyReused()));
                         return Future.succeededFuture();
                     }
                     if (begin instanceof IdempotencyStore.InProgress) {
                         ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
-                        error(ctx, Failure.conflict("request_in_progress", "a request with this Idempotency-Key is still running"));
+                        error(ctx, Failure.of(DomainError.requestInProgress()));
                         return Future.succeededFuture();
                     }
                     return run(ctx, key, step);
@@ -403,7 +401,8 @@ public final class Api {
                 return idempotency.finish(key, reply.status(), encoded)
                         .onSuccess(v -> send(ctx, reply.status(), encoded, false));
             }
-            if (result.cause() instanceof Failure failure) {
+            Failure failure = Failure.from(result.cause());
+            if (failure != null) {
                 String encoded = errorBody(failure).encode();
                 return idempotency.finish(key, failure.status(), encoded)
                         .onSuccess(v -> send(ctx, failure.status(), encoded, false));
@@ -424,8 +423,10 @@ public final class Api {
     }
 
     private <T> Future<T> counted(String flow, Future<T> step) {
-        return step.onComplete(result -> metrics.payment(flow, result.succeeded() ? "ok"
-                : result.cause() instanceof Failure failure ? failure.code() : "error"));
+        return step.onComplete(result -> {
+            Failure failure = result.succeeded() ? null : Failure.from(result.cause());
+            metrics.payment(flow, result.succeeded() ? "ok" : failure != null ? failure.code() : "error");
+        });
     }
 
     private void requireServing(RoutingContext ctx) {
@@ -490,7 +491,8 @@ public final class Api {
 
     private void failure(RoutingContext ctx) {
         Throwable cause = ctx.failure();
-        if (cause instanceof Failure failure) {
+        Failure failure = Failure.from(cause);
+        if (failure != null) {
             error(ctx, failure);
         } else if (busy(cause)) {
             // The journal or the database failed or is saturated under the step; every step is

@@ -2,6 +2,7 @@ package taraz.http;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import taraz.config.Settings;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,8 +28,6 @@ import java.util.Set;
 public final class ApiKeys {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApiKeys.class);
-    /** The brief's floor for a key or the admin token. */
-    public static final int LENGTH_MIN = 32;
     /** A generated key: 32 random bytes, base64url without padding (43 characters). */
     private static final int GENERATED_BYTES = 32;
     static final String FILE_NAME = "api-key";
@@ -40,9 +39,9 @@ public final class ApiKeys {
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("at least one API key is needed");
         }
-        keys.forEach(key -> requireStrong("an API key", key));
+        keys.forEach(key -> Settings.requireStrong("an API key", key));
         if (adminToken != null) {
-            requireStrong("the admin token", adminToken);
+            Settings.requireStrong("the admin token", adminToken);
         }
         this.keyHashes = keys.stream().map(ApiKeys::sha256).toList();
         this.adminHash = adminToken == null ? null : sha256(adminToken);
@@ -93,19 +92,11 @@ public final class ApiKeys {
                 }
             }
             String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
-            requireStrong("the API key in " + file, key);
+            Settings.requireStrong("the API key in " + file, key);
             LOG.info("no API key configured (TARAZ_API_KEYS): using the one in {}", file);
             return key;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or write the API key file " + file, e);
-        }
-    }
-
-    /** At least 32 characters, printable ASCII with no space or comma (a header value, a list item). */
-    public static void requireStrong(String what, String secret) {
-        if (secret.length() < LENGTH_MIN || !secret.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != ',')) {
-            throw new IllegalArgumentException(what + " must be at least " + LENGTH_MIN
-                    + " printable ASCII characters without spaces or commas");
         }
     }
 

@@ -1,6 +1,6 @@
 package taraz.http;
 
-import taraz.app.Settings;
+import taraz.config.Settings;
 
 import java.net.InetAddress;
 import java.util.LinkedHashMap;

@@ -18,7 +18,6 @@ import io.vertx.json.schema.Validator;
 import io.vertx.openapi.contract.MediaType;
 import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.openapi.contract.Operation;
-import taraz.app.Failure;
 
 import java.io.IOException;
 import java.util.HashMap;

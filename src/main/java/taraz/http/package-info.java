@@ -1,5 +1,5 @@
 /**
- * The HTTP API of the brief: routing, strict request validation, idempotency, error shape.
- * It calls the flows; it must not touch the database or the journal itself.
+ * The HTTP API of the brief: routing, strict request validation, the idempotency pipeline, and the error shape, where
+ * alone a domain code becomes a status (Failure). May import the flows and everything below them; only app imports it.
  */
 package taraz.http;

@@ -5,6 +5,8 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.List;
@@ -19,6 +21,10 @@ import java.util.Map;
  * its request's fingerprint, for the whole retention, whatever became of its request.
  */
 public final class IdempotencyStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IdempotencyStore.class);
+    /** Day partitions kept ready ahead of today, so a node down for a while still finds one. */
+    public static final int DAYS_AHEAD = 3;
 
     private final Pool pool;
     private final String owner;
@@ -172,5 +178,14 @@ public final class IdempotencyStore {
                 .compose(created -> pool.preparedQuery("SELECT idempotency_drop_expired($1 * interval '1 hour') AS dropped")
                         .execute(Tuple.of(retentionHours)))
                 .map(rows -> rows.iterator().next().getInteger("dropped"));
+    }
+
+    /** The retention job's round: {@link #maintain} with {@link #DAYS_AHEAD}, what it dropped logged. */
+    public Future<Void> retentionRound(long retentionHours) {
+        return maintain(retentionHours, DAYS_AHEAD).onSuccess(dropped -> {
+            if (dropped > 0) {
+                LOG.info("idempotency retention: dropped {} day(s) of keys older than {} h", dropped, retentionHours);
+            }
+        }).mapEmpty();
     }
 }

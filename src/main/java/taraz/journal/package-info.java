@@ -1,5 +1,5 @@
 /**
- * Owns the journal: the durable, append-only record of every payment state change, and reading it back for recovery and ops.
- * Must not touch the database or the flows; it stores and returns records, it never interprets or acts on them.
+ * Owns the journal: the durable, append-only record of every payment state change, reading it back for recovery and
+ * ops, and the steps in flight to journal at the drain deadline. It imports no other taraz package and never acts on a record.
  */
 package taraz.journal;

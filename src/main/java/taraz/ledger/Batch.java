@@ -5,7 +5,8 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
+import taraz.domain.ErrorCode;
 
 import java.time.OffsetDateTime;
 import java.util.ArrayDeque;
@@ -56,20 +57,20 @@ public final class Batch {
 
     // ---- reads of the locked state ---------------------------------------------------------
 
-    /** The wallet's kind, or a 404 failure when there is none (system accounts are not wallets). */
+    /** The wallet's kind, or wallet_not_found when there is none (system accounts are not wallets). */
     public AccountKind walletKind(String walletId) {
         Working account = accounts.get(walletId);
         if (account == null || !account.kind.isWallet()) {
-            throw Failure.walletNotFound(walletId);
+            throw DomainError.walletNotFound(walletId);
         }
         return account.kind;
     }
 
-    /** The wallet, which must be of {@code kind}: 404 if there is none, 422 if it is of another kind. */
+    /** The wallet, which must be of {@code kind}: wallet_not_found if there is none, wallet_kind_mismatch if it is of another kind. */
     public void requireWallet(String walletId, AccountKind kind) {
         AccountKind actual = walletKind(walletId);
         if (actual != kind) {
-            throw Failure.unprocessable("wallet_kind_mismatch", "wallet " + walletId + " is a " + actual.apiName()
+            throw new DomainError(ErrorCode.WALLET_KIND_MISMATCH, "wallet " + walletId + " is a " + actual.apiName()
                     + " wallet, not a " + kind.apiName() + " wallet");
         }
     }
@@ -86,7 +87,7 @@ public final class Batch {
     public Hold placeHold(String holdId, String accountId, long amountRials, OffsetDateTime expiresAt) {
         Working account = locked(accountId);
         if (!account.allowOverdraft && account.balance - account.held - amountRials < 0) {
-            throw Failure.insufficientFunds(accountId);
+            throw DomainError.insufficientFunds(accountId);
         }
         Hold hold = new Hold(holdId, accountId, amountRials, Hold.State.HELD, expiresAt);
         account.held = Math.addExact(account.held, amountRials);
@@ -127,12 +128,12 @@ public final class Batch {
             Working account = accounts.get(leg.accountId());
             if (account == null) {
                 if (wantedAccounts.contains(leg.accountId())) {
-                    throw Failure.walletNotFound(leg.accountId());
+                    throw DomainError.walletNotFound(leg.accountId());
                 }
                 throw new IllegalStateException("account " + leg.accountId() + " was not locked for " + transfer.id());
             }
             if (!account.allowOverdraft && account.balance + leg.amountRials() - account.held < 0) {
-                throw Failure.insufficientFunds(leg.accountId());
+                throw DomainError.insufficientFunds(leg.accountId());
             }
             legAccounts.add(account);
         }
@@ -158,7 +159,7 @@ public final class Batch {
 
     /**
      * Posts a transfer unless it exists (a step run again): NEW, or ALREADY_POSTED if the stored
-     * transfer is this one (same kind, payment and legs). Anything else under its id is a 409
+     * transfer is this one (same kind, payment and legs). Anything else under its id is a
      * transfer_conflict, never a silent success. The id must have been named by {@link #wantTransfer}.
      */
     public Ledger.Posted postOnce(Transfer transfer) {
@@ -172,7 +173,7 @@ public final class Batch {
         if (existing.same(transfer)) {
             return Ledger.Posted.ALREADY_POSTED;
         }
-        throw Failure.conflict("transfer_conflict", "transfer " + transfer.id()
+        throw new DomainError(ErrorCode.TRANSFER_CONFLICT, "transfer " + transfer.id()
                 + " was posted before with other accounts or amounts");
     }
 
@@ -219,7 +220,7 @@ public final class Batch {
         Working account = accounts.get(accountId);
         if (account == null) {
             if (wantedAccounts.contains(accountId)) {
-                throw Failure.walletNotFound(accountId);
+                throw DomainError.walletNotFound(accountId);
             }
             throw new IllegalStateException("account " + accountId + " was not locked by this batch");
         }

@@ -19,7 +19,7 @@ import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
 import taraz.failpoint.Failpoints;
 import taraz.idempotency.IdempotencyStore;
 
@@ -323,19 +323,18 @@ public final class BatchWriter {
         IdempotencyStore.Stored existing = idem == null ? null : keys.get(idem.key());
         if (existing != null) {
             if (!existing.requestHash().equals(idem.requestHash())) {
-                Failure reused = Failure.unprocessable("idempotency_key_reused",
-                        "this Idempotency-Key was used for a different request");
+                DomainError reused = DomainError.idempotencyKeyReused();
                 return pending.completion(new LedgerCommand.Outcome<>(command.current(batch), reused,
-                        new LedgerCommand.Answer(reused.status(), reused.body().encode(), false)));
+                        idem.refusal().apply(reused)));
             }
             if (existing.done()) {
                 return pending.completion(new LedgerCommand.Outcome<>(command.current(batch), null,
                         new LedgerCommand.Answer(existing.status(), existing.body(), true)));
             }
             if (!existing.expired()) {
-                Failure running = Failure.conflict("request_in_progress", "a request with this Idempotency-Key is still running");
+                DomainError running = DomainError.requestInProgress();
                 return pending.completion(new LedgerCommand.Outcome<>(command.current(batch), running,
-                        new LedgerCommand.Answer(running.status(), running.body().encode(), false)));
+                        idem.refusal().apply(running)));
             }
         }
         int mark = batch.mark();
@@ -348,10 +347,10 @@ public final class BatchWriter {
                 applied.points.add(command.beforeCommitPoint());
             }
             applied.committed++;
-        } catch (Failure failure) {
+        } catch (DomainError refusal) {
             batch.rollback(mark);
-            outcome = new LedgerCommand.Outcome<>(command.current(batch), failure,
-                    new LedgerCommand.Answer(failure.status(), failure.body().encode(), false));
+            outcome = new LedgerCommand.Outcome<>(command.current(batch), refusal,
+                    idem == null ? null : idem.refusal().apply(refusal));
             applied.declined++;
         } catch (RuntimeException e) {
             // A broken invariant in this command: it fails alone, with no answer stored, and its client sees a 500.

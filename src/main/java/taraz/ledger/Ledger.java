@@ -1,12 +1,13 @@
 package taraz.ledger;
 
 import io.vertx.core.Future;
+import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
-import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
+import taraz.domain.ErrorCode;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,9 +16,16 @@ import java.util.List;
  * The ledger's reads, its invariant check, wallet opening, and the two repairs reconciliation
  * makes in a transaction of its own (locking accounts, ending an orphaned hold). Money moves only
  * through the {@link BatchWriter}, whose {@link Batch} checks every rule against balances it holds
- * locked; the table's CHECK constraints stand behind it.
+ * locked; the table's CHECK constraints stand behind it. Reads go through the pool it is given at
+ * wiring; the repairs run in the caller's transaction.
  */
 public final class Ledger {
+
+    private final Pool pool;
+
+    public Ledger(Pool pool) {
+        this.pool = pool;
+    }
 
     /** Outcome of posting a transfer ({@link Batch#postOnce}): written now, or it already existed. */
     public enum Posted { NEW, ALREADY_POSTED }
@@ -68,45 +76,38 @@ public final class Ledger {
                 });
     }
 
-    public Future<Hold> hold(SqlClient client, String holdId) {
-        return client.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE id = $1")
-                .execute(Tuple.of(holdId))
-                .map(rows -> rows.rowCount() == 0 ? null : Hold.from(rows.iterator().next()));
-    }
-
     /** The account, or null. */
-    public Future<Account> account(SqlClient client, String accountId) {
-        return client.preparedQuery("SELECT " + Account.COLUMNS + " FROM accounts WHERE id = $1")
+    private Future<Account> account(String accountId) {
+        return pool.preparedQuery("SELECT " + Account.COLUMNS + " FROM accounts WHERE id = $1")
                 .execute(Tuple.of(accountId))
                 .map(rows -> rows.rowCount() == 0 ? null : Account.from(rows.iterator().next()));
     }
 
-    /** The wallet, or a 404 failure when there is none (system accounts are not wallets). */
-    public Future<Account> wallet(SqlClient client, String walletId) {
-        return account(client, walletId).compose(account -> account != null && account.isWallet()
+    /** The wallet, or wallet_not_found when there is none (system accounts are not wallets). */
+    public Future<Account> wallet(String walletId) {
+        return account(walletId).compose(account -> account != null && account.isWallet()
                 ? Future.succeededFuture(account)
-                : Future.failedFuture(Failure.walletNotFound(walletId)));
+                : Future.failedFuture(DomainError.walletNotFound(walletId)));
     }
 
-    public Future<Account> openWallet(SqlClient client, String walletId, AccountKind kind, String ownerId,
-                                      String phone, String name) {
+    public Future<Account> openWallet(String walletId, AccountKind kind, String ownerId, String phone, String name) {
         if (kind != AccountKind.PASSENGER && kind != AccountKind.DRIVER) {
             throw new IllegalArgumentException("a wallet is a passenger or driver account, not " + kind);
         }
-        return client.preparedQuery("INSERT INTO accounts (id, kind, owner_id, phone, name) VALUES ($1, $2, $3, $4, $5) "
+        return pool.preparedQuery("INSERT INTO accounts (id, kind, owner_id, phone, name) VALUES ($1, $2, $3, $4, $5) "
                         + "ON CONFLICT DO NOTHING RETURNING " + Account.COLUMNS)
                 .execute(Tuple.of(walletId, kind.apiName(), ownerId, phone, name))
                 .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(Account.from(rows.iterator().next()))
-                        : client.preparedQuery("SELECT id FROM accounts WHERE kind = $1 AND owner_id = $2")
+                        : pool.preparedQuery("SELECT id FROM accounts WHERE kind = $1 AND owner_id = $2")
                         .execute(Tuple.of(kind.apiName(), ownerId))
-                        .compose(existing -> Future.failedFuture(Failure.conflict("wallet_already_exists",
+                        .compose(existing -> Future.failedFuture(new DomainError(ErrorCode.WALLET_ALREADY_EXISTS,
                                 "owner " + ownerId + " already has a " + kind.apiName() + " wallet"
                                         + (existing.rowCount() == 1 ? ": " + existing.iterator().next().getString(0) : "")))));
     }
 
     /** Active holds of an account, oldest first, at most {@code limit}. */
-    public Future<List<Hold>> activeHolds(SqlClient client, String accountId, int limit) {
-        return client.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE account_id = $1 AND state = 'HELD' "
+    public Future<List<Hold>> activeHolds(String accountId, int limit) {
+        return pool.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE account_id = $1 AND state = 'HELD' "
                         + "ORDER BY created_at LIMIT $2")
                 .execute(Tuple.of(accountId, limit))
                 .map(rows -> {
@@ -117,8 +118,8 @@ public final class Ledger {
     }
 
     /** Entries of an account, newest first, strictly older than {@code beforeEntryId} when given. */
-    public Future<List<Entry>> entries(SqlClient client, String accountId, Long beforeEntryId, int limit) {
-        return client.preparedQuery("SELECT e.id, e.transfer_id, e.account_id, e.amount_rials, e.balance_after_rials, "
+    public Future<List<Entry>> entries(String accountId, Long beforeEntryId, int limit) {
+        return pool.preparedQuery("SELECT e.id, e.transfer_id, e.account_id, e.amount_rials, e.balance_after_rials, "
                         + "e.created_at, t.kind, t.payment_id, t.reason FROM entries e JOIN transfers t ON t.id = e.transfer_id "
                         + "WHERE e.account_id = $1 AND ($2::bigint IS NULL OR e.id < $2) ORDER BY e.id DESC LIMIT $3")
                 .execute(Tuple.of(accountId, beforeEntryId, limit))
@@ -126,8 +127,8 @@ public final class Ledger {
     }
 
     /** Entries of one transfer. */
-    public Future<List<Entry>> transferEntries(SqlClient client, String transferId) {
-        return client.preparedQuery("SELECT e.id, e.transfer_id, e.account_id, e.amount_rials, e.balance_after_rials, "
+    public Future<List<Entry>> transferEntries(String transferId) {
+        return pool.preparedQuery("SELECT e.id, e.transfer_id, e.account_id, e.amount_rials, e.balance_after_rials, "
                         + "e.created_at, t.kind, t.payment_id, t.reason FROM entries e JOIN transfers t ON t.id = e.transfer_id "
                         + "WHERE e.transfer_id = $1 ORDER BY e.id")
                 .execute(Tuple.of(transferId))
@@ -145,8 +146,8 @@ public final class Ledger {
      * whose cached balance or held amount differs from their entries and holds. Cheap enough
      * for tests and periodic checks; a later reconciliation job reuses it.
      */
-    public Future<Invariants> checkInvariants(SqlClient client) {
-        return client.query("SELECT (SELECT coalesce(sum(balance_rials), 0) FROM accounts) AS total, "
+    public Future<Invariants> checkInvariants() {
+        return pool.query("SELECT (SELECT coalesce(sum(balance_rials), 0) FROM accounts) AS total, "
                         + "(SELECT count(*) FROM accounts a WHERE a.balance_rials <> "
                         + "   coalesce((SELECT sum(e.amount_rials) FROM entries e WHERE e.account_id = a.id), 0)) AS drifted, "
                         + "(SELECT count(*) FROM accounts a WHERE a.held_rials <> "

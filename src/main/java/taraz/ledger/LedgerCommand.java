@@ -1,13 +1,14 @@
 package taraz.ledger;
 
-import taraz.app.Failure;
+import taraz.domain.DomainError;
 
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One ledger step for the {@link BatchWriter}: what it needs locked, and what it does to the
  * locked state, in Java. The writer applies the commands of a batch one after the other; a
- * command that throws a {@link Failure} fails alone (its changes to the batch are undone) and
+ * command that throws a {@link DomainError} fails alone (its changes to the batch are undone) and
  * the others commit.
  *
  * @param <T> what the step returns to its caller (a trip, a transfer)
@@ -20,7 +21,7 @@ public interface LedgerCommand<T> {
     /** Registers what the step needs: accounts to lock and read, rows of its flow's part. */
     void prepare(Batch batch);
 
-    /** Applies the step to the locked state; throws a {@link Failure} to refuse it. */
+    /** Applies the step to the locked state; throws a {@link DomainError} to refuse it. */
     T apply(Batch batch);
 
     /** The answer stored under the key and sent to the client when the step succeeded. */
@@ -34,18 +35,23 @@ public interface LedgerCommand<T> {
         return null;
     }
 
-    /** The idempotency key of a request: the key, the fingerprint of the request, and where it was sent. */
-    record Idem(String key, String requestHash, String method, String path) {}
+    /**
+     * The idempotency key of a request: the key, the fingerprint of the request, where it was
+     * sent, and how its client is answered when a rule refuses the command (the HTTP layer's
+     * mapping, which the writer stores under the key in the batch's transaction).
+     */
+    record Idem(String key, String requestHash, String method, String path, Function<DomainError, Answer> refusal) {}
 
     /** What the client gets: a status and a JSON body; {@code replayed} when it comes from an earlier request. */
     record Answer(int status, String body, boolean replayed) {}
 
     /**
      * What became of a command: its result (or its row as it stands, when refused or replayed),
-     * the failure that refused it (null if it succeeded or was replayed), and the answer for its
-     * client, always there (stored under the key when the command had one).
+     * the refusal (null if it succeeded or was replayed), and the answer for its client, stored
+     * under the key when the command had one; a command refused without a key has no answer here,
+     * its caller answers from the refusal.
      */
-    record Outcome<T>(T value, Failure failure, Answer answer) {}
+    record Outcome<T>(T value, DomainError failure, Answer answer) {}
 
     /** The accounts a transfer names, for {@link #prepare}. */
     static List<String> accountsOf(Transfer transfer) {

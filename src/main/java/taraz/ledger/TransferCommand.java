@@ -5,7 +5,7 @@ import java.util.function.Function;
 /**
  * A command that posts one transfer, once: run again (recovery, a retry under another key)
  * it finds its transfer and moves nothing; a transfer id posted before with other legs is a
- * 409 transfer_conflict. It answers with the balance of one wallet it names, after the post.
+ * transfer_conflict. It answers with the balance of one wallet it names, after the post.
  */
 public final class TransferCommand implements LedgerCommand<TransferCommand.Result> {
 
@@ -19,7 +19,7 @@ public final class TransferCommand implements LedgerCommand<TransferCommand.Resu
     private final Function<Result, Answer> render;
 
     /**
-     * @param walletId a wallet the transfer names, which must exist (404 otherwise), and whose balance the result gives
+     * @param walletId a wallet the transfer names, which must exist (wallet_not_found otherwise), and whose balance the result gives
      * @param render the answer for a success
      */
     public TransferCommand(Transfer transfer, String walletId, Idem idem, String beforeCommitPoint,

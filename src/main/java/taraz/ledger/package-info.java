@@ -1,5 +1,5 @@
 /**
- * The double-entry ledger: accounts, immutable balanced transfers, entries and two-phase holds.
- * It owns every write to a balance; it knows nothing of HTTP, the journal or payment flows.
+ * The double-entry ledger: accounts, balanced transfers, entries, two-phase holds, and the one writer of every balance.
+ * May import domain, idempotency (a key is stored with its answer) and failpoint; it knows nothing of HTTP or the flows.
  */
 package taraz.ledger;

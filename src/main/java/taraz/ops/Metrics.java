@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
 
 import java.util.Map;
 import java.util.Set;
@@ -82,8 +84,24 @@ public final class Metrics {
         reconciledAtSeconds.set(System.currentTimeMillis() / 1000);
     }
 
-    public void stuck(long count, long oldestAgeSeconds) {
-        stuckPayments.set(count);
-        stuckOldestAgeSeconds.set(oldestAgeSeconds);
+    public void stuck(Stuck stuck) {
+        stuckPayments.set(stuck.count());
+        stuckOldestAgeSeconds.set(stuck.oldestAgeSeconds());
+    }
+
+    /** Payments of one or more flows in a non-terminal state past their SLA: how many, and the oldest one's age. */
+    public record Stuck(long count, long oldestAgeSeconds) {
+
+        public static final Stuck NONE = new Stuck(0, 0);
+
+        /** From a flow's count query: one row with {@code n} and {@code age} (seconds). */
+        public static Stuck from(RowSet<Row> rows) {
+            Row row = rows.iterator().next();
+            return new Stuck(row.getLong("n"), row.getLong("age"));
+        }
+
+        public Stuck plus(Stuck other) {
+            return new Stuck(count + other.count, Math.max(oldestAgeSeconds, other.oldestAgeSeconds));
+        }
     }
 }

@@ -1,5 +1,5 @@
 /**
- * Owns the PSP simulator: a fake Zarinpal v4 bank gateway with durable state and fault injection, for tests, the bench and demos.
- * Never used by the gateway in production code paths; it must not touch the database, the ledger or the journal.
+ * Owns the PSP simulator: a fake Zarinpal v4 bank gateway with durable state and fault injection, for tests, the bench
+ * and demos. It imports no other taraz package; the gateway never runs it, and it never touches the ledger or the journal.
  */
 package taraz.pspsim;

@@ -5,7 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
 import taraz.failpoint.Failpoints;
 import taraz.journal.JournalRecord;
 import taraz.ledger.Batch;
@@ -123,7 +123,7 @@ public final class Corrector {
                     ? Future.succeededFuture(new Outcome("fixed", "The trip's hold expired through the trip flow; the money is available again."))
                     : expireHold(f, trip.holdId(), trip.passengerWalletId()));
             case "expire_hold" -> expireHold(f, plan.getString("hold"), plan.getString("account"));
-            case "recheck" -> ledger.checkInvariants(pool).map(inv -> inv.sumOfBalancesRials() == 0
+            case "recheck" -> ledger.checkInvariants().map(inv -> inv.sumOfBalancesRials() == 0
                     ? new Outcome("fixed", "The balances sum to 0 again after the balance repairs.")
                     : new Outcome("failed", "The balances still sum to " + Finding.rials(inv.sumOfBalancesRials()) + "."));
             default -> Future.succeededFuture(new Outcome("manual", "Nothing done: support must trace this payment."));
@@ -413,8 +413,8 @@ public final class Corrector {
     }
 
     private static String reason(Throwable e) {
-        if (e instanceof Failure failure) {
-            return failure.code() + ": " + failure.getMessage();
+        if (e instanceof DomainError refusal) {
+            return refusal.code().apiName() + ": " + refusal.getMessage();
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();
     }

@@ -9,15 +9,15 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import taraz.app.Settings;
+import taraz.config.Settings;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
+import taraz.journal.Inflight;
 import taraz.journal.Journal;
 import taraz.journal.JournalSettings;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
-import taraz.ops.Inflight;
 import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
@@ -231,7 +231,7 @@ public final class ReconcileCommand implements Callable<Integer> {
                 settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), new SimpleMeterRegistry());
         try {
             Corrector.await(writer.start(), STEP_TIMEOUT_MILLIS);
-            Ledger ledger = new Ledger();
+            Ledger ledger = new Ledger(pool);
             Inflight inflight = new Inflight();
             TopupService topups = new TopupService(pool, ledger, writer, journal, failpoints, node, psp,
                     settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",

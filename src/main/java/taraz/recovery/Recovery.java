@@ -4,7 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.ops.Metrics;
@@ -109,8 +109,8 @@ public final class Recovery {
         }
         return step.timeout(stepTimeoutMillis, TimeUnit.MILLISECONDS)
                 .transform(result -> {
-                    // A rule violation (a Failure) still journaled an outcome: resolved.
-                    boolean resolved = result.succeeded() || result.cause() instanceof Failure;
+                    // A rule violation (a DomainError) still journaled an outcome: resolved.
+                    boolean resolved = result.succeeded() || result.cause() instanceof DomainError;
                     metrics.recoveryReplayed(last.flow(), resolved ? "finished" : "unresolved");
                     if (!resolved) {
                         LOG.warn("recovery: txn={} flow={} state={} not finished, left for the sweeper or the next boot: {}",

@@ -1,5 +1,5 @@
 /**
- * Boot recovery: replays the journal's incomplete payments through their flows before ready.
- * It finishes work only through the flows' own steps; it never writes the ledger itself.
+ * Boot recovery: replays the journal's incomplete payments through their flows before the node is ready.
+ * May import journal, ops and domain; it reaches the flows only through the resumers app gives it, never the ledger.
  */
 package taraz.recovery;

@@ -2,34 +2,26 @@ package taraz.topup;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
-import io.vertx.sqlclient.SqlClient;
-import io.vertx.sqlclient.SqlConnection;
-import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
+import taraz.domain.ErrorCode;
 import taraz.failpoint.Failpoints;
+import taraz.journal.Inflight;
 import taraz.journal.JournalRecord;
 import taraz.journal.Journal;
 import taraz.ledger.AccountKind;
-import taraz.ledger.Batch;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
-import taraz.ledger.LedgerCommand;
-import taraz.ledger.Leg;
-import taraz.ledger.Transfer;
-import taraz.ledger.Tx;
+import taraz.ops.Metrics;
 import taraz.psp.Psp;
-import taraz.ops.Inflight;
 import taraz.topup.Topup.State;
-import taraz.trip.TripService;
+import taraz.topup.TopupStore.Columns;
 
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +63,7 @@ public final class TopupService {
     private static final Logger LOG = LoggerFactory.getLogger(TopupService.class);
     private static final int HISTORY_MAX = 100;
 
-    private final Pool pool;
+    private final TopupStore store;
     private final Ledger ledger;
     private final BatchWriter writer;
     private final Journal journal;
@@ -82,7 +74,6 @@ public final class TopupService {
     private final long windowSeconds;
     private final long createGraceSeconds;
     private final Inflight inflight;
-    private final long leaseMillis;
     /** Top-ups being driven by this node: concurrent callers of one top-up share one run. */
     private final Map<String, Run> running = new ConcurrentHashMap<>();
 
@@ -90,8 +81,7 @@ public final class TopupService {
                         String callbackUrl, long windowSeconds, long createGraceSeconds, long leaseMillis,
                         Inflight inflight) {
         this.inflight = inflight;
-        this.leaseMillis = leaseMillis;
-        this.pool = pool;
+        this.store = new TopupStore(pool, node, leaseMillis);
         this.ledger = ledger;
         this.writer = writer;
         this.journal = journal;
@@ -117,31 +107,26 @@ public final class TopupService {
     public Future<Topup> create(String topupId, String walletId, long amountRials) {
         JsonObject data = new JsonObject().put("walletId", walletId).put("amount", amountRials);
         long step = inflight.begin(interrupted(topupId, 1));
-        return ledger.wallet(pool, walletId)
+        return ledger.wallet(walletId)
                 .compose(wallet -> wallet.kind() == AccountKind.PASSENGER ? Future.succeededFuture()
-                        : Future.failedFuture(Failure.unprocessable("wallet_kind_mismatch",
+                        : Future.failedFuture(new DomainError(ErrorCode.WALLET_KIND_MISMATCH,
                         "wallet " + walletId + " is a " + wallet.kind().apiName() + " wallet; only passengers top up")))
-                .compose(v -> load(pool, topupId))
+                .compose(v -> store.load(topupId))
                 .compose(existing -> existing != null ? Future.succeededFuture(existing)
                         : journal.append(JournalRecord.of(node, FLOW, topupId, State.CREATED.name(),
                                 JournalRecord.Status.PENDING, 1, amountRials, List.of(walletId), null, data.encode()))
-                        .compose(i -> Tx.run(pool, tx -> tx.preparedQuery("INSERT INTO topups (topup_id, wallet_id, "
-                                        + "amount_rials, gateway, state) VALUES ($1, $2, $3, $4, 'CREATED') ON CONFLICT (topup_id) DO NOTHING")
-                                .execute(Tuple.of(topupId, walletId, amountRials, psp.name()))
-                                .compose(inserted -> (inserted.rowCount() == 1 ? history(tx, topupId, State.CREATED, null)
-                                        : Future.<Void>succeededFuture()).compose(h -> load(tx, topupId))))))
+                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name())))
                 .compose(topup -> topup.state() != State.CREATED ? Future.succeededFuture(topup)
                         : psp.request(amountRials, callbackUrl, "taraz wallet top-up " + topupId)
                         .transform(requested -> requested.succeeded()
-                                ? transition(topup, State.REQUESTED, null, 1,
-                                ", authority = $5, requested_at = now()", requested.result())
+                                ? transition(topup, State.REQUESTED, null, 1, Columns.requested(requested.result()))
                                 .compose(t -> failpoints.at("topup.after-request").map(t))
-                                : transition(topup, State.FAILED, "psp_request_failed", 1, "")
+                                : transition(topup, State.FAILED, "psp_request_failed", 1, Columns.NONE)
                                 .compose(t -> {
                                     // The PSP's host and its exception text go to our log, never to the caller.
                                     LOG.warn("txn={} flow=topup the PSP did not open the payment: {}", topupId,
                                             requested.cause().toString());
-                                    return Future.failedFuture(new Failure(502, "psp_unavailable",
+                                    return Future.failedFuture(new DomainError(ErrorCode.PSP_UNAVAILABLE,
                                             "the bank gateway did not open the payment; this top-up is FAILED"));
                                 })))
                 .onComplete(done -> inflight.end(step));
@@ -156,9 +141,9 @@ public final class TopupService {
      * callbacks for one top-up join one run of the completer.
      */
     public Future<Topup> callback(String authority, String status) {
-        return findByAuthority(authority).compose(topup -> {
+        return store.byAuthority(authority).compose(topup -> {
             if (topup == null) {
-                return Future.failedFuture(Failure.notFound("topup_not_found", "no top-up has authority " + authority));
+                return Future.failedFuture(new DomainError(ErrorCode.TOPUP_NOT_FOUND, "no top-up has authority " + authority));
             }
             if (topup.state().terminal()) {
                 return Future.succeededFuture(topup);
@@ -231,8 +216,8 @@ public final class TopupService {
 
     private void runOnce(String topupId, int attempt, Run run) {
         long step = inflight.begin(interrupted(topupId, attempt));
-        load(pool, topupId).compose(topup -> topup == null
-                        ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
+        store.load(topupId).compose(topup -> topup == null
+                        ? Future.failedFuture(notFound(topupId))
                         : first(topup, attempt, run.cue))
                 .onComplete(result -> {
                     inflight.end(step);
@@ -260,7 +245,7 @@ public final class TopupService {
         return switch (cue) {
             case NONE -> step(topup, attempt);
             case CALLBACK_NOK -> inquire(topup, attempt, "cancelled_by_cardholder");
-            case CALLBACK_OK -> transition(topup, State.CALLBACK_RECEIVED, null, attempt, ", callback_at = now()")
+            case CALLBACK_OK -> transition(topup, State.CALLBACK_RECEIVED, null, attempt, Columns.CALLBACK)
                     .compose(t -> failpoints.at("topup.after-callback").map(t))
                     .compose(t -> step(t, attempt));
             case PAID_AT_BANK -> verify(topup, attempt);
@@ -270,7 +255,7 @@ public final class TopupService {
     private Future<Topup> step(Topup topup, int attempt) {
         return switch (topup.state()) {
             case CREATED -> olderThan(topup.createdAt(), createGraceSeconds)
-                    ? transition(topup, State.FAILED, "interrupted_before_request", attempt, "")
+                    ? transition(topup, State.FAILED, "interrupted_before_request", attempt, Columns.NONE)
                     : Future.succeededFuture(topup);
             case REQUESTED -> inquire(topup, attempt, "failed_at_bank");
             case CALLBACK_RECEIVED, VERIFYING -> verify(topup, attempt);
@@ -293,18 +278,18 @@ public final class TopupService {
     private Future<Topup> onInquiry(Topup topup, String bank, int attempt, String failCause) {
         return switch (bank) {
             case "PAID", "VERIFIED" -> verify(topup, attempt);
-            case "REVERSED" -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, "");
-            case "FAILED" -> transition(topup, State.FAILED, failCause, attempt, "");
+            case "REVERSED" -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, Columns.NONE);
+            case "FAILED" -> transition(topup, State.FAILED, failCause, attempt, Columns.NONE);
             case "IN_BANK" -> olderThan(topup.createdAt(), windowSeconds)
-                    ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, "")
+                    ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, Columns.NONE)
                     : topup.state() == State.REQUESTED ? Future.succeededFuture(topup)
-                    : transition(topup, State.REQUESTED, "not_paid_yet", attempt, "");
+                    : transition(topup, State.REQUESTED, "not_paid_yet", attempt, Columns.NONE);
             default -> Future.succeededFuture(topup);
         };
     }
 
     private Future<Topup> verify(Topup topup, int attempt) {
-        return transition(topup, State.VERIFYING, null, attempt, ", verify_attempts = verify_attempts + 1")
+        return transition(topup, State.VERIFYING, null, attempt, Columns.VERIFY_ATTEMPT)
                 .compose(verifying -> verifying.state() != State.VERIFYING ? step(verifying, attempt)
                         : psp.verify(verifying.authority(), verifying.amountRials()).transform(answer -> {
                     if (answer.failed()) {
@@ -313,10 +298,10 @@ public final class TopupService {
                     Psp.Verification v = answer.result();
                     return switch (v.outcome()) {
                         case VERIFIED -> transition(verifying, State.VERIFIED, null, attempt,
-                                ", ref_id = $5, card_pan = $6, verified_at = now()", v.refId(), v.cardPan())
+                                Columns.verified(v.refId(), v.cardPan()))
                                 .compose(t -> failpoints.at("topup.after-verify").map(t))
                                 .compose(t -> credit(t, attempt));
-                        case AMOUNT_MISMATCH -> transition(verifying, State.FAILED, "amount_mismatch", attempt, "");
+                        case AMOUNT_MISMATCH -> transition(verifying, State.FAILED, "amount_mismatch", attempt, Columns.NONE);
                         // The bank said the verify failed; only inquiry may close the top-up. One it
                         // still calls paid is left VERIFYING for the next round, not verified again now.
                         case FAILED -> psp.inquiry(verifying.authority()).transform(asked -> asked.failed()
@@ -355,8 +340,8 @@ public final class TopupService {
      * more is posted.
      */
     public Future<Topup> creditSettled(String topupId, String cause) {
-        return load(pool, topupId).compose(topup -> topup == null
-                ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
+        return store.load(topupId).compose(topup -> topup == null
+                ? Future.failedFuture(notFound(topupId))
                 : credit(topup, EnumSet.allOf(State.class), cause, 1)
                 .compose(t -> journal.append(record(t, t.state(), t.state().journalStatus(), cause, 1)).map(t)));
     }
@@ -367,11 +352,11 @@ public final class TopupService {
      * ends EXPIRED. A top-up the bank verified is never expired.
      */
     public Future<Topup> expireUnsettled(String topupId, String cause) {
-        return load(pool, topupId).compose(topup -> topup == null
-                ? Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId))
+        return store.load(topupId).compose(topup -> topup == null
+                ? Future.failedFuture(notFound(topupId))
                 : topup.state().journalStatus() == JournalRecord.Status.TERMINAL || topup.state() == State.VERIFIED
                 ? Future.succeededFuture(topup)
-                : transition(topup, State.EXPIRED, cause, 1, ""));
+                : transition(topup, State.EXPIRED, cause, 1, Columns.NONE));
     }
 
     /**
@@ -383,79 +368,6 @@ public final class TopupService {
         return writer.submit(new CreditCommand(topup.topupId(), from, cause, node), announced)
                 .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
                         : Future.succeededFuture(outcome.value()));
-    }
-
-    /**
-     * The credit as a command of the ledger writer: under the top-up's lock, from a state in
-     * {@code from}, the credit transfer (keyed by the top-up) is posted once and the top-up
-     * becomes CREDITED; a top-up in another state, or whose credit exists already, stays as it is.
-     */
-    private static final class CreditCommand implements LedgerCommand<Topup> {
-        private final String topupId;
-        private final Set<State> from;
-        private final String cause;
-        private final String node;
-
-        CreditCommand(String topupId, Set<State> from, String cause, String node) {
-            this.topupId = topupId;
-            this.from = from;
-            this.cause = cause;
-            this.node = node;
-        }
-
-        @Override
-        public LedgerCommand.Idem idem() {
-            return null;
-        }
-
-        @Override
-        public void prepare(Batch batch) {
-            TopupRows.of(batch, node).want(topupId);
-            batch.lockAccounts(List.of(AccountKind.PSP_CLEARING_ID));
-            batch.wantTransfer(Topup.creditTransferId(topupId));
-        }
-
-        @Override
-        public Topup apply(Batch batch) {
-            TopupRows rows = TopupRows.of(batch, node);
-            Topup locked = rows.get(topupId);
-            if (locked == null) {
-                throw new IllegalStateException("top-up " + topupId + " to credit does not exist");
-            }
-            if (!from.contains(locked.state())) {
-                return locked;
-            }
-            Transfer transfer = new Transfer(Topup.creditTransferId(topupId), "topup_credit", topupId, null,
-                    List.of(Leg.debit(AccountKind.PSP_CLEARING_ID, locked.amountRials()),
-                            Leg.credit(locked.walletId(), locked.amountRials())));
-            if (batch.postOnce(transfer) == Ledger.Posted.ALREADY_POSTED) {
-                if (locked.state() == State.VERIFIED) {
-                    throw new IllegalStateException("top-up " + topupId
-                            + " is VERIFIED under its lock but its credit transfer already exists");
-                }
-                return locked;
-            }
-            Topup credited = new Topup(locked.topupId(), locked.walletId(), locked.amountRials(), locked.gateway(),
-                    State.CREDITED, locked.authority(), locked.refId(), locked.cardPan(), locked.verifyAttempts(),
-                    cause != null ? cause : locked.lastError(), locked.createdAt(), locked.requestedAt(), batch.now());
-            rows.credited(batch, credited, cause, transfer.id());
-            return credited;
-        }
-
-        @Override
-        public LedgerCommand.Answer render(Topup result, Batch batch) {
-            return new LedgerCommand.Answer(200, "{}", false);
-        }
-
-        @Override
-        public Topup current(Batch batch) {
-            return TopupRows.of(batch, node).get(topupId);
-        }
-
-        @Override
-        public String toString() {
-            return "credit of top-up " + topupId;
-        }
     }
 
     /**
@@ -476,63 +388,31 @@ public final class TopupService {
     // ---- reads -----------------------------------------------------------------------------
 
     public Future<JsonObject> view(String topupId) {
-        return load(pool, topupId).compose(topup -> {
-            if (topup == null) {
-                return Future.failedFuture(Failure.notFound("topup_not_found", "no top-up " + topupId));
-            }
-            return pool.preparedQuery("SELECT state, cause, node, at FROM topup_history WHERE topup_id = $1 ORDER BY id LIMIT $2")
-                    .execute(Tuple.of(topupId, HISTORY_MAX))
-                    .map(rows -> {
-                        JsonArray history = new JsonArray();
-                        rows.forEach(row -> history.add(new JsonObject().put("state", row.getString("state"))
-                                .put("cause", row.getString("cause")).put("node", row.getString("node"))
-                                .put("at", row.getOffsetDateTime("at").toInstant().toString())));
-                        return withPaymentUrl(topup).put("history", history);
-                    });
-        });
+        return store.load(topupId).compose(topup -> topup == null ? Future.failedFuture(notFound(topupId))
+                : store.history(topupId, HISTORY_MAX).map(history -> withPaymentUrl(topup).put("history", history)));
     }
 
     public JsonObject withPaymentUrl(Topup topup) {
         return topup.toJson().put("paymentUrl", topup.authority() == null ? null : psp.paymentUrl(topup.authority()));
     }
 
-    /**
-     * Claims the open top-ups the sweeper (the cluster completer) should look at, least recently
-     * checked first: past the callback grace, or mid-step, and not leased by a live node. A node
-     * that died mid-step lets its lease run out and any other node takes the top-up over; the
-     * claim skips rows another node is claiming at the same moment. Claiming one stamps it as
-     * checked, which moves it to the back, so top-ups the cardholder abandoned cannot hold the
-     * front of every round.
-     */
+    /** The sweeper's claim of open top-ups, least recently checked first ({@link TopupStore#claim}). */
     public Future<List<Topup>> claimOpen(long callbackGraceSeconds, int limit) {
-        return pool.preparedQuery("UPDATE topups SET owner = $3, lease_until = now() + $4 * interval '1 millisecond', checked_at = now() "
-                        + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
-                        + "AND (state <> 'REQUESTED' OR requested_at < now() - $1 * interval '1 second') "
-                        + "AND (lease_until IS NULL OR lease_until < now()) "
-                        + "ORDER BY coalesce(checked_at, updated_at) LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING " + Topup.COLUMNS)
-                .execute(Tuple.of(callbackGraceSeconds, limit, node, leaseMillis))
-                .map(TopupService::toTopups);
+        return store.claim(callbackGraceSeconds, null, limit);
     }
 
     /**
-     * Claims the open top-ups whose authority the bank lists as paid but unverified, the sweeper's
-     * first work, under the same rules as {@link #claimOpen}: a payment whose callback may still
+     * The sweeper's first claim: the open top-ups whose authority the bank lists as paid but
+     * unverified, under the same rules as {@link #claimOpen}: a payment whose callback may still
      * be on its way (inside the grace) is left to the callback, one a live node is driving to it.
      */
     public Future<List<Topup>> claimPaid(List<String> authorities, long callbackGraceSeconds) {
-        return pool.preparedQuery("UPDATE topups SET owner = $2, lease_until = now() + $3 * interval '1 millisecond', checked_at = now() "
-                        + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE authority = ANY($1) "
-                        + "AND state NOT IN ('CREDITED', 'FAILED', 'EXPIRED', 'REVERSED') "
-                        + "AND (state <> 'REQUESTED' OR requested_at < now() - $4 * interval '1 second') "
-                        + "AND (lease_until IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED) RETURNING " + Topup.COLUMNS)
-                .execute(Tuple.of(authorities.toArray(String[]::new), node, leaseMillis, callbackGraceSeconds))
-                .map(TopupService::toTopups);
+        return store.claim(callbackGraceSeconds, authorities, authorities.size());
     }
 
-    private static List<Topup> toTopups(io.vertx.sqlclient.RowSet<io.vertx.sqlclient.Row> rows) {
-        List<Topup> topups = new ArrayList<>();
-        rows.forEach(row -> topups.add(Topup.from(row)));
-        return topups;
+    /** Top-ups open past the bank's window by more than {@code graceSeconds}: ones nothing finished. */
+    public Future<Metrics.Stuck> stuck(long graceSeconds) {
+        return store.stuck(graceSeconds + windowSeconds);
     }
 
     /**
@@ -543,64 +423,20 @@ public final class TopupService {
         return drive(topup.topupId(), 1, paidUnverified.contains(topup.authority()) ? Cue.PAID_AT_BANK : Cue.NONE);
     }
 
-    private Future<Topup> findByAuthority(String authority) {
-        return pool.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE authority = $1")
-                .execute(Tuple.of(authority))
-                .map(rows -> rows.rowCount() == 0 ? null : Topup.from(rows.iterator().next()));
-    }
-
-    private static Future<Topup> load(SqlClient client, String topupId) {
-        return client.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE topup_id = $1")
-                .execute(Tuple.of(topupId))
-                .map(rows -> rows.rowCount() == 0 ? null : Topup.from(rows.iterator().next()));
-    }
-
-    private static Future<Topup> lock(SqlConnection tx, String topupId) {
-        return tx.preparedQuery("SELECT " + Topup.COLUMNS + " FROM topups WHERE topup_id = $1 FOR UPDATE")
-                .execute(Tuple.of(topupId))
-                .map(rows -> Topup.from(rows.iterator().next()));
-    }
-
     // ---- transitions -------------------------------------------------------------------------
 
     /**
      * Moves a top-up from the state it was read in to {@code to}: the intent is journaled, then
-     * the row is updated only if it is still in that state (else another node or request moved
-     * it first, and the top-up is returned as it now is), then a waiting or final state is
-     * journaled again. {@code extraSet} adds columns, its parameters numbered from $5. Each
-     * transition into a step renews this node's lease on the top-up; a waiting or final state
-     * releases it.
+     * the row is moved only if it is still in that state (else another node or request moved it
+     * first, and the top-up is returned as it now is), then a waiting or final state is journaled
+     * again. {@code columns} are set beside the state.
      */
-    private Future<Topup> transition(Topup from, State to, String cause, int attempt, String extraSet, Object... extraArgs) {
+    private Future<Topup> transition(Topup from, State to, String cause, int attempt, Columns columns) {
         return journal.append(record(from, to, JournalRecord.Status.PENDING, cause, attempt))
-                .compose(i -> Tx.run(pool, tx -> update(tx, from, to, cause, extraSet, extraArgs)))
+                .compose(i -> store.move(from, to, cause, columns))
                 .compose(now -> now.state() == to && to.journalStatus() == JournalRecord.Status.PENDING
                         ? Future.succeededFuture(now)
                         : journal.append(record(now, now.state(), now.state().journalStatus(), cause, attempt)).map(now));
-    }
-
-    private Future<Topup> update(SqlConnection tx, Topup from, State to, String cause, String extraSet, Object... extraArgs) {
-        Tuple args = Tuple.of(from.topupId(), to.name(), cause, from.state().name());
-        for (Object arg : extraArgs) {
-            args.addValue(arg);
-        }
-        // A lease while a step is under way; none while the top-up waits for the cardholder or is
-        // done, so that the sweeper of any node may take up a waiting one at once.
-        args.addValue(node).addValue(to.journalStatus() == JournalRecord.Status.PENDING ? leaseMillis : null);
-        int ownerParam = 5 + extraArgs.length;
-        return tx.preparedQuery("UPDATE topups SET state = $2, last_error = coalesce($3, last_error), updated_at = now(), "
-                        + "owner = $" + ownerParam + ", lease_until = now() + $" + (ownerParam + 1) + "::bigint * interval '1 millisecond'"
-                        + extraSet + " WHERE topup_id = $1 AND state = $4 RETURNING " + Topup.COLUMNS)
-                .execute(args)
-                .compose(rows -> rows.rowCount() == 0 ? load(tx, from.topupId())
-                        // A step that stays where it was (another verify attempt) is no change of state.
-                        : from.state() == to ? Future.succeededFuture(Topup.from(rows.iterator().next()))
-                        : history(tx, from.topupId(), to, cause).map(Topup.from(rows.iterator().next())));
-    }
-
-    private Future<Void> history(SqlConnection tx, String topupId, State state, String cause) {
-        return tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node) VALUES ($1, $2, $3, $4)")
-                .execute(Tuple.of(topupId, state.name(), cause, node)).mapEmpty();
     }
 
     private JournalRecord record(Topup topup, State state, JournalRecord.Status status, String cause, int attempt) {
@@ -612,7 +448,11 @@ public final class TopupService {
     /** A top-up is driven on from its stored state, so letting go of one needs only its id. */
     private JournalRecord interrupted(String topupId, int attempt) {
         return JournalRecord.of(node, FLOW, topupId, "INTERRUPTED", JournalRecord.Status.PENDING, attempt, 0, List.of(),
-                TripService.INTERRUPTED, null);
+                Inflight.INTERRUPTED, null);
+    }
+
+    private static DomainError notFound(String topupId) {
+        return new DomainError(ErrorCode.TOPUP_NOT_FOUND, "no top-up " + topupId);
     }
 
     private static boolean olderThan(OffsetDateTime at, long seconds) {

@@ -1,5 +1,5 @@
 /**
- * Wallet top-ups through a bank gateway: request, callback, verify, credit, the sweeper's rounds.
- * It moves money only through the ledger and talks to the bank only through the psp port.
+ * Wallet top-ups through a bank gateway: the flow's phases (TopupService), its rows (TopupStore), the sweeper's rounds.
+ * May import ledger, journal, psp, ops, failpoint and domain; it moves money only through the ledger writer.
  */
 package taraz.topup;

@@ -8,8 +8,10 @@ import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import taraz.app.Failure;
+import taraz.domain.DomainError;
+import taraz.domain.ErrorCode;
 import taraz.failpoint.Failpoints;
+import taraz.journal.Inflight;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.ledger.AccountKind;
@@ -23,7 +25,7 @@ import taraz.ledger.LedgerCommand.Idem;
 import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
-import taraz.ops.Inflight;
+import taraz.ops.Metrics;
 
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -50,8 +52,6 @@ import java.util.List;
 public final class TripService {
 
     public static final String FLOW = "trip";
-    /** The cause journaled for a step this node let go of at its drain deadline. */
-    public static final String INTERRUPTED = "interrupted: node stopped before the step ended";
     private static final Logger LOG = LoggerFactory.getLogger(TripService.class);
 
     private final Pool pool;
@@ -88,11 +88,11 @@ public final class TripService {
     public Future<Outcome<Trip>> settle(String tripId, String passengerWalletId, String driverWalletId, long fareRials,
                                         long commissionRials, int attempt, Idem idem) {
         if (commissionRials < 0 || commissionRials > fareRials) {
-            return Future.failedFuture(Failure.unprocessable("invalid_commission",
+            return Future.failedFuture(new DomainError(ErrorCode.INVALID_COMMISSION,
                     "commission must be between 0 and the fare (" + fareRials + "), got " + commissionRials));
         }
         if (passengerWalletId.equals(driverWalletId)) {
-            return Future.failedFuture(Failure.unprocessable("same_wallet", "passenger and driver wallets are the same"));
+            return Future.failedFuture(new DomainError(ErrorCode.SAME_WALLET, "passenger and driver wallets are the same"));
         }
         JsonObject data = new JsonObject().put("op", "settle").put("passengerWalletId", passengerWalletId)
                 .put("driverWalletId", driverWalletId).put("fare", fareRials).put("commission", commissionRials);
@@ -153,10 +153,10 @@ public final class TripService {
     public Future<JsonObject> view(String tripId) {
         return find(pool, tripId).compose(trip -> {
             if (trip == null) {
-                return Future.failedFuture(Failure.notFound("trip_not_found", "no trip " + tripId));
+                return Future.failedFuture(notFound(tripId));
             }
             Future<JsonArray> transfers = trip.transferId() == null ? Future.succeededFuture(new JsonArray())
-                    : ledger.transferEntries(pool, trip.transferId()).map(entries -> {
+                    : ledger.transferEntries(trip.transferId()).map(entries -> {
                 JsonArray legs = new JsonArray();
                 entries.forEach(e -> legs.add(new JsonObject().put("accountId", e.accountId()).put("amount", e.amountRials())));
                 return new JsonArray().add(new JsonObject().put("transferId", trip.transferId()).put("legs", legs));
@@ -175,6 +175,14 @@ public final class TripService {
                     rows.forEach(row -> ids.add(row.getString(0)));
                     return ids;
                 });
+    }
+
+    /** Holds still active past their expiry by more than {@code graceSeconds}: ones the sweeper did not end. */
+    public Future<Metrics.Stuck> stuck(long graceSeconds) {
+        return pool.preparedQuery("SELECT count(*) AS n, coalesce(max(extract(epoch FROM now() - hold_expires_at)), 0)::bigint AS age "
+                        + "FROM trips WHERE state = 'HELD' AND hold_expires_at < now() - $1 * interval '1 second'")
+                .execute(Tuple.of(graceSeconds))
+                .map(Metrics.Stuck::from);
     }
 
     static JsonObject toJson(Trip trip) {
@@ -211,13 +219,13 @@ public final class TripService {
         JournalRecord intent = JournalRecord.of(node, FLOW, tripId, pendingState, JournalRecord.Status.PENDING,
                 attempt, amountRials, accounts, null, data.encode());
         Future<Long> announced = journal.append(intent);
-        long step = inflight.begin(intent.interrupted(INTERRUPTED));
+        long step = inflight.begin(intent.interrupted(Inflight.INTERRUPTED));
         return writer.submit(command, announced)
                 .compose(outcome -> afterCommitPoint == null || outcome.failure() != null || outcome.answer().replayed()
                         ? Future.succeededFuture(outcome) : failpoints.at(afterCommitPoint).map(outcome))
                 .map(outcome -> {
                     Trip trip = outcome.value();
-                    String cause = outcome.failure() == null ? null : outcome.failure().code();
+                    String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
                     journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
                                     : JournalRecord.of(node, FLOW, tripId, "REJECTED", JournalRecord.Status.TERMINAL,
                                     attempt, amountRials, accounts, cause, data.encode()))
@@ -329,7 +337,7 @@ public final class TripService {
                     if (trip.passengerWalletId().equals(passengerWalletId) && trip.holdRials() == amountRials) {
                         yield trip;
                     }
-                    throw Failure.conflict("trip_already_held", "trip " + tripId + " already holds " + trip.holdRials()
+                    throw new DomainError(ErrorCode.TRIP_ALREADY_HELD, "trip " + tripId + " already holds " + trip.holdRials()
                             + " rials of wallet " + trip.passengerWalletId());
                 }
                 case SETTLED -> throw alreadySettled(tripId);
@@ -375,7 +383,7 @@ public final class TripService {
             return switch (state) {
                 case NEW, HELD -> {
                     if (trip != null && !trip.passengerWalletId().equals(passengerWalletId)) {
-                        throw Failure.conflict("trip_passenger_mismatch",
+                        throw new DomainError(ErrorCode.TRIP_PASSENGER_MISMATCH,
                                 "trip " + tripId + " holds funds of wallet " + trip.passengerWalletId());
                     }
                     if (trip != null) {
@@ -414,7 +422,7 @@ public final class TripService {
             TripRows rows = TripRows.of(batch);
             Trip trip = rows.get(tripId);
             if (trip == null) {
-                throw Failure.notFound("trip_not_found", "no trip " + tripId);
+                throw notFound(tripId);
             }
             if (trip.state() == Trip.State.SETTLED) {
                 if (voiding) {
@@ -455,12 +463,16 @@ public final class TripService {
                 && trip.fareRials() == fareRials && trip.commissionRials() == commissionRials;
     }
 
-    private static Failure alreadySettled(String tripId) {
-        return Failure.conflict("trip_already_settled", "trip " + tripId + " is already settled with other amounts or wallets");
+    private static DomainError notFound(String tripId) {
+        return new DomainError(ErrorCode.TRIP_NOT_FOUND, "no trip " + tripId);
     }
 
-    private static Failure closed(Trip trip) {
-        return Failure.conflict(trip.state() == Trip.State.VOIDED ? "trip_voided" : "trip_expired",
+    private static DomainError alreadySettled(String tripId) {
+        return new DomainError(ErrorCode.TRIP_ALREADY_SETTLED, "trip " + tripId + " is already settled with other amounts or wallets");
+    }
+
+    private static DomainError closed(Trip trip) {
+        return new DomainError(trip.state() == Trip.State.VOIDED ? ErrorCode.TRIP_VOIDED : ErrorCode.TRIP_EXPIRED,
                 "trip " + trip.tripId() + " is " + trip.state().name().toLowerCase() + "; its hold was released");
     }
 }

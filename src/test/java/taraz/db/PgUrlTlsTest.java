@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import taraz.app.Settings;
+import taraz.config.Settings;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

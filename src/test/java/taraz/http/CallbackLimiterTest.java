@@ -1,7 +1,7 @@
 package taraz.http;
 
 import org.junit.jupiter.api.Test;
-import taraz.app.Settings;
+import taraz.config.Settings;
 
 import java.net.InetAddress;
 import java.util.List;

@@ -3,7 +3,7 @@ package taraz.http;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.app.Settings;
+import taraz.config.Settings;
 import taraz.support.Api;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
@@ -119,7 +119,7 @@ class CallerAuthTest {
             Path file = dataDir.resolve("api-key");
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
             key = Files.readString(file).strip();
-            assertTrue(key.length() >= ApiKeys.LENGTH_MIN, key.length() + " characters");
+            assertTrue(key.length() >= Settings.SECRET_LENGTH_MIN, key.length() + " characters");
             Api generated = new Api(first.baseUrl(), key, TestGateway.ADMIN_TOKEN);
             assertEquals(201, generated.post("/v1/wallets", Api.newKey(),
                     new JsonObject().put("ownerId", Api.newId("o")).put("kind", "driver")).status());

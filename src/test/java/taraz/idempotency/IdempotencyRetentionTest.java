@@ -2,7 +2,6 @@ package taraz.idempotency;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
-import taraz.ops.Housekeeping;
 import taraz.support.Api;
 import taraz.support.TestGateway;
 
@@ -38,18 +37,18 @@ class IdempotencyRetentionTest {
         String young = Api.newKey();
         insertAged(young, "done", 30);  // past a day, inside the 48 h retention: it must stay
 
-        int dropped = TestGateway.await(store.maintain(RETENTION_HOURS, Housekeeping.IDEMPOTENCY_DAYS_AHEAD));
+        int dropped = TestGateway.await(store.maintain(RETENTION_HOURS, IdempotencyStore.DAYS_AHEAD));
 
         assertTrue(dropped >= 1, "dropped " + dropped);
         assertEquals(0L, count("SELECT count(*) FROM pg_class WHERE relname = ?", partition));
         assertEquals(0L, count("SELECT count(*) FROM idempotency_keys WHERE key IN (?, ?)", done, orphan));
         assertEquals(1L, count("SELECT count(*) FROM idempotency_keys WHERE key = ?", young));
-        for (int d = 0; d <= Housekeeping.IDEMPOTENCY_DAYS_AHEAD; d++) {
+        for (int d = 0; d <= IdempotencyStore.DAYS_AHEAD; d++) {
             String ahead = "idempotency_keys_" + LocalDate.now(ZoneOffset.UTC).plusDays(d).format(DateTimeFormatter.BASIC_ISO_DATE);
             assertEquals(1L, count("SELECT count(*) FROM pg_class WHERE relname = ?", ahead), ahead);
         }
         // And again: nothing more to drop, nothing to create.
-        assertEquals(0, TestGateway.await(store.maintain(RETENTION_HOURS, Housekeeping.IDEMPOTENCY_DAYS_AHEAD)));
+        assertEquals(0, TestGateway.await(store.maintain(RETENTION_HOURS, IdempotencyStore.DAYS_AHEAD)));
     }
 
     /** Unique by day in the index, unique for good through the claim: yesterday's key is found today. */

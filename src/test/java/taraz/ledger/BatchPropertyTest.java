@@ -8,14 +8,15 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.app.Failure;
 import taraz.db.Database;
+import taraz.domain.DomainError;
 import taraz.failpoint.Failpoints;
+import taraz.http.Failure;
+import taraz.journal.Inflight;
 import taraz.journal.Journal;
 import taraz.journal.JournalSettings;
 import taraz.ledger.LedgerCommand.Idem;
 import taraz.ledger.LedgerCommand.Outcome;
-import taraz.ops.Inflight;
 import taraz.support.Api;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -94,7 +95,7 @@ class BatchPropertyTest {
         writer = new BatchWriter(vertx, Database.connectOptions(gateway.pgUrl()), failpoints, NODE, BATCH_MAX, QUEUE_MAX,
                 registry);
         TestGateway.await(writer.start());
-        trips = new TripService(gateway.pool(), new Ledger(), writer, journal, failpoints, NODE, HOLD_TTL_SECONDS,
+        trips = new TripService(gateway.pool(), new Ledger(gateway.pool()), writer, journal, failpoints, NODE, HOLD_TTL_SECONDS,
                 new Inflight());
     }
 
@@ -159,7 +160,8 @@ class BatchPropertyTest {
             return status + " " + what + (replayed ? " (replayed)" : "");
         }
 
-        static Reply of(Failure failure) {
+        static Reply of(DomainError refusal) {
+            Failure failure = Failure.of(refusal);
             return new Reply(failure.status(), failure.code(), false);
         }
 
@@ -279,7 +281,7 @@ class BatchPropertyTest {
         }
 
         Idem idem() {
-            return key == null ? null : new Idem(key, op.toString(), "POST", op.path());
+            return key == null ? null : new Idem(key, op.toString(), "POST", op.path(), Failure::answer);
         }
     }
 
@@ -717,7 +719,7 @@ class BatchPropertyTest {
 
         private static Reply reply(Outcome<Trip> outcome, Throwable cause) {
             if (cause != null) {
-                return cause instanceof Failure failure ? Reply.of(failure) : new Reply(500, cause.toString(), false);
+                return cause instanceof DomainError refusal ? Reply.of(refusal) : new Reply(500, cause.toString(), false);
             }
             if (outcome.answer() != null) {
                 return Reply.of(outcome.answer());

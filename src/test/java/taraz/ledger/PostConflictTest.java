@@ -5,7 +5,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 import taraz.db.Database;
+import taraz.domain.ErrorCode;
 import taraz.failpoint.Failpoints;
+import taraz.http.Failure;
 import taraz.support.Api;
 import taraz.support.TestGateway;
 
@@ -38,8 +40,9 @@ class PostConflictTest {
                 // Legs in lock order: the wallet first, the corrections account last.
                 LedgerCommand.Outcome<TransferCommand.Result> outcome = post(writer, transfer,
                         transfer.legs().get(0).accountId());
-                assertEquals("transfer_conflict", outcome.failure().code(), String.valueOf(outcome));
-                assertEquals(409, outcome.answer().status());
+                assertEquals(ErrorCode.TRANSFER_CONFLICT, outcome.failure().code(), String.valueOf(outcome));
+                // No key, so nothing is stored: the client's answer is the refusal's, as http maps it.
+                assertEquals(409, Failure.of(outcome.failure()).status());
             }
         } finally {
             TestGateway.await(writer.close());

@@ -7,7 +7,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import taraz.app.Gateway;
 import taraz.db.Database;
-import taraz.app.Settings;
+import taraz.config.Settings;
 
 import java.io.IOException;
 import java.net.ServerSocket;

@@ -1,6 +1,4 @@
-package taraz.ops;
-
-import taraz.journal.JournalRecord;
+package taraz.journal;
 
 import java.util.List;
 import java.util.Map;
@@ -14,6 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * them up from there.
  */
 public final class Inflight {
+
+    /** The cause journaled for a step let go of at the drain deadline. */
+    public static final String INTERRUPTED = "interrupted: node stopped before the step ended";
 
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, JournalRecord> steps = new ConcurrentHashMap<>();

@@ -1,9 +1,8 @@
-package taraz.app;
+package taraz.config;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import taraz.db.Database;
-import taraz.http.ApiKeys;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,6 +28,8 @@ import java.util.regex.Pattern;
  */
 public record Settings(JsonObject json) {
 
+    /** The brief's floor for an API key or the admin token. */
+    public static final int SECRET_LENGTH_MIN = 32;
     private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]{1,44}");
 
     /** Environment variable to setting key: the contract of the brief, plus our additions. */
@@ -168,9 +169,9 @@ public record Settings(JsonObject json) {
             throw new IllegalArgumentException("journalSync must be every, batch or none, got '" + sync + "'");
         }
         if (adminToken() != null) {
-            ApiKeys.requireStrong("adminToken (TARAZ_ADMIN_TOKEN)", adminToken());
+            requireStrong("adminToken (TARAZ_ADMIN_TOKEN)", adminToken());
         }
-        apiKeys().forEach(key -> ApiKeys.requireStrong("each of apiKeys (TARAZ_API_KEYS)", key));
+        apiKeys().forEach(key -> requireStrong("each of apiKeys (TARAZ_API_KEYS)", key));
         if (string("dataDir") == null) {
             throw new IllegalArgumentException("dataDir must be set");
         }
@@ -276,5 +277,13 @@ public record Settings(JsonObject json) {
 
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s;
+    }
+
+    /** At least 32 characters, printable ASCII with no space or comma (a header value, a list item). */
+    public static void requireStrong(String what, String secret) {
+        if (secret.length() < SECRET_LENGTH_MIN || !secret.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != ',')) {
+            throw new IllegalArgumentException(what + " must be at least " + SECRET_LENGTH_MIN
+                    + " printable ASCII characters without spaces or commas");
+        }
     }
 }
