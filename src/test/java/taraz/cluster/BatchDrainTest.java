@@ -3,7 +3,7 @@ package taraz.cluster;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import taraz.db.EmbeddedDatabase;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -92,7 +92,7 @@ class BatchDrainTest {
     private record Drained(int answeredOk, int unavailable, int closed, int committedBeforeExit, long exitedMillis) {}
 
     /** What one client saw: an answer, or its connection closed (the I/O error); and after how long. */
-    private record Outcome(Api.Response response, IOException error, long latencyMillis) {
+    private record Outcome(ApiClient.Response response, IOException error, long latencyMillis) {
         boolean ok() {
             return response != null && response.status() / 100 == 2;
         }
@@ -128,7 +128,7 @@ class BatchDrainTest {
             // The wallets are opened and funded on a node without the failpoint: the writer's points
             // run for every ledger write, the funding adjustments' too.
             setup = GatewayProcess.start(dataDir, port, env);
-            Api api = setup.api();
+            ApiClient api = setup.api();
             List<String> passengers = new ArrayList<>();
             List<String> drivers = new ArrayList<>();
             List<String> tripIds = new ArrayList<>();
@@ -138,8 +138,8 @@ class BatchDrainTest {
                 api.fund(passenger, FUNDS_RIALS);
                 passengers.add(passenger);
                 drivers.add(api.openWallet("driver"));
-                tripIds.add(Api.newId("batch"));
-                keys.add(Api.newKey());
+                tripIds.add(ApiClient.newId("batch"));
+                keys.add(ApiClient.newKey());
             }
             setup.terminate();
             assertEquals(0, setup.awaitExit(EXIT_TIMEOUT_MILLIS), ShutdownTest.tail(setup.output(), 40));
@@ -149,8 +149,8 @@ class BatchDrainTest {
             holding.put("TARAZ_DRAIN_TIMEOUT_MS", Long.toString(drainMillis));
             holding.put("TARAZ_READINESS_GRACE_MS", "0");
             held = GatewayProcess.start(dataDir, port, holding);
-            // HTTP/1.1, as behind a load balancer (see Api.http11): one connection per client.
-            Api http11 = Api.http11(held.baseUrl());
+            // HTTP/1.1, as behind a load balancer (see ApiClient.http11): one connection per client.
+            ApiClient http11 = ApiClient.http11(held.baseUrl());
             List<Future<Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < SETTLES; i++) {
                 String path = settlePath(tripIds.get(i));
@@ -159,7 +159,7 @@ class BatchDrainTest {
                 futures.add(clients.submit(() -> {
                     long sent = System.nanoTime();
                     try {
-                        Api.Response response = http11.post(path, key, body);
+                        ApiClient.Response response = http11.post(path, key, body);
                         return new Outcome(response, null, (System.nanoTime() - sent) / 1_000_000);
                     } catch (UncheckedIOException e) {
                         return new Outcome(null, e.getCause(), (System.nanoTime() - sent) / 1_000_000);
@@ -220,7 +220,7 @@ class BatchDrainTest {
 
             // The restart: boot recovery ends what the stop let go of.
             restarted = GatewayProcess.start(dataDir, port, env);
-            Api again = restarted.api();
+            ApiClient again = restarted.api();
             try (Connection c = Sql.connect(database.pgUrl())) {
                 for (int i = 0; i < SETTLES; i++) {
                     String tripId = tripIds.get(i);
@@ -239,7 +239,7 @@ class BatchDrainTest {
                         assertSettledOnce(again, passengers.get(i), drivers.get(i));
                     } else {
                         // A clean 503 and nothing done: the money is where it was.
-                        Api.Response trip = again.get("/v1/trips/" + tripId);
+                        ApiClient.Response trip = again.get("/v1/trips/" + tripId);
                         assertTrue(trip.status() == 404 || !"SETTLED".equals(trip.json().getString("state")), trip.text());
                         assertEquals(FUNDS_RIALS, again.balance(passengers.get(i)), "passenger of unsettled trip " + tripId);
                         assertEquals(FUNDS_RIALS, again.available(passengers.get(i)), "passenger of unsettled trip " + tripId);
@@ -255,12 +255,12 @@ class BatchDrainTest {
                 JsonObject body = settleBody(passengers.get(i), drivers.get(i));
                 Outcome outcome = outcomes.get(i);
                 if (outcome.ok()) {
-                    Api.Response replay = again.post(path, keys.get(i), body);
+                    ApiClient.Response replay = again.post(path, keys.get(i), body);
                     assertEquals(outcome.response().status(), replay.status(), replay.text());
                     assertEquals("true", replay.header("Idempotent-Replayed"), "trip " + tripIds.get(i) + ": " + replay.text());
                     assertEquals(outcome.response().json(), replay.json(), "the replayed answer is the original one");
                 } else {
-                    Api.Response retry = again.postPastClaim(path, keys.get(i), body, RETRY_TIMEOUT_MILLIS);
+                    ApiClient.Response retry = again.postPastClaim(path, keys.get(i), body, RETRY_TIMEOUT_MILLIS);
                     assertEquals(200, retry.status(), "retry of trip " + tripIds.get(i) + ": " + retry.text());
                     assertEquals("SETTLED", retry.json().getString("state"), retry.text());
                 }
@@ -278,9 +278,7 @@ class BatchDrainTest {
             return drained;
         } finally {
             clients.shutdownNow();
-            ShutdownTest.stop(setup);
-            ShutdownTest.stop(held);
-            ShutdownTest.stop(restarted);
+            GatewayProcess.stop(setup, held, restarted);
             database.close();
         }
     }
@@ -342,7 +340,7 @@ class BatchDrainTest {
                 : "a closed connection (" + outcome.error() + ")";
     }
 
-    private static void assertSettledOnce(Api api, String passenger, String driver) {
+    private static void assertSettledOnce(ApiClient api, String passenger, String driver) {
         assertEquals(FUNDS_RIALS - FARE_RIALS, api.balance(passenger), "passenger charged once");
         assertEquals(FUNDS_RIALS - FARE_RIALS, api.available(passenger), "no hold left on the passenger");
         assertEquals(FARE_RIALS - COMMISSION_RIALS, api.balance(driver), "driver credited once");

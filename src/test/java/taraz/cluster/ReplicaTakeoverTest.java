@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
@@ -81,13 +81,13 @@ class ReplicaTakeoverTest {
             a = GatewayProcess.start(aDir, TestGateway.freePort(), aEnv);
             b = GatewayProcess.start(bDir, TestGateway.freePort(), bEnv);
 
-            Api onA = a.api();
+            ApiClient onA = a.api();
             List<String> topupWallets = new ArrayList<>();
             List<String> topupIds = new ArrayList<>();
             List<String> authorities = new ArrayList<>();
             for (int i = 0; i < TOPUPS; i++) {
                 String wallet = onA.openWallet("passenger");
-                Api.Response created = onA.post("/v1/topups", Api.newKey(),
+                ApiClient.Response created = onA.post("/v1/topups", ApiClient.newKey(),
                         new JsonObject().put("walletId", wallet).put("amount", TOPUP_RIALS));
                 assertEquals(201, created.status(), created.text());
                 topupWallets.add(wallet);
@@ -103,8 +103,8 @@ class ReplicaTakeoverTest {
                 onA.fund(passenger, FUNDS_RIALS);
                 passengers.add(passenger);
                 drivers.add(onA.openWallet("driver"));
-                tripIds.add(Api.newId("takeover"));
-                keys.add(Api.newKey());
+                tripIds.add(ApiClient.newId("takeover"));
+                keys.add(ApiClient.newKey());
             }
 
             // The cardholders pay: the callbacks go to a, which verifies and then hangs (VERIFIED, in flight).
@@ -145,7 +145,7 @@ class ReplicaTakeoverTest {
             }
 
             // b's completer takes the top-ups over once a's leases expire.
-            Api onB = b.api();
+            ApiClient onB = b.api();
             long lastCredited = -1;
             List<String> pending = new ArrayList<>(topupIds);
             long takeoverDeadline = System.currentTimeMillis() + TAKEOVER_TIMEOUT_MILLIS;
@@ -154,7 +154,7 @@ class ReplicaTakeoverTest {
                         + TAKEOVER_TIMEOUT_MILLIS + " ms: " + pending + "\n" + ShutdownTest.tail(b.output(), 40));
                 for (java.util.Iterator<String> it = pending.iterator(); it.hasNext(); ) {
                     String id = it.next();
-                    Api.Response r = onB.get("/v1/topups/" + id);
+                    ApiClient.Response r = onB.get("/v1/topups/" + id);
                     if (r.status() == 200 && "CREDITED".equals(r.json().getString("state"))) {
                         it.remove();
                         lastCredited = (System.nanoTime() - killed) / 1_000_000;
@@ -189,7 +189,7 @@ class ReplicaTakeoverTest {
             for (int i = 0; i < TRIPS; i++) {
                 String path = "/v1/trips/" + tripIds.get(i) + "/settle";
                 long retryDeadline = System.currentTimeMillis() + RETRY_TIMEOUT_MILLIS;
-                Api.Response r;
+                ApiClient.Response r;
                 while (true) {
                     r = onB.post(path, keys.get(i), settleBody(passengers.get(i), drivers.get(i)));
                     if (r.status() != 409 || !"request_in_progress".equals(r.errorCode())) {
@@ -215,10 +215,10 @@ class ReplicaTakeoverTest {
                     + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "balances match entries");
         } finally {
             clients.shutdownNow();
-            if (a != null && a.isAlive()) {
-                a.kill();
+            if (a != null) {
+                a.close();
             }
-            ShutdownTest.stop(b);
+            GatewayProcess.stop(b);
             psp.stop();
             database.close();
         }

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.Haproxy;
 import taraz.support.TestGateway;
@@ -111,7 +111,7 @@ class RollingRestartTest {
             String lb = "http://127.0.0.1:" + lbPort;
             haproxy.awaitRouting(lb);
 
-            Api api = new Api(lb);
+            ApiClient api = new ApiClient(lb);
             List<String> passengers = new ArrayList<>();
             for (int i = 0; i < PASSENGERS; i++) {
                 String passenger = api.openWallet("passenger");
@@ -177,7 +177,7 @@ class RollingRestartTest {
             }
             for (Node node : List.of(a, b)) {
                 if (node.process != null) {
-                    node.process.kill();
+                    node.process.close();
                 }
             }
             database.close();
@@ -257,7 +257,7 @@ class RollingRestartTest {
                 String passenger = passengers.get(n % passengers.size());
                 long fare = 10_000 + (n % 13) * 1_000L;
                 long commission = fare / 5;
-                Trip trip = new Trip(Api.newId("trip"), passenger, fare, commission);
+                Trip trip = new Trip(ApiClient.newId("trip"), passenger, fare, commission);
                 trips.add(trip);
                 settle(trip);
                 completed.incrementAndGet();
@@ -266,7 +266,7 @@ class RollingRestartTest {
         }
 
         private void settle(Trip trip) {
-            String key = Api.newKey();
+            String key = ApiClient.newKey();
             String body = new JsonObject().put("passengerWalletId", trip.passenger()).put("driverWalletId", driver)
                     .put("fare", trip.fare()).put("commission", trip.commission()).encode();
             HttpRequest request = HttpRequest.newBuilder(URI.create(lb + "/v1/trips/" + trip.tripId() + "/settle"))

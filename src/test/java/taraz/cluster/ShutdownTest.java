@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
@@ -102,8 +102,8 @@ class ShutdownTest {
         // unVerified list is on: the sweeper must leave top-ups the node is driving (leased) alone.
         psp.faults(TestPsp.defaultFaults().put("lostCallbackRate", 1.0));
         try {
-            // HTTP/1.1, as behind a load balancer (see Api.http11).
-            Api api = Api.http11(first.baseUrl());
+            // HTTP/1.1, as behind a load balancer (see ApiClient.http11).
+            ApiClient api = ApiClient.http11(first.baseUrl());
             // Each trip its own passenger and driver (commission 0: no shared platform row), so the
             // 40 held transactions do not wait on each other's row locks.
             List<String> passengers = new ArrayList<>();
@@ -120,22 +120,22 @@ class ShutdownTest {
             }
 
             List<String> tripIds = new ArrayList<>();
-            List<Future<Api.Response>> settles = new ArrayList<>();
+            List<Future<ApiClient.Response>> settles = new ArrayList<>();
             for (int i = 0; i < SETTLES; i++) {
-                String tripId = Api.newId("drain");
+                String tripId = ApiClient.newId("drain");
                 tripIds.add(tripId);
                 JsonObject body = settleBody(passengers.get(i), drivers.get(i));
-                String key = Api.newKey();
+                String key = ApiClient.newKey();
                 settles.add(clients.submit(() -> api.post("/v1/trips/" + tripId + "/settle", key, body)));
             }
             List<String> topupIds = new ArrayList<>(java.util.Collections.nCopies(TOPUPS, (String) null));
             List<String> authorities = new ArrayList<>(java.util.Collections.nCopies(TOPUPS, (String) null));
-            List<Future<Api.Response>> pays = new ArrayList<>();
+            List<Future<ApiClient.Response>> pays = new ArrayList<>();
             AtomicInteger paying = new AtomicInteger();
             for (int i = 0; i < TOPUPS; i++) {
                 int n = i;
                 pays.add(clients.submit(() -> {
-                    Api.Response created = api.post("/v1/topups", Api.newKey(),
+                    ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                             new JsonObject().put("walletId", topupWallets.get(n)).put("amount", TOPUP_RIALS));
                     assertEquals(201, created.status(), created.text());
                     synchronized (topupIds) {
@@ -166,7 +166,7 @@ class ShutdownTest {
             }
             if (!(inflight >= SETTLES + TOPUPS && verified == TOPUPS)) {
                 StringBuilder why = new StringBuilder();
-                for (Future<Api.Response> pay : pays) {
+                for (Future<ApiClient.Response> pay : pays) {
                     if (pay.isDone()) {
                         try {
                             why.append(pay.get().text()).append('\n');
@@ -199,12 +199,12 @@ class ShutdownTest {
                     "a new request after the grace: " + late);
 
             for (int i = 0; i < SETTLES; i++) {
-                Api.Response r = settles.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                ApiClient.Response r = settles.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
                 assertEquals(200, r.status(), "settle " + tripIds.get(i) + ": " + r.text());
                 assertEquals("SETTLED", r.json().getString("state"), r.text());
             }
             for (int i = 0; i < TOPUPS; i++) {
-                Api.Response callback = pays.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                ApiClient.Response callback = pays.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
                 assertEquals(200, callback.status(), "the held callback completed: " + callback.text());
                 assertEquals("CREDITED", callback.json().getString("state"), callback.text());
             }
@@ -227,7 +227,7 @@ class ShutdownTest {
             }
 
             second = GatewayProcess.start(dataDir, port, env);
-            Api again = second.api();
+            ApiClient again = second.api();
             for (int i = 0; i < SETTLES; i++) {
                 assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"));
                 assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "passenger charged once");
@@ -243,8 +243,7 @@ class ShutdownTest {
         } finally {
             psp.resetFaults();
             clients.shutdownNow();
-            stop(first);
-            stop(second);
+            GatewayProcess.stop(first, second);
         }
     }
 
@@ -267,18 +266,18 @@ class ShutdownTest {
         GatewayProcess second = null;
         ExecutorService clients = Executors.newFixedThreadPool(STUCK_SETTLES);
         try {
-            Api api = first.api();
+            ApiClient api = first.api();
             List<String> passengers = new ArrayList<>();
             List<String> drivers = new ArrayList<>();
             List<String> tripIds = new ArrayList<>();
             List<String> keys = new ArrayList<>();
-            List<Future<Api.Response>> settles = new ArrayList<>();
+            List<Future<ApiClient.Response>> settles = new ArrayList<>();
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 passengers.add(api.openWallet("passenger"));
                 api.fund(passengers.get(i), FUNDS_RIALS);
                 drivers.add(api.openWallet("driver"));
-                tripIds.add(Api.newId("deadline"));
-                keys.add(Api.newKey());
+                tripIds.add(ApiClient.newId("deadline"));
+                keys.add(ApiClient.newKey());
             }
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 String path = "/v1/trips/" + tripIds.get(i) + "/settle";
@@ -299,9 +298,9 @@ class ShutdownTest {
             assertTrue(exitedMillis <= 15_000, "exited at the deadline, not at the end of the held work: " + exitedMillis + " ms");
 
             // The clients lose their connections (expected); none of them was told "settled".
-            for (Future<Api.Response> settle : settles) {
+            for (Future<ApiClient.Response> settle : settles) {
                 try {
-                    Api.Response r = settle.get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                    ApiClient.Response r = settle.get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
                     assertTrue(r.status() >= 500, "a cut-off settle cannot succeed: " + r.status() + " " + r.text());
                 } catch (java.util.concurrent.ExecutionException e) {
                     assertTrue(e.getCause() instanceof UncheckedIOException, String.valueOf(e.getCause()));
@@ -318,7 +317,7 @@ class ShutdownTest {
             }
 
             second = GatewayProcess.start(dataDir, port, Map.of());
-            Api again = second.api();
+            ApiClient again = second.api();
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"), tail(second.output(), 40));
                 assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "recovery charged once");
@@ -333,7 +332,7 @@ class ShutdownTest {
             }
             // The client retries with its key: 200, nothing charged again.
             for (int i = 0; i < STUCK_SETTLES; i++) {
-                Api.Response retry = again.post("/v1/trips/" + tripIds.get(i) + "/settle", keys.get(i),
+                ApiClient.Response retry = again.post("/v1/trips/" + tripIds.get(i) + "/settle", keys.get(i),
                         settleBody(passengers.get(i), drivers.get(i)));
                 assertEquals(200, retry.status(), retry.text());
                 assertEquals("SETTLED", retry.json().getString("state"));
@@ -342,8 +341,7 @@ class ShutdownTest {
             assertLedgerAddsUp(dataDir);
         } finally {
             clients.shutdownNow();
-            stop(first);
-            stop(second);
+            GatewayProcess.stop(first, second);
         }
     }
 
@@ -360,12 +358,12 @@ class ShutdownTest {
         GatewayProcess crashing = GatewayProcess.start(dataDir, port, Map.of("TARAZ_FAILPOINTS", "trip.settle.before-commit=crash"));
         GatewayProcess second = null;
         try {
-            Api api = crashing.api();
+            ApiClient api = crashing.api();
             String passenger = api.openWallet("passenger");
             api.fund(passenger, FUNDS_RIALS);
             String driver = api.openWallet("driver");
-            String tripId = Api.newId("ready");
-            assertThrows(UncheckedIOException.class, () -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(),
+            String tripId = ApiClient.newId("ready");
+            assertThrows(UncheckedIOException.class, () -> api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(),
                     settleBody(passenger, driver)), "the process dies mid-settle");
             assertEquals(Failpoints.CRASH_EXIT_STATUS, crashing.awaitExit(EXIT_TIMEOUT_MILLIS), crashing.output());
 
@@ -412,8 +410,7 @@ class ShutdownTest {
             assertEquals(503, awaitReadyDown(second, signalled), "readiness right after SIGTERM");
             assertEquals(0, second.awaitExit(EXIT_TIMEOUT_MILLIS), tail(second.output(), 40));
         } finally {
-            stop(crashing);
-            stop(second);
+            GatewayProcess.stop(crashing, second);
         }
     }
 
@@ -435,9 +432,9 @@ class ShutdownTest {
         try {
             HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(baseUrl + "/v1/wallets"))
                     .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
-                    .header("Idempotency-Key", Api.newKey())
+                    .header("Idempotency-Key", ApiClient.newKey())
                     .header("Authorization", "Bearer " + TestGateway.API_KEY)
-                    .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("ownerId", Api.newId("late"))
+                    .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("ownerId", ApiClient.newId("late"))
                             .put("kind", "passenger").encode())).build(), HttpResponse.BodyHandlers.ofString());
             return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
         } catch (IOException e) {
@@ -538,19 +535,6 @@ class ShutdownTest {
         assertEquals(0, countRows(dataDir, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
         assertEquals(0, countRows(dataDir, "SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT "
                 + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "accounts whose balance differs from their entries");
-    }
-
-    /** Graceful stop of a child that may still run; a kill if it does not go. */
-    static void stop(GatewayProcess child) throws InterruptedException {
-        if (child == null || !child.isAlive()) {
-            return;
-        }
-        child.terminate();
-        try {
-            child.awaitExit(EXIT_TIMEOUT_MILLIS);
-        } catch (AssertionError e) {
-            child.kill();
-        }
     }
 
     static String tail(String text, int lines) {

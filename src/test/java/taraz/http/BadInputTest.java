@@ -26,7 +26,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import static taraz.support.Sql.count;
@@ -54,7 +54,7 @@ class BadInputTest {
             "invalid_amount", "invalid_type", "invalid_field", "idempotency_key_missing", "idempotency_key_invalid",
             "invalid_id", "payload_too_large", "unsupported_media_type", "unauthorized");
 
-    static Api api;
+    static ApiClient api;
     static String p;
     static String p2;
     static String d;
@@ -73,8 +73,8 @@ class BadInputTest {
         p2 = api.openWallet("passenger");
         d = api.openWallet("driver");
         api.fund(p, FUNDS);
-        t = Api.newId("trip");
-        Api.Response held = api.post("/v1/trips/" + t + "/hold", Api.newKey(),
+        t = ApiClient.newId("trip");
+        ApiClient.Response held = api.post("/v1/trips/" + t + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", p).put("amount", HELD));
         assertEquals(200, held.status(), held.text());
         assertEquals("HELD", held.json().getString("state"));
@@ -244,14 +244,14 @@ class BadInputTest {
     @MethodSource("badRequests")
     void isRefusedWithAStableCode(String description, String method, String path, Map<String, String> headers,
                                   String body, int status, String code) throws Exception {
-        String key = Api.newKey();
-        String tripId = Api.newId("trip");
+        String key = ApiClient.newKey();
+        String tripId = ApiClient.newId("trip");
         String resolvedPath = fill(path, key, tripId);
         Map<String, String> resolvedHeaders = new LinkedHashMap<>();
         headers.forEach((name, value) -> resolvedHeaders.put(name, fill(value, key, tripId)));
         String resolvedBody = body == null ? null : fill(body, key, tripId);
 
-        Api.Response response = send(method, resolvedPath, resolvedHeaders, resolvedBody);
+        ApiClient.Response response = send(method, resolvedPath, resolvedHeaders, resolvedBody);
 
         assertTrue(response.status() >= 400 && response.status() < 500, description + ": " + response.status() + " " + response.text());
         JsonObject json = response.json();
@@ -285,7 +285,7 @@ class BadInputTest {
         assertEquals(Long.toString(HELD), after.trip().get("hold_rials"));
         assertEquals(null, after.trip().get("transfer_id"));
         assertEquals(0L, count("SELECT count(*) FROM transfers WHERE payment_id = ?", t));
-        Api.Response view = api.get("/v1/trips/" + t);
+        ApiClient.Response view = api.get("/v1/trips/" + t);
         assertEquals(200, view.status(), view.text());
         assertEquals("HELD", view.json().getString("state"));
         assertEquals(HELD, view.json().getJsonObject("hold").getLong("amount"));
@@ -301,7 +301,7 @@ class BadInputTest {
                 .replace("{APIKEY}", TestGateway.API_KEY);
     }
 
-    static Api.Response send(String method, String path, Map<String, String> headers, String body)
+    static ApiClient.Response send(String method, String path, Map<String, String> headers, String body)
             throws IOException, InterruptedException {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(TestGateway.get().baseUrl() + path))
                 .timeout(Duration.ofSeconds(30))
@@ -315,15 +315,15 @@ class BadInputTest {
             }
         });
         HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new Api.Response(response.statusCode(), response.headers().map(), response.body());
+        return new ApiClient.Response(response.statusCode(), response.headers().map(), response.body());
     }
 
     static Snapshot snapshot() throws SQLException {
         List<String> mine = List.of(p, d, p2);
         String in = "(?, ?, ?)";
-        Api.Response pw = api.get("/v1/wallets/" + p);
-        Api.Response dw = api.get("/v1/wallets/" + d);
-        Api.Response p2w = api.get("/v1/wallets/" + p2);
+        ApiClient.Response pw = api.get("/v1/wallets/" + p);
+        ApiClient.Response dw = api.get("/v1/wallets/" + d);
+        ApiClient.Response p2w = api.get("/v1/wallets/" + p2);
         return new Snapshot(pw.json().getLong("balance"), pw.json().getLong("available"),
                 dw.json().getLong("balance"), dw.json().getLong("available"),
                 p2w.json().getLong("balance"), p2w.json().getLong("available"),

@@ -2,7 +2,7 @@ package taraz.http;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
@@ -43,23 +43,23 @@ class BusyWriterTest {
         GatewayProcess gateway = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         ExecutorService clients = Executors.newFixedThreadPool(SETTLES);
         try {
-            Api api = gateway.api();
+            ApiClient api = gateway.api();
             String passenger = api.openWallet("passenger");
             String driver = api.openWallet("driver");
             api.fund(passenger, FARE * SETTLES);
             List<String> trips = new ArrayList<>();
             List<String> keys = new ArrayList<>();
-            List<CompletableFuture<Api.Response>> first = new ArrayList<>();
+            List<CompletableFuture<ApiClient.Response>> first = new ArrayList<>();
             for (int i = 0; i < SETTLES; i++) {
-                String trip = Api.newId("busy");
-                String key = Api.newKey();
+                String trip = ApiClient.newId("busy");
+                String key = ApiClient.newKey();
                 trips.add(trip);
                 keys.add(key);
                 first.add(CompletableFuture.supplyAsync(() -> settle(api, trip, key, passenger, driver), clients));
             }
             int refused = 0;
             for (int i = 0; i < SETTLES; i++) {
-                Api.Response r = first.get(i).join();
+                ApiClient.Response r = first.get(i).join();
                 assertTrue(r.status() == 200 || r.status() == 503 || r.status() == 409, r.status() + " " + r.text());
                 if (r.status() == 503) {
                     refused++;
@@ -69,7 +69,7 @@ class BusyWriterTest {
             }
             assertTrue(refused > 0, "the writer's queue never filled up; the test proved nothing");
             for (int i = 0; i < SETTLES; i++) {
-                Api.Response r = settle(api, trips.get(i), keys.get(i), passenger, driver);
+                ApiClient.Response r = settle(api, trips.get(i), keys.get(i), passenger, driver);
                 for (int attempt = 0; r.status() != 200 && attempt < RETRIES_MAX; attempt++) {
                     assertTrue(r.status() == 503 || r.status() == 409, r.status() + " " + r.text());
                     Thread.sleep(200);
@@ -83,12 +83,11 @@ class BusyWriterTest {
             assertTrue(!gateway.output().contains("internal_error"), "a full writer queue was answered as an internal error");
         } finally {
             clients.shutdownNow();
-            gateway.terminate();
-            gateway.awaitExit(60_000);
+            GatewayProcess.stop(gateway);
         }
     }
 
-    private static Api.Response settle(Api api, String trip, String key, String passenger, String driver) {
+    private static ApiClient.Response settle(ApiClient api, String trip, String key, String passenger, String driver) {
         return api.post("/v1/trips/" + trip + "/settle", key, new JsonObject().put("passengerWalletId", passenger)
                 .put("driverWalletId", driver).put("fare", FARE).put("commission", COMMISSION));
     }

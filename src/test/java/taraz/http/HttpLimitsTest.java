@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
@@ -54,8 +54,7 @@ class HttpLimitsTest {
 
     @AfterAll
     static void stop() throws Exception {
-        gateway.terminate();
-        gateway.awaitExit(60_000);
+        GatewayProcess.stop(gateway);
     }
 
     @Test
@@ -134,8 +133,8 @@ class HttpLimitsTest {
         String metrics = gateway.api().get("/metrics").text();
         assertFalse(metrics.contains("BREW"), "a client-chosen method became a label");
         assertTrue(metrics.contains("method=\"OTHER\""), "methods outside the contract are counted together");
-        Api.Response wallet = gateway.api().post("/v1/wallets", Api.newKey(),
-                new JsonObject().put("ownerId", Api.newId("o")).put("kind", "driver"));
+        ApiClient.Response wallet = gateway.api().post("/v1/wallets", ApiClient.newKey(),
+                new JsonObject().put("ownerId", ApiClient.newId("o")).put("kind", "driver"));
         assertEquals(201, wallet.status(), "the node still serves: " + wallet.text());
     }
 

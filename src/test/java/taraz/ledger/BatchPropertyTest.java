@@ -16,7 +16,7 @@ import taraz.journal.JournalSettings;
 import taraz.ledger.LedgerCommand.Idem;
 import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ops.Inflight;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.trip.Trip;
@@ -78,7 +78,7 @@ class BatchPropertyTest {
     private static Journal journal;
     private static BatchWriter writer;
     private static TripService trips;
-    private static Api api;
+    private static ApiClient api;
     private static Connection sql;
 
     @BeforeAll
@@ -533,7 +533,7 @@ class BatchPropertyTest {
             this.random = random;
             this.round = round;
             // Fresh ids per round and per run: the shared database keeps earlier runs' rows.
-            this.prefix = Api.newId("bp" + SEED + "r" + round);
+            this.prefix = ApiClient.newId("bp" + SEED + "r" + round);
             this.missingWallet = NO_WALLET_PREFIX + prefix;
         }
 

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.support.Sql;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
@@ -47,7 +47,7 @@ class ConcurrentSettleTest {
     private static final long FARE = 150_000;
     private static final long COMMISSION = 30_000;
 
-    private static Api api;
+    private static ApiClient api;
     private static Connection sql;
 
     @BeforeAll
@@ -80,12 +80,12 @@ class ConcurrentSettleTest {
     }
 
     /** Runs {@code n} requests at once (a start gate, a bounded pool) and returns the answers in order. */
-    private static List<Api.Response> concurrently(int n, IntFunction<Api.Response> request) throws Exception {
+    private static List<ApiClient.Response> concurrently(int n, IntFunction<ApiClient.Response> request) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(n, THREADS));
         try {
             CountDownLatch ready = new CountDownLatch(n);
             CountDownLatch go = new CountDownLatch(1);
-            List<Future<Api.Response>> futures = new ArrayList<>();
+            List<Future<ApiClient.Response>> futures = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 int index = i;
                 futures.add(pool.submit(() -> {
@@ -98,8 +98,8 @@ class ConcurrentSettleTest {
             }
             assertTrue(ready.await(GATE_TIMEOUT_SECONDS, TimeUnit.SECONDS), "threads did not reach the start gate");
             go.countDown();
-            List<Api.Response> responses = new ArrayList<>();
-            for (Future<Api.Response> f : futures) {
+            List<ApiClient.Response> responses = new ArrayList<>();
+            for (Future<ApiClient.Response> f : futures) {
                 responses.add(f.get(RUN_TIMEOUT_SECONDS, TimeUnit.SECONDS));
             }
             return responses;
@@ -109,10 +109,10 @@ class ConcurrentSettleTest {
         }
     }
 
-    private static String describe(List<Api.Response> responses) {
+    private static String describe(List<ApiClient.Response> responses) {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < responses.size(); i++) {
-            Api.Response r = responses.get(i);
+            ApiClient.Response r = responses.get(i);
             s.append("\n  #").append(i).append(' ').append(r.status()).append(' ').append(r.text());
         }
         return s.toString();
@@ -147,14 +147,14 @@ class ConcurrentSettleTest {
     @Test
     void sameKeySettlesOnce() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-samekey");
-        String key = Api.newKey();
+        String tripId = ApiClient.newId("cs-samekey");
+        String key = ApiClient.newKey();
         String body = settleBody(p, FARE, COMMISSION).encode();
-        List<Api.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle", key, body));
+        List<ApiClient.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle", key, body));
         String all = describe(responses);
         int ok = 0;
         Set<String> okBodies = new HashSet<>();
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             if (r.status() == 200) {
                 ok++;
                 okBodies.add(r.text());
@@ -167,7 +167,7 @@ class ConcurrentSettleTest {
         assertTrue(ok >= 1, "the first request answers 200" + all);
         assertEquals(1, okBodies.size(), "a replay answers the stored response" + all);
         // Once done, the key replays the same answer.
-        Api.Response replay = api.post("/v1/trips/" + tripId + "/settle", key, body);
+        ApiClient.Response replay = api.post("/v1/trips/" + tripId + "/settle", key, body);
         assertEquals(200, replay.status(), replay.text());
         assertEquals("true", replay.header("Idempotent-Replayed"));
         assertEquals(okBodies.iterator().next(), replay.text());
@@ -177,10 +177,10 @@ class ConcurrentSettleTest {
     @Test
     void differentKeysSettleOnce() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-keys");
+        String tripId = ApiClient.newId("cs-keys");
         String body = settleBody(p, FARE, COMMISSION).encode();
-        List<Api.Response> responses = concurrently(THREADS,
-                i -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), body));
+        List<ApiClient.Response> responses = concurrently(THREADS,
+                i -> api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), body));
         assertAllSettled(responses);
         assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
     }
@@ -188,15 +188,15 @@ class ConcurrentSettleTest {
     @Test
     void differentKeysSettleAHeldTripOnce() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-held");
+        String tripId = ApiClient.newId("cs-held");
         long hold = 200_000;
-        Api.Response held = api.post("/v1/trips/" + tripId + "/hold", Api.newKey(),
+        ApiClient.Response held = api.post("/v1/trips/" + tripId + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", p.passenger).put("amount", hold));
         assertEquals(200, held.status(), held.text());
         assertEquals(FUNDED - hold, api.available(p.passenger));
         String body = settleBody(p, FARE, COMMISSION).encode();
-        List<Api.Response> responses = concurrently(THREADS,
-                i -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), body));
+        List<ApiClient.Response> responses = concurrently(THREADS,
+                i -> api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), body));
         assertAllSettled(responses);
         assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
         JsonObject wallet = api.wallet(p.passenger);
@@ -205,10 +205,10 @@ class ConcurrentSettleTest {
         assertEquals("POSTED", string("SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", tripId));
     }
 
-    private static void assertAllSettled(List<Api.Response> responses) {
+    private static void assertAllSettled(List<ApiClient.Response> responses) {
         String all = describe(responses);
         Set<String> bodies = new HashSet<>();
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             assertEquals(200, r.status(), all);
             assertEquals("SETTLED", r.json().getString("state"), all);
             assertEquals(null, r.header("Idempotent-Replayed"), all);
@@ -220,17 +220,17 @@ class ConcurrentSettleTest {
     @Test
     void conflictingFaresSettleOnceWithTheWinnersFare() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-fares");
+        String tripId = ApiClient.newId("cs-fares");
         long otherFare = 180_000;
-        List<Api.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle",
-                Api.newKey(), settleBody(p, i % 2 == 0 ? FARE : otherFare, COMMISSION)));
+        List<ApiClient.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle",
+                ApiClient.newKey(), settleBody(p, i % 2 == 0 ? FARE : otherFare, COMMISSION)));
         String all = describe(responses);
         JsonObject trip = api.get("/v1/trips/" + tripId).json();
         long winner = trip.getLong("fare");
         assertTrue(winner == FARE || winner == otherFare, trip.encode());
         String winnerBody = null;
         for (int i = 0; i < responses.size(); i++) {
-            Api.Response r = responses.get(i);
+            ApiClient.Response r = responses.get(i);
             long sent = i % 2 == 0 ? FARE : otherFare;
             if (sent == winner) {
                 assertEquals(200, r.status(), "#" + i + all);
@@ -265,10 +265,10 @@ class ConcurrentSettleTest {
             }
         }, "available-sampler");
         sampler.start();
-        List<Api.Response> responses;
+        List<ApiClient.Response> responses;
         try {
-            String prefix = Api.newId("cs-hold");
-            responses = concurrently(holds, i -> api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+            String prefix = ApiClient.newId("cs-hold");
+            responses = concurrently(holds, i -> api.post("/v1/trips/" + prefix + "-" + i + "/hold", ApiClient.newKey(),
                     new JsonObject().put("passengerWalletId", p.passenger).put("amount", each)));
         } finally {
             running.set(false);
@@ -277,7 +277,7 @@ class ConcurrentSettleTest {
         String all = describe(responses);
         int held = 0;
         int refused = 0;
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             if (r.status() == 200) {
                 held++;
                 assertEquals("HELD", r.json().getString("state"), all);
@@ -318,11 +318,11 @@ class ConcurrentSettleTest {
             default -> false;
         };
         Parties p = parties(balance);
-        String prefix = Api.newId("cs-wallet");
+        String prefix = ApiClient.newId("cs-wallet");
         long reserved = 0;
         for (int i = 0; i < trips; i++) {
             if (held.test(i)) {
-                Api.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+                ApiClient.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", ApiClient.newKey(),
                         new JsonObject().put("passengerWalletId", p.passenger).put("amount", hold));
                 assertEquals(200, r.status(), r.text());
                 reserved += hold;
@@ -331,8 +331,8 @@ class ConcurrentSettleTest {
         assertEquals(balance - reserved, api.available(p.passenger));
         long deadlocksBefore = deadlocks();
         long started = System.nanoTime();
-        List<Api.Response> responses = concurrently(trips, i -> api.post("/v1/trips/" + prefix + "-" + i + "/settle",
-                Api.newKey(), settleBody(p, fare, 1_000)));
+        List<ApiClient.Response> responses = concurrently(trips, i -> api.post("/v1/trips/" + prefix + "-" + i + "/settle",
+                ApiClient.newKey(), settleBody(p, fare, 1_000)));
         long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
         long deadlocks = deadlocksSince(deadlocksBefore);
         System.out.printf("concurrentSettlementsOfOneWalletNeverOverdraw(holds: %s): %d settlements in %d ms, "
@@ -346,7 +346,7 @@ class ConcurrentSettleTest {
         boolean refusedWithHold = false;
         boolean refusedWithoutHold = false;
         for (int i = 0; i < trips; i++) {
-            Api.Response r = responses.get(i);
+            ApiClient.Response r = responses.get(i);
             boolean withHold = held.test(i);
             if (r.status() == 200) {
                 settled++;

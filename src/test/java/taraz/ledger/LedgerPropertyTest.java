@@ -7,7 +7,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.support.Sql;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
@@ -39,7 +39,7 @@ class LedgerPropertyTest {
     private static final Map<String, String> ADMIN_HEADERS = Map.of("Content-Type", "application/json",
             "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
 
-    private static Api api;
+    private static ApiClient api;
     private static Connection sql;
 
     @BeforeAll
@@ -147,7 +147,7 @@ class LedgerPropertyTest {
         }
 
         TripModel newTrip() {
-            TripModel trip = new TripModel(Api.newId("pt" + seed));
+            TripModel trip = new TripModel(ApiClient.newId("pt" + seed));
             trips.add(trip);
             return trip;
         }
@@ -236,7 +236,7 @@ class LedgerPropertyTest {
         long amount = sameAsBefore ? trip.hold : run.amountAround(passenger.available());
         run.what = "hold " + trip.id + " state=" + trip.state + " passenger=" + passenger.id + " amount=" + amount
                 + " available=" + passenger.available();
-        Api.Response r = send(run, "/v1/trips/" + trip.id + "/hold",
+        ApiClient.Response r = send(run, "/v1/trips/" + trip.id + "/hold",
                 new JsonObject().put("passengerWalletId", passenger.id).put("amount", amount), false);
         switch (trip.state) {
             case NONE -> {
@@ -303,7 +303,7 @@ class LedgerPropertyTest {
         run.what = "settle " + trip.id + " state=" + trip.state + " passenger=" + passenger.id + " driver=" + driver.id
                 + " fare=" + fare + " commission=" + commission + " available=" + passenger.available()
                 + " hold=" + trip.hold;
-        Api.Response r = send(run, "/v1/trips/" + trip.id + "/settle", new JsonObject()
+        ApiClient.Response r = send(run, "/v1/trips/" + trip.id + "/settle", new JsonObject()
                 .put("passengerWalletId", passenger.id).put("driverWalletId", driver.id)
                 .put("fare", fare).put("commission", commission), false);
         switch (trip.state) {
@@ -347,7 +347,7 @@ class LedgerPropertyTest {
 
     private void cancel(Run run, TripModel trip) {
         run.what = "cancel " + trip.id + " state=" + trip.state;
-        Api.Response r = send(run, "/v1/trips/" + trip.id + "/cancel",
+        ApiClient.Response r = send(run, "/v1/trips/" + trip.id + "/cancel",
                 run.random.nextBoolean() ? new JsonObject() : new JsonObject().put("reason", "rider cancelled"), false);
         switch (trip.state) {
             case NONE -> expectError(run, r, 404, "trip_not_found");
@@ -370,7 +370,7 @@ class LedgerPropertyTest {
         long deadline = System.nanoTime() + EXPIRY_WAIT_MILLIS * 1_000_000;
         String state = null;
         while (System.nanoTime() < deadline) {
-            Api.Response r = api.get("/v1/trips/" + trip.id);
+            ApiClient.Response r = api.get("/v1/trips/" + trip.id);
             assertEquals(200, r.status(), run.at() + ": " + r.text());
             state = r.json().getString("state");
             if (!"HELD".equals(state)) {
@@ -390,7 +390,7 @@ class LedgerPropertyTest {
         long magnitude = credit ? 1 + run.random.nextInt(500_000) : run.amountAround(wallet.available());
         long amount = credit ? magnitude : -magnitude;
         run.what = "adjust " + wallet.id + " amount=" + amount + " available=" + wallet.available();
-        Api.Response r = send(run, "/v1/admin/adjustments", new JsonObject().put("walletId", wallet.id)
+        ApiClient.Response r = send(run, "/v1/admin/adjustments", new JsonObject().put("walletId", wallet.id)
                 .put("amount", amount).put("reason", "property test").put("ticket", "PT-" + run.seed), true);
         if (!credit && magnitude > wallet.available()) {
             expectError(run, r, 402, "insufficient_funds");
@@ -421,7 +421,7 @@ class LedgerPropertyTest {
             JsonObject b = new JsonObject(last.body);
             body = b.put("commission", b.getLong("commission") == 0 ? 1 : 0).encode();
         }
-        Api.Response r = last.admin ? api.post(last.path, last.key, body, ADMIN_HEADERS) : api.post(last.path, last.key, body);
+        ApiClient.Response r = last.admin ? api.post(last.path, last.key, body, ADMIN_HEADERS) : api.post(last.path, last.key, body);
         if (otherBody) {
             expectError(run, r, 422, "idempotency_key_reused");
             return;
@@ -434,21 +434,21 @@ class LedgerPropertyTest {
 
     // ---- checks ------------------------------------------------------------------------------
 
-    private Api.Response send(Run run, String path, JsonObject body, boolean admin) {
-        String key = Api.newKey();
-        Api.Response r = admin ? api.post(path, key, body.encode(), ADMIN_HEADERS) : api.post(path, key, body);
+    private ApiClient.Response send(Run run, String path, JsonObject body, boolean admin) {
+        String key = ApiClient.newKey();
+        ApiClient.Response r = admin ? api.post(path, key, body.encode(), ADMIN_HEADERS) : api.post(path, key, body);
         assertTrue(r.status() < 500, run.at() + ": server error " + r.status() + " " + r.text());
         assertEquals(null, r.header("Idempotent-Replayed"), run.at() + ": a fresh key is not a replay");
         run.last = new Request(path, key, body.encode(), admin, r.status(), r.text());
         return r;
     }
 
-    private static void expectError(Run run, Api.Response r, int status, String code) {
+    private static void expectError(Run run, ApiClient.Response r, int status, String code) {
         assertEquals(status + " " + code, r.status() + " " + r.errorCode(), run.at() + ": " + r.text());
         run.count(String.valueOf(status));
     }
 
-    private static void expectTrip(Run run, Api.Response r, int status, String state) {
+    private static void expectTrip(Run run, ApiClient.Response r, int status, String state) {
         assertEquals(status, r.status(), run.at() + ": " + r.text());
         assertEquals(state, r.json().getString("state"), run.at() + ": " + r.text());
         run.count(state);
@@ -499,7 +499,7 @@ class LedgerPropertyTest {
         long commission = 0;
         for (TripModel trip : run.trips) {
             String at = run.at() + ": trip " + trip.id + " " + trip.state;
-            Api.Response r = api.get("/v1/trips/" + trip.id);
+            ApiClient.Response r = api.get("/v1/trips/" + trip.id);
             long transfers = count("SELECT count(*) FROM transfers WHERE payment_id = ?", trip.id);
             String holdState = string("SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", trip.id);
             if (trip.state == TripState.NONE) {

@@ -6,7 +6,7 @@ import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 import taraz.db.Database;
 import taraz.failpoint.Failpoints;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import java.util.List;
@@ -19,10 +19,10 @@ class PostConflictTest {
 
     @Test
     void theSameLegsReplayOtherLegsConflict() throws Exception {
-        Api api = TestGateway.get().api();
+        ApiClient api = TestGateway.get().api();
         String wallet = api.openWallet("passenger");
         String other = api.openWallet("passenger");
-        String id = "test:" + Api.newId("conflict");
+        String id = "test:" + ApiClient.newId("conflict");
         Transfer first = credit(id, wallet, 7_000);
         Vertx vertx = Vertx.vertx();
         BatchWriter writer = new BatchWriter(vertx, Database.connectOptions(TestGateway.get().pgUrl()), Failpoints.none(vertx),

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.failpoint.Failpoints;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.ReconcileDb;
 import taraz.support.Sql;
@@ -155,8 +155,8 @@ class ReconcileReverseTest {
     private static Charged chargedTwice(ReconcileDb db, TestPsp psp, Path dir) throws Exception {
         JsonObject first = paidAndVerified(psp);
         JsonObject second = paidAndVerified(psp);
-        String wallet = Api.newId("w-reverse");
-        String topup = Api.newId("tp-reverse");
+        String wallet = ApiClient.newId("w-reverse");
+        String topup = ApiClient.newId("tp-reverse");
         try (Connection c = db.connect()) {
             c.setAutoCommit(false);
             Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, 'سارا کریمی', '09120000001')",

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.UUID;
 
 /** A small blocking client of the taraz HTTP API for tests (real HTTP on loopback). */
-public final class Api {
+public final class ApiClient {
 
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -27,16 +27,16 @@ public final class Api {
     private final String adminToken;
 
     /** A client of a test gateway: it sends the tests' API key and knows their admin token. */
-    public Api(String baseUrl) {
+    public ApiClient(String baseUrl) {
         this(baseUrl, TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
     }
 
     /** A client of any gateway (the bench's), with that gateway's API key and admin token. */
-    public Api(String baseUrl, String apiKey, String adminToken) {
+    public ApiClient(String baseUrl, String apiKey, String adminToken) {
         this(baseUrl, CLIENT, "Bearer " + apiKey, adminToken);
     }
 
-    private Api(String baseUrl, HttpClient client, String authorization, String adminToken) {
+    private ApiClient(String baseUrl, HttpClient client, String authorization, String adminToken) {
         this.baseUrl = baseUrl;
         this.client = client;
         this.authorization = authorization;
@@ -44,16 +44,16 @@ public final class Api {
     }
 
     /** The same client sending another credential by default (null: none), for the tests of who may call. */
-    public Api withAuthorization(String authorization) {
-        return new Api(baseUrl, client, authorization, adminToken);
+    public ApiClient withAuthorization(String authorization) {
+        return new ApiClient(baseUrl, client, authorization, adminToken);
     }
 
     /**
      * The same client on HTTP/1.1 only (no h2c upgrade), as behind a load balancer: the JDK's
      * HTTP/2 client fails every open stream when the server sends GOAWAY on a graceful stop.
      */
-    public static Api http11(String baseUrl) {
-        return new Api(baseUrl, HTTP_1_1, "Bearer " + TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
+    public static ApiClient http11(String baseUrl) {
+        return new ApiClient(baseUrl, HTTP_1_1, "Bearer " + TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
     }
 
     /** A response: status, headers and the body as JSON (null when not JSON). */

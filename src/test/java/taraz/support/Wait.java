@@ -1,0 +1,47 @@
+package taraz.support;
+
+import org.awaitility.core.ConditionTimeoutException;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Bounded waits for a condition, on Awaitility: the tests' one way to wait for something
+ * another thread or process does. A wait that ends unmet fails with what was last seen.
+ */
+public final class Wait {
+
+    /** How often a condition is probed: often enough for a test, rarely enough not to load the server. */
+    public static final Duration POLL = Duration.ofMillis(100);
+
+    private Wait() {
+    }
+
+    /**
+     * Probes until {@code done} holds for what {@code probe} returns, at most {@code timeoutMillis};
+     * returns that value. An exception of the probe ends the wait at once, as does an
+     * AssertionError (a probe that sees the awaited state can no longer come).
+     */
+    public static <T> T until(String what, long timeoutMillis, Callable<T> probe, Predicate<T> done) {
+        AtomicReference<T> last = new AtomicReference<>();
+        try {
+            return await(what).atMost(Duration.ofMillis(timeoutMillis)).pollDelay(Duration.ZERO).pollInterval(POLL)
+                    .until(() -> {
+                        T value = probe.call();
+                        last.set(value);
+                        return value;
+                    }, done);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(what + ": not within " + timeoutMillis + " ms; last seen: " + last.get(), e);
+        }
+    }
+
+    /** Probes until {@code condition} holds, at most {@code timeoutMillis}. */
+    public static void until(String what, long timeoutMillis, Callable<Boolean> condition) {
+        until(what, timeoutMillis, condition, Boolean.TRUE::equals);
+    }
+}
