@@ -1,5 +1,6 @@
 package taraz.cluster;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import taraz.db.EmbeddedDatabase;
@@ -273,7 +274,7 @@ class BatchDrainTest {
                 assertEquals(SETTLES * COMMISSION_RIALS, Sql.count(c, "SELECT balance_rials FROM accounts WHERE id = "
                         + "'platform-commission'"), "the platform's commission, once per trip");
                 assertEquals(0, Sql.count(c, "SELECT count(*) FROM holds WHERE state = 'HELD'"), "active holds");
-                Sql.assertLedgerAddsUp(c);
+                Sql.assertLedgerAddsUp(c, "after the drain and restart");
             }
             return drained;
         } finally {
@@ -288,19 +289,16 @@ class BatchDrainTest {
      * log says so), then checks that none of them has been answered or has committed: the signal
      * comes while their batches are held.
      */
+    /** What a node showed while its settles were held: the in-flight gauge, and whether the point logged. */
+    private record Held(double inflight, boolean pointRan) {}
+
     private static void awaitHeld(GatewayProcess node, List<Future<Outcome>> futures, EmbeddedDatabase database,
                                   List<String> tripIds) throws Exception {
-        long deadline = System.currentTimeMillis() + IN_FLIGHT_TIMEOUT_MILLIS;
-        double inflight = Double.NaN;
-        boolean pointRan = false;
-        while (System.currentTimeMillis() < deadline && answered(futures) == 0) {
-            inflight = node.metric("taraz_inflight_transactions");
-            pointRan = node.output().contains(HELD_LOG_LINE);
-            if (inflight >= SETTLES && pointRan) {
-                break;
-            }
-            Thread.sleep(50);
-        }
+        Held seen = Wait.poll(IN_FLIGHT_TIMEOUT_MILLIS,
+                () -> new Held(node.metric("taraz_inflight_transactions"), node.output().contains(HELD_LOG_LINE)),
+                now -> answered(futures) > 0 || (now.inflight() >= SETTLES && now.pointRan()));
+        double inflight = seen.inflight();
+        boolean pointRan = seen.pointRan();
         assertTrue(pointRan, POINT + " never held a batch (no '" + HELD_LOG_LINE + "' in the log)\n"
                 + ShutdownTest.tail(node.output(), 20));
         assertEquals(0, answered(futures), "settles answered before the signal: " + POINT + " did not hold their batch\n"

@@ -1,5 +1,6 @@
 package taraz.cluster;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -311,14 +312,13 @@ class RollingRestartTest {
             failures.add(trip.tripId() + ": gave up after " + MAX_ATTEMPTS + " attempts, last " + last);
         }
 
-        void awaitCompleted(int count, long timeoutMillis) throws InterruptedException {
-            long deadline = System.currentTimeMillis() + timeoutMillis;
-            while (completed.get() < count && sent.get() < MAX_REQUESTS) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new AssertionError("the load completed only " + completed.get() + " of " + count
-                            + " requests within " + timeoutMillis + " ms; failures: " + failures);
-                }
-                Thread.sleep(50);
+        void awaitCompleted(int count, long timeoutMillis) {
+            try {
+                Wait.until("the load completes " + count + " requests", timeoutMillis,
+                        () -> completed.get() >= count || sent.get() >= MAX_REQUESTS);
+            } catch (AssertionError e) {
+                throw new AssertionError("the load completed only " + completed.get() + " of " + count
+                        + " requests within " + timeoutMillis + " ms; failures: " + failures, e);
             }
         }
 
@@ -431,14 +431,11 @@ class RollingRestartTest {
 
     // ---- HAProxy ----------------------------------------------------------------------------
 
-    private static void awaitLogCount(Path log, String text, int count, long timeoutMillis) throws Exception {
-        long deadline = System.currentTimeMillis() + timeoutMillis;
-        while (count(log, text) < count) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("haproxy did not log \"" + text + "\" " + count + " time(s) within "
-                        + timeoutMillis + " ms:\n" + tail(Files.readString(log), 40));
-            }
-            Thread.sleep(100);
+    private static void awaitLogCount(Path log, String text, int count, long timeoutMillis) throws IOException {
+        try {
+            Wait.until("haproxy logs \"" + text + "\" " + count + " time(s)", timeoutMillis, () -> count(log, text) >= count);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ":\n" + tail(Files.readString(log), 40), e);
         }
     }
 

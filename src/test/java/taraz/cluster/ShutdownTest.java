@@ -1,5 +1,7 @@
 package taraz.cluster;
 
+import java.util.concurrent.CopyOnWriteArrayList;
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -9,6 +11,7 @@ import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
 
@@ -153,17 +156,11 @@ class ShutdownTest {
             }
 
             // In flight: the 10 top-ups wait VERIFIED in their callbacks, and 50 requests are running.
-            long deadline = System.currentTimeMillis() + AWAIT_MILLIS;
-            double inflight = 0;
-            long verified = 0;
-            while (System.currentTimeMillis() < deadline) {
-                inflight = first.metric("taraz_inflight_transactions");
-                verified = paying.get() < TOPUPS ? 0 : countRows(dataDir, "SELECT count(*) FROM topups WHERE state = 'VERIFIED'");
-                if (inflight >= SETTLES + TOPUPS && verified == TOPUPS) {
-                    break;
-                }
-                Thread.sleep(50);
-            }
+            InFlight seen = Wait.poll(AWAIT_MILLIS, () -> new InFlight(first.metric("taraz_inflight_transactions"),
+                    paying.get() < TOPUPS ? 0 : countRows(dataDir, "SELECT count(*) FROM topups WHERE state = 'VERIFIED'")),
+                    now -> now.inflight() >= SETTLES + TOPUPS && now.verified() == TOPUPS);
+            double inflight = seen.inflight();
+            long verified = seen.verified();
             if (!(inflight >= SETTLES + TOPUPS && verified == TOPUPS)) {
                 StringBuilder why = new StringBuilder();
                 for (Future<ApiClient.Response> pay : pays) {
@@ -239,7 +236,7 @@ class ShutdownTest {
                 JsonObject atBank = psp.payment(authorities.get(i));
                 assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
             }
-            assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
             psp.resetFaults();
             clients.shutdownNow();
@@ -285,7 +282,7 @@ class ShutdownTest {
                 JsonObject body = settleBody(passengers.get(i), drivers.get(i));
                 settles.add(clients.submit(() -> api.post(path, key, body)));
             }
-            awaitMetric(first, "taraz_inflight_transactions", STUCK_SETTLES);
+            first.awaitMetric("taraz_inflight_transactions", inflight -> inflight >= STUCK_SETTLES, AWAIT_MILLIS);
 
             long signalled = System.nanoTime();
             first.terminate();
@@ -338,7 +335,7 @@ class ShutdownTest {
                 assertEquals("SETTLED", retry.json().getString("state"));
                 assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "the retry charged nothing");
             }
-            assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
             clients.shutdownNow();
             GatewayProcess.stop(first, second);
@@ -350,6 +347,8 @@ class ShutdownTest {
     /** How long the restart's recovery holds the trip (a delay failpoint), so that the boot can be watched. */
     private static final long RECOVERY_HOLD_MILLIS = 3000;
     private static final long READY_TIMEOUT_MILLIS = 180_000;
+    /** Readiness is sampled this often while the restart boots, to watch it DOWN during recovery. */
+    private static final Duration BOOT_POLL = Duration.ofMillis(50);
 
     @Test
     void readinessIsDownFromShutdownUntilRecoveryEnds() throws Exception {
@@ -372,19 +371,18 @@ class ShutdownTest {
             env.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(" + RECOVERY_HOLD_MILLIS + ")");
             env.put("TARAZ_READINESS_GRACE_MS", "2000");
             second = GatewayProcess.spawn(dataDir, port, env);
-            long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
-            int downWhileUnsettled = 0;
-            int polls = 0;
-            List<String> phases = new ArrayList<>();
-            while (true) {
-                assertTrue(System.currentTimeMillis() < deadline, "not ready within " + READY_TIMEOUT_MILLIS + " ms");
-                assertTrue(second.isAlive(), "the restart died:\n" + second.output());
-                NewRequest ready = get(second.baseUrl() + "/health/ready");
-                polls++;
+            AtomicInteger downWhileUnsettled = new AtomicInteger();
+            AtomicInteger polls = new AtomicInteger();
+            List<String> phases = new CopyOnWriteArrayList<>();
+            GatewayProcess booting = second;
+            Wait.until("the restart ready", READY_TIMEOUT_MILLIS, BOOT_POLL, () -> {
+                assertTrue(booting.isAlive(), "the restart died:\n" + booting.output());
+                NewRequest ready = get(booting.baseUrl() + "/health/ready");
+                polls.incrementAndGet();
                 if (ready.status() == 200) {
                     // The first 200: recovery must be over, the trip SETTLED in the database.
                     assertEquals("SETTLED", tripState(dataDir, tripId), "readiness UP before recovery settled the trip");
-                    break;
+                    return true;
                 }
                 if (ready.status() == 503) {
                     String phase = ready.body() == null ? "" : ready.body().replaceAll("(?s).*\"phase\"\\s*:\\s*\"([A-Z]+)\".*", "$1");
@@ -392,14 +390,14 @@ class ShutdownTest {
                         phases.add(phase);
                     }
                     if (!"SETTLED".equals(tripState(dataDir, tripId))) {
-                        downWhileUnsettled++;
+                        downWhileUnsettled.incrementAndGet();
                     }
                 }
-                Thread.sleep(50);
-            }
+                return false;
+            }, Boolean.TRUE::equals);
             System.out.printf("readiness on boot: %d polls, %d answered 503 while the trip was not yet settled; phases seen %s%n",
-                    polls, downWhileUnsettled, phases);
-            assertTrue(downWhileUnsettled > 0, "readiness was watched DOWN during recovery: phases " + phases);
+                    polls.get(), downWhileUnsettled.get(), phases);
+            assertTrue(downWhileUnsettled.get() > 0, "readiness was watched DOWN during recovery: phases " + phases);
             assertTrue(phases.contains("RECOVERING"), "phases seen: " + phases);
             assertEquals(FUNDS_RIALS - FARE_RIALS, second.api().balance(passenger));
 
@@ -422,6 +420,9 @@ class ShutdownTest {
     }
 
     /** A request on a fresh connection: its status and headers, or refused (an I/O error). */
+    /** What was in flight on a node: the gauge, and the top-ups waiting VERIFIED in their callbacks. */
+    private record InFlight(double inflight, long verified) {}
+
     record NewRequest(int status, String retryAfter, String body, String error) {
         boolean refused() {
             return error != null;
@@ -474,18 +475,6 @@ class ShutdownTest {
         return status;
     }
 
-    private static void awaitMetric(GatewayProcess child, String name, double atLeast) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + AWAIT_MILLIS;
-        double value = Double.NaN;
-        while (System.currentTimeMillis() < deadline) {
-            value = child.metric(name);
-            if (value >= atLeast) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError(name + " never reached " + atLeast + ": " + value);
-    }
 
     /** The trip's state in the child's embedded PostgreSQL, or null (no row, or the database not up yet). */
     private static String tripState(Path dataDir, String tripId) {
@@ -501,15 +490,8 @@ class ShutdownTest {
     }
 
     static long countRows(Path dataDir, String sql, Object... args) throws Exception {
-        try (Connection c = GatewayProcess.connectToDatabase(dataDir);
-             PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+        try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
+            return Sql.count(c, sql, args);
         }
     }
 
@@ -528,13 +510,6 @@ class ShutdownTest {
             assertFalse(records.get(id).isEmpty(), "no journal record for " + id);
         }
         return records;
-    }
-
-    /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
-    private static void assertLedgerAddsUp(Path dataDir) throws Exception {
-        assertEquals(0, countRows(dataDir, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
-        assertEquals(0, countRows(dataDir, "SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT "
-                + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "accounts whose balance differs from their entries");
     }
 
     static String tail(String text, int lines) {

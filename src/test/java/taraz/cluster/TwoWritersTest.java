@@ -190,7 +190,7 @@ class TwoWritersTest {
                 assertEquals(commissionRials, Sql.count(c, "SELECT balance_rials FROM accounts WHERE id = 'platform-commission'"),
                         "the platform's commission");
                 assertEquals(0, Sql.count(c, "SELECT count(*) FROM holds WHERE state = 'HELD'"), "holds left active");
-                Sql.assertLedgerAddsUp(c);
+                Sql.assertLedgerAddsUp(c, "after two writers");
             }
             ApiClient onB = b.api();
             for (Map.Entry<String, Long> wallet : expected.entrySet()) {

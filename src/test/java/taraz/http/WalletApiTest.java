@@ -1,5 +1,6 @@
 package taraz.http;
 
+import taraz.support.Wait;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -300,18 +301,11 @@ class WalletApiTest {
         assertEquals(1, update("UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = ?",
                 "trip:" + trip + ":hold"));
 
-        String state = null;
-        long deadline = System.nanoTime() + POLL_MILLIS_MAX * 1_000_000;
-        while (System.nanoTime() < deadline) {
+        Wait.until("the sweeper expires the hold", POLL_MILLIS_MAX, () -> {
             ApiClient.Response r = api.get("/v1/trips/" + trip);
             assertEquals(200, r.status(), r.text());
-            state = r.json().getString("state");
-            if ("EXPIRED".equals(state)) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        assertEquals("EXPIRED", state, "the sweeper expired the hold");
+            return r.json().getString("state");
+        }, "EXPIRED"::equals);
         assertEquals(60_000L, api.available(passenger));
         assertEquals(60_000L, api.balance(passenger));
         assertTrue(api.wallet(passenger).getJsonArray("holds").isEmpty());

@@ -143,7 +143,7 @@ class BatchPropertyTest {
         assertTrue(largestBatch > 1, "the largest batch held " + largestBatch + " command(s): "
                 + batchSize.count() + " batches for " + toWriter + " commands");
         assertTrue(postedInOneBatch > 0, "seed=" + SEED + ": no hold was placed and posted in one batch");
-        LedgerPropertyTest.checkLedgerInvariants(sql, "seed=" + SEED + " after " + ROUNDS + " rounds");
+        Sql.assertLedgerAddsUp(sql, "seed=" + SEED + " after " + ROUNDS + " rounds");
         System.out.printf("BatchPropertyTest seed=%d: %d rounds, %d commands to the writer in %d batches (mean %.1f, "
                         + "largest %.0f); holds placed and posted in one batch %d, placed and voided in one batch %d; "
                         + "outcomes %s%n", SEED, ROUNDS, toWriter, batchSize.count(),

@@ -7,14 +7,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import taraz.support.Sql;
+import org.awaitility.core.ConditionTimeoutException;
 import taraz.support.ApiClient;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,6 +47,8 @@ class ConcurrentSettleTest {
     private static final long FUNDED = 1_000_000;
     private static final long FARE = 150_000;
     private static final long COMMISSION = 30_000;
+    /** PostgreSQL's statistics (its deadlock count) arrive within a second or so. */
+    private static final Duration STATISTICS_WAIT = Duration.ofSeconds(3);
 
     private static ApiClient api;
     private static Connection sql;
@@ -125,23 +128,23 @@ class ConcurrentSettleTest {
         assertEquals(funded - fare, api.balance(p.passenger), at + ": passenger debited once");
         assertEquals(funded - fare, api.available(p.passenger), at + ": passenger holds nothing");
         assertEquals(fare - commission, api.balance(p.driver), at + ": driver credited once");
-        assertEquals(1, count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), at + ": transfers");
-        assertEquals(3, count("SELECT count(*) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'", tripId),
+        assertEquals(1, Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), at + ": transfers");
+        assertEquals(3, Sql.count(sql, "SELECT count(*) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'", tripId),
                 at + ": entries of the settlement");
-        assertEquals(0, count("SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'",
+        assertEquals(0, Sql.count(sql, "SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'",
                 tripId), at + ": the settlement balances");
-        assertEquals(commission, count("SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
+        assertEquals(commission, Sql.count(sql, "SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
                 + "ON t.id = e.transfer_id WHERE t.payment_id = ? AND e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'",
                 tripId), at + ": platform commission credited once");
-        assertEquals(-fare, count("SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
+        assertEquals(-fare, Sql.count(sql, "SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
                 + "ON t.id = e.transfer_id WHERE t.payment_id = ? AND e.account_id = '" + p.passenger + "'", tripId), at);
-        assertEquals(List.of("trip:" + tripId + ":settle"), strings("SELECT transfer_id FROM entries "
+        assertEquals(List.of("trip:" + tripId + ":settle"), Sql.column(sql, "SELECT transfer_id FROM entries "
                 + "WHERE account_id = ? AND transfer_id NOT LIKE 'adj_%'", p.passenger), at + ": the passenger's debits");
         JsonObject trip = api.get("/v1/trips/" + tripId).json();
         assertEquals("SETTLED", trip.getString("state"), at);
         assertEquals(fare, trip.getLong("fare"), at);
         assertEquals(commission, trip.getLong("commission"), at);
-        LedgerPropertyTest.checkLedgerInvariants(sql, at);
+        Sql.assertLedgerAddsUp(sql, at);
     }
 
     @Test
@@ -202,7 +205,7 @@ class ConcurrentSettleTest {
         JsonObject wallet = api.wallet(p.passenger);
         assertEquals(0, wallet.getLong("held"), wallet.encode());
         assertEquals(0, wallet.getJsonArray("holds").size(), wallet.encode());
-        assertEquals("POSTED", string("SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", tripId));
+        assertEquals("POSTED", Sql.text(sql, "SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", tripId));
     }
 
     private static void assertAllSettled(List<ApiClient.Response> responses) {
@@ -296,7 +299,7 @@ class ConcurrentSettleTest {
         assertEquals(balance / each, active.size(), wallet.encode());
         assertEquals(List.of(), samplerFailures, "reading the wallet during the holds");
         assertTrue(lowest.get() >= 0, "available went to " + lowest.get());
-        LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent holds on " + p.passenger);
+        Sql.assertLedgerAddsUp(sql, "concurrent holds on " + p.passenger);
     }
 
     /**
@@ -377,9 +380,9 @@ class ConcurrentSettleTest {
         for (int i = 0; i < trips; i++) {
             String tripId = prefix + "-" + i;
             assertEquals(responses.get(i).status() == 200 ? 1 : 0,
-                    count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), tripId + all);
+                    Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), tripId + all);
         }
-        LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent settlements of " + p.passenger);
+        Sql.assertLedgerAddsUp(sql, "concurrent settlements of " + p.passenger);
         // Transfer sorts its legs "so concurrent transfers lock rows in one order and cannot
         // deadlock"; each deadlock costs deadlock_timeout and a retry (a 500 after 3 of them).
         assertEquals(0, deadlocks, "PostgreSQL broke " + deadlocks + " deadlock(s) among " + trips
@@ -389,56 +392,21 @@ class ConcurrentSettleTest {
     // ---- SQL ---------------------------------------------------------------------------------
 
     private static long deadlocks() throws SQLException {
-        return count("SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database");
+        return Sql.count(sql, "SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database");
     }
 
     /** Deadlocks the database detected since {@code before}; its statistics arrive within a second or so. */
-    private static long deadlocksSince(long before) throws SQLException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        long now = deadlocks();
-        while (now == before && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            now = deadlocks();
+    private static long deadlocksSince(long before) {
+        AtomicLong now = new AtomicLong(before);
+        try {
+            await().atMost(STATISTICS_WAIT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200))
+                    .until(() -> {
+                        now.set(deadlocks());
+                        return now.get() != before;
+                    });
+        } catch (ConditionTimeoutException e) {
+            // None reported within the wait: the expected outcome.
         }
-        return now - before;
-    }
-
-    private static long count(String query, String... args) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setString(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                assertTrue(rs.next(), query);
-                return rs.getLong(1);
-            }
-        }
-    }
-
-    private static List<String> strings(String query, String arg) throws SQLException {
-        List<String> values = new ArrayList<>();
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    values.add(rs.getString(1));
-                }
-            }
-        }
-        return values;
-    }
-
-    private static String string(String query, String arg) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
+        return now.get() - before;
     }
 }

@@ -1,5 +1,6 @@
 package taraz.reconcile;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -139,14 +140,9 @@ class ReconcileReverseTest {
     }
 
     /** A claim on a reverse holds a lease while its run's calls may still reach the bank; a successor waits it out. */
-    private static void awaitClaimReleased(ReconcileDb db) throws Exception {
-        long deadline = System.currentTimeMillis() + EXIT_TIMEOUT_MILLIS;
-        while (db.count("SELECT count(*) FROM reconciliation_actions WHERE lease_until > now()") > 0) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("the reverse claim's lease never ended");
-            }
-            Thread.sleep(100);
-        }
+    private static void awaitClaimReleased(ReconcileDb db) {
+        Wait.until("the reverse claim's lease ends", EXIT_TIMEOUT_MILLIS,
+                () -> db.count("SELECT count(*) FROM reconciliation_actions WHERE lease_until > now()"), leased -> leased == 0);
     }
 
     /** The wallet credited once for a top-up the cardholder paid twice at the bank; the settlement lists both. */

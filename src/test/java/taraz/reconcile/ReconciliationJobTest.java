@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
-import taraz.support.Wait;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -68,6 +67,6 @@ class ReconciliationJobTest {
     }
 
     private static void awaitMetric(GatewayProcess gateway, String name, double value) {
-        Wait.until(name + " = " + value, WAIT_MILLIS, () -> gateway.metric(name), last -> last == value);
+        gateway.awaitMetric(name, last -> last == value, WAIT_MILLIS);
     }
 }

@@ -5,7 +5,6 @@ import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 

@@ -9,12 +9,12 @@ import taraz.failpoint.Failpoints;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
+import taraz.support.Sql;
 import taraz.support.TestPsp;
 import taraz.support.Topups;
 
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HashMap;
@@ -102,7 +102,7 @@ class TopupCrashTest {
             ApiClient.Response duplicate = again.get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK");
             assertEquals(200, duplicate.status(), duplicate.text());
             assertEquals(AMOUNT_RIALS, again.balance(wallet));
-            TripCrashTest.assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
             second.close();
         }

@@ -107,7 +107,7 @@ class TripCrashTest {
                 assertEquals(1, Sql.count(c, "SELECT count(*) FROM transfers WHERE kind = 'trip_settle' AND payment_id = ?",
                         tripId), "one settlement transfer");
             }
-            assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
             GatewayProcess.stop(started.toArray(GatewayProcess[]::new));
         }
@@ -135,10 +135,4 @@ class TripCrashTest {
         return records.isEmpty() ? null : records.get(records.size() - 1).state();
     }
 
-    /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
-    static void assertLedgerAddsUp(Path dataDir) throws Exception {
-        try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
-            Sql.assertLedgerAddsUp(c);
-        }
-    }
 }

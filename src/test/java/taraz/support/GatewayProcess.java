@@ -1,5 +1,6 @@
 package taraz.support;
 
+import java.util.function.DoublePredicate;
 import taraz.db.EmbeddedDatabase;
 
 import java.io.IOException;
@@ -170,6 +171,11 @@ public final class GatewayProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             return Double.NaN;
         }
+    }
+
+    /** Waits (bounded) until the metric's value satisfies {@code reached}; returns that value. */
+    public double awaitMetric(String name, DoublePredicate reached, long timeoutMillis) {
+        return Wait.until(name + " on pid " + pid(), timeoutMillis, () -> metric(name), reached::test);
     }
 
     /** The status of /health/ready, or -1 when nothing answers. */

@@ -27,14 +27,14 @@ public final class Wait {
      * AssertionError (a probe that sees the awaited state can no longer come).
      */
     public static <T> T until(String what, long timeoutMillis, Callable<T> probe, Predicate<T> done) {
+        return until(what, timeoutMillis, POLL, probe, done);
+    }
+
+    /** The same, probing every {@code poll}: for a test that samples what it watches more often. */
+    public static <T> T until(String what, long timeoutMillis, Duration poll, Callable<T> probe, Predicate<T> done) {
         AtomicReference<T> last = new AtomicReference<>();
         try {
-            return await(what).atMost(Duration.ofMillis(timeoutMillis)).pollDelay(Duration.ZERO).pollInterval(POLL)
-                    .until(() -> {
-                        T value = probe.call();
-                        last.set(value);
-                        return value;
-                    }, done);
+            return probeUntil(timeoutMillis, poll, probe, done, last);
         } catch (ConditionTimeoutException e) {
             throw new AssertionError(what + ": not within " + timeoutMillis + " ms; last seen: " + last.get(), e);
         }
@@ -43,5 +43,28 @@ public final class Wait {
     /** Probes until {@code condition} holds, at most {@code timeoutMillis}. */
     public static void until(String what, long timeoutMillis, Callable<Boolean> condition) {
         until(what, timeoutMillis, condition, Boolean.TRUE::equals);
+    }
+
+    /**
+     * Probes until {@code done} holds or {@code timeoutMillis} is up, and returns the last value
+     * either way, for a caller whose own assertions then say what was missing.
+     */
+    public static <T> T poll(long timeoutMillis, Callable<T> probe, Predicate<T> done) {
+        AtomicReference<T> last = new AtomicReference<>();
+        try {
+            return probeUntil(timeoutMillis, POLL, probe, done, last);
+        } catch (ConditionTimeoutException e) {
+            return last.get();
+        }
+    }
+
+    private static <T> T probeUntil(long timeoutMillis, Duration poll, Callable<T> probe, Predicate<T> done,
+                                    AtomicReference<T> last) {
+        return await().atMost(Duration.ofMillis(timeoutMillis)).pollDelay(Duration.ZERO).pollInterval(poll)
+                .until(() -> {
+                    T value = probe.call();
+                    last.set(value);
+                    return value;
+                }, done);
     }
 }

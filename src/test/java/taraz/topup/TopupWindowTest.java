@@ -1,5 +1,6 @@
 package taraz.topup;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -177,16 +177,8 @@ class TopupWindowTest {
         return env;
     }
 
-    private static void awaitBankStatus(String authority, String status) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(AWAIT_MILLIS);
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            last = psp.payment(authority);
-            if (status.equals(last.getString("status"))) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the bank never made " + authority + " " + status + ": " + last);
+    private static void awaitBankStatus(String authority, String status) {
+        Wait.until("the bank makes " + authority + " " + status, AWAIT_MILLIS, () -> psp.payment(authority),
+                payment -> status.equals(payment.getString("status")));
     }
 }
