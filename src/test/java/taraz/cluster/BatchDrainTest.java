@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,7 +66,6 @@ class BatchDrainTest {
     private static final long SHORT_DRAIN_MILLIS = 3000;
 
     /** Added to the drain deadline for "exited before the deadline": 2 cores, a JVM to stop. */
-    private static final long EXIT_MARGIN_MILLIS = 15_000;
     private static final long EXIT_TIMEOUT_MILLIS = 90_000;
     /** How long all 20 requests may take to be in flight (they take well under a second). */
     private static final long IN_FLIGHT_TIMEOUT_MILLIS = 30_000;
@@ -216,8 +216,8 @@ class BatchDrainTest {
                         + ", its client saw " + describe(outcome));
             }
             assertEquals(0, status, ShutdownTest.tail(held.output(), 40));
-            assertTrue(exitedMillis < drainMillis + EXIT_MARGIN_MILLIS, "exited before the deadline (" + drainMillis
-                    + " ms) + margin: " + exitedMillis + " ms\n" + ShutdownTest.tail(held.output(), 40));
+            assertFalse(held.output().contains("did not finish cleanly"), "every stop phase ended within its bound, the drain "
+                    + "within its deadline (" + drainMillis + " ms)\n" + ShutdownTest.tail(held.output(), 40));
 
             // The restart: boot recovery ends what the stop let go of.
             restarted = GatewayProcess.start(dataDir, port, env);

@@ -15,12 +15,7 @@ import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -30,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -55,10 +51,11 @@ class ShutdownTest {
     private static final long EXIT_TIMEOUT_MILLIS = 90_000;
     private static final long AWAIT_MILLIS = 30_000;
     /** Added to a configured deadline for "exited before the deadline": 2 cores, a JVM and a PostgreSQL to stop. */
-    private static final long EXIT_MARGIN_MILLIS = 15_000;
+    /** What the gateway logs when its drain deadline comes with work still in flight. */
+    private static final String DRAIN_DEADLINE_LOG_LINE = "stop: drain deadline reached with";
 
-    private static final HttpClient FRESH = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Duration NEW_REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
 
     private static TestPsp psp;
 
@@ -211,8 +208,8 @@ class ShutdownTest {
             System.out.printf("shutdown drain: %d settles + %d top-ups in flight; exited %d after %d ms (deadline %d ms + grace %d ms)%n",
                     SETTLES, TOPUPS, status, exitedMillis, DRAIN_MILLIS, GRACE_MILLIS);
             assertEquals(0, status, tail(first.output(), 40));
-            assertTrue(exitedMillis < DRAIN_MILLIS + GRACE_MILLIS + EXIT_MARGIN_MILLIS,
-                    "exited before the deadline: " + exitedMillis + " ms");
+            assertFalse(first.output().contains(DRAIN_DEADLINE_LOG_LINE), "drained everything before the deadline:\n"
+                    + tail(first.output(), 40));
 
             // The journal: nothing left incomplete for any of them.
             Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(dataDir.resolve("journal"), 0);
@@ -291,8 +288,9 @@ class ShutdownTest {
             System.out.printf("shutdown deadline: %d settles held %d ms; exited %d after %d ms (drain deadline %d ms)%n",
                     STUCK_SETTLES, STUCK_HOLD_MILLIS, status, exitedMillis, SHORT_DRAIN_MILLIS);
             assertEquals(0, status, tail(first.output(), 40));
-            assertTrue(exitedMillis >= SHORT_DRAIN_MILLIS - 500, "waited for the deadline: " + exitedMillis + " ms");
-            assertTrue(exitedMillis <= 15_000, "exited at the deadline, not at the end of the held work: " + exitedMillis + " ms");
+            // It waited for the deadline and stopped there with the held work still running, not at its end
+            // (the journal below shows each settle let go of at the deadline).
+            assertTrue(first.output().contains(DRAIN_DEADLINE_LOG_LINE), "stopped at the drain deadline:\n" + tail(first.output(), 40));
 
             // The clients lose their connections (expected); none of them was told "settled".
             for (Future<ApiClient.Response> settle : settles) {
@@ -377,7 +375,7 @@ class ShutdownTest {
             GatewayProcess booting = second;
             Wait.until("the restart ready", READY_TIMEOUT_MILLIS, BOOT_POLL, () -> {
                 assertTrue(booting.isAlive(), "the restart died:\n" + booting.output());
-                NewRequest ready = get(booting.baseUrl() + "/health/ready");
+                NewRequest ready = get(booting.baseUrl(), "/health/ready");
                 polls.incrementAndGet();
                 if (ready.status() == 200) {
                     // The first 200: recovery must be over, the trip SETTLED in the database.
@@ -430,33 +428,18 @@ class ShutdownTest {
     }
 
     private static NewRequest newRequest(String baseUrl) {
-        try {
-            HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(baseUrl + "/v1/wallets"))
-                    .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
-                    .header("Idempotency-Key", ApiClient.newKey())
-                    .header("Authorization", "Bearer " + TestGateway.API_KEY)
-                    .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("ownerId", ApiClient.newId("late"))
-                            .put("kind", "passenger").encode())).build(), HttpResponse.BodyHandlers.ofString());
-            return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
-        } catch (IOException e) {
-            return new NewRequest(-1, null, null, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        String body = new JsonObject().put("ownerId", ApiClient.newId("late")).put("kind", "passenger").encode();
+        return answer(ApiClient.http11(baseUrl).trySend("POST", "/v1/wallets", Map.of("Content-Type", "application/json",
+                "Idempotency-Key", ApiClient.newKey()), body, NEW_REQUEST_TIMEOUT));
     }
 
-    private static NewRequest get(String url) {
-        try {
-            HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
-        } catch (IOException e) {
-            return new NewRequest(-1, null, null, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+    private static NewRequest get(String baseUrl, String path) {
+        return answer(ApiClient.http11(baseUrl).tryGet(path, PROBE_TIMEOUT));
+    }
+
+    private static NewRequest answer(Optional<ApiClient.Response> response) {
+        return response.map(r -> new NewRequest(r.status(), r.header("Retry-After"), r.text(), null))
+                .orElseGet(() -> new NewRequest(-1, null, null, "no answer (connection refused, reset or timed out)"));
     }
 
     /**

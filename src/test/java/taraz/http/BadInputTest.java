@@ -6,23 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -33,21 +23,20 @@ import static taraz.support.Sql.count;
 
 /**
  * Bad requests of every kind are answered with a 4xx, a stable code and the error shape, and
- * write nothing: after the whole table the wallets, their ledger rows and the held trip are
- * exactly as before.
+ * write nothing: after each of them the wallets, their ledger rows and the held trip are
+ * exactly as before it.
  *
  * <p>The table uses placeholders, replaced at run time: {P} a funded passenger wallet, {P2} an
  * empty passenger wallet, {D} a driver wallet, {T} a trip held on P, {NEW} a fresh trip id,
  * {KEY} a fresh idempotency key, {ADMIN} the admin bearer token.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BadInputTest {
 
     static final long FUNDS = 1_000_000;
     static final long HELD = 100_000;
 
-    static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .version(HttpClient.Version.HTTP_1_1).build();
+    /** Sends each row's request as it stands: HTTP/1.1, no credential but the row's own. */
+    static ApiClient raw;
 
     /** Codes of rejections made before the idempotency key is claimed: never stored under the key. */
     static final Set<String> VALIDATION_CODES = Set.of("invalid_json", "unknown_field", "missing_field",
@@ -59,7 +48,6 @@ class BadInputTest {
     static String p2;
     static String d;
     static String t;
-    static Snapshot before;
 
     record Snapshot(long pBalance, long pAvailable, long dBalance, long dAvailable, long p2Balance, long p2Available,
                     long entries, long transfers, long holds, long trips, Map<String, Object> trip,
@@ -68,6 +56,7 @@ class BadInputTest {
     @BeforeAll
     static void setUp() throws Exception {
         TestGateway gateway = TestGateway.get();
+        raw = ApiClient.http11(gateway.baseUrl()).withAuthorization(null);
         api = gateway.api();
         p = api.openWallet("passenger");
         p2 = api.openWallet("passenger");
@@ -78,11 +67,11 @@ class BadInputTest {
                 new JsonObject().put("passengerWalletId", p).put("amount", HELD));
         assertEquals(200, held.status(), held.text());
         assertEquals("HELD", held.json().getString("state"));
-        before = snapshot();
-        assertEquals(FUNDS, before.pBalance());
-        assertEquals(FUNDS - HELD, before.pAvailable());
-        assertEquals(1, before.holds());
-        assertEquals(1, before.trips());
+        Snapshot setUp = snapshot();
+        assertEquals(FUNDS, setUp.pBalance());
+        assertEquals(FUNDS - HELD, setUp.pAvailable());
+        assertEquals(1, setUp.holds());
+        assertEquals(1, setUp.trips());
     }
 
     // ---- the table -------------------------------------------------------------------------
@@ -239,7 +228,6 @@ class BadInputTest {
                 row("wrong method on a wallet", "DELETE", "/v1/wallets/{P}", NONE, null, 405, "method_not_allowed"));
     }
 
-    @Order(1)
     @ParameterizedTest(name = "[{index}] {0} -> {5} {6}")
     @MethodSource("badRequests")
     void isRefusedWithAStableCode(String description, String method, String path, Map<String, String> headers,
@@ -250,6 +238,7 @@ class BadInputTest {
         Map<String, String> resolvedHeaders = new LinkedHashMap<>();
         headers.forEach((name, value) -> resolvedHeaders.put(name, fill(value, key, tripId)));
         String resolvedBody = body == null ? null : fill(body, key, tripId);
+        Snapshot before = snapshot();
 
         ApiClient.Response response = send(method, resolvedPath, resolvedHeaders, resolvedBody);
 
@@ -272,25 +261,25 @@ class BadInputTest {
             assertEquals(0, count("SELECT count(*) FROM trips WHERE trip_id = ?", tripId),
                     description + ": a rejected request created its trip");
         }
+        assertNothingWritten(before, description);
     }
 
-    @Order(2)
-    @Test
-    void nothingWasWritten() throws Exception {
+    /** The wallets, their ledger rows and the held trip are as they were before the request. */
+    private static void assertNothingWritten(Snapshot before, String description) throws Exception {
         Snapshot after = snapshot();
-        assertEquals(before, after);
-        assertEquals("HELD", after.trip().get("state"));
-        assertEquals("HELD", after.hold().get("state"));
-        assertEquals("trip:" + t + ":hold", after.trip().get("hold_id"));
-        assertEquals(Long.toString(HELD), after.trip().get("hold_rials"));
-        assertEquals(null, after.trip().get("transfer_id"));
-        assertEquals(0L, count("SELECT count(*) FROM transfers WHERE payment_id = ?", t));
+        assertEquals(before, after, description);
+        assertEquals("HELD", after.trip().get("state"), description);
+        assertEquals("HELD", after.hold().get("state"), description);
+        assertEquals("trip:" + t + ":hold", after.trip().get("hold_id"), description);
+        assertEquals(Long.toString(HELD), after.trip().get("hold_rials"), description);
+        assertEquals(null, after.trip().get("transfer_id"), description);
+        assertEquals(0L, count("SELECT count(*) FROM transfers WHERE payment_id = ?", t), description);
         ApiClient.Response view = api.get("/v1/trips/" + t);
         assertEquals(200, view.status(), view.text());
-        assertEquals("HELD", view.json().getString("state"));
-        assertEquals(HELD, view.json().getJsonObject("hold").getLong("amount"));
-        assertTrue(view.json().getJsonArray("transfers").isEmpty());
-        assertEquals(0L, count("SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
+        assertEquals("HELD", view.json().getString("state"), description);
+        assertEquals(HELD, view.json().getJsonObject("hold").getLong("amount"), description);
+        assertTrue(view.json().getJsonArray("transfers").isEmpty(), description);
+        assertEquals(0L, count("SELECT coalesce(sum(balance_rials), 0) FROM accounts"), description + ": sum of balances");
     }
 
     // ---- helpers ---------------------------------------------------------------------------
@@ -301,21 +290,12 @@ class BadInputTest {
                 .replace("{APIKEY}", TestGateway.API_KEY);
     }
 
-    static ApiClient.Response send(String method, String path, Map<String, String> headers, String body)
-            throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(TestGateway.get().baseUrl() + path))
-                .timeout(Duration.ofSeconds(30))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    static ApiClient.Response send(String method, String path, Map<String, String> headers, String body) {
         // Every request carries the tests' API key unless its row names another credential (or none).
         Map<String, String> withKey = new LinkedHashMap<>(headers);
         withKey.putIfAbsent("Authorization", "Bearer " + TestGateway.API_KEY);
-        withKey.forEach((name, value) -> {
-            if (!NONE_MARK.equals(value)) {
-                request.header(name, value);
-            }
-        });
-        HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new ApiClient.Response(response.statusCode(), response.headers().map(), response.body());
+        withKey.values().removeIf(NONE_MARK::equals);
+        return raw.send(method, path, withKey, body);
     }
 
     static Snapshot snapshot() throws SQLException {
@@ -336,7 +316,4 @@ class BadInputTest {
                         + "FROM trips WHERE trip_id = ?", t),
                 taraz.support.Sql.row("SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
     }
-
-
-
 }

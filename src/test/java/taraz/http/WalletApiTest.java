@@ -326,7 +326,7 @@ class WalletApiTest {
     }
 
     @Test
-    void isReady() {
+    void liveAndReadyAnswer200AndReadinessSaysUp() {
         ApiClient.Response live = api.get("/health/live");
         assertEquals(200, live.status());
         ApiClient.Response ready = api.get("/health/ready");
@@ -335,7 +335,7 @@ class WalletApiTest {
     }
 
     @Test
-    void exposesMetrics() {
+    void metricsListTheInflightGaugeAndThePaymentsCounter() {
         String passenger = api.openWallet("passenger");
         api.fund(passenger, 1_000);
         assertEquals(200, api.post("/v1/trips/" + ApiClient.newId("trip") + "/hold", ApiClient.newKey(),

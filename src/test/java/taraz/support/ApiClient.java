@@ -3,12 +3,14 @@ package taraz.support;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /** A small blocking client of the taraz HTTP API for tests (real HTTP on loopback). */
@@ -82,19 +84,19 @@ public final class ApiClient {
     }
 
     public Response get(String path) {
-        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET(), null);
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET());
     }
 
     /** A GET with extra headers (e.g. {@code Accept}). */
     public Response get(String path, Map<String, String> headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).GET();
         headers.forEach(request::header);
-        return send(request, null);
+        return send(request);
     }
 
     public Response getAdmin(String path) {
         return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET()
-                .header("Authorization", "Bearer " + adminToken), null);
+                .header("Authorization", "Bearer " + adminToken));
     }
 
     public Response post(String path, String key, String body) {
@@ -108,7 +110,7 @@ public final class ApiClient {
         if (key != null) {
             request.header("Idempotency-Key", key);
         }
-        return send(request, null);
+        return send(request);
     }
 
     public Response post(String path, String key, JsonObject body) {
@@ -135,16 +137,57 @@ public final class ApiClient {
         }
     }
 
-    private Response send(HttpRequest.Builder request, Object unused) {
-        HttpRequest built = request.timeout(TIMEOUT).build();
-        if (authorization != null && built.headers().firstValue("Authorization").isEmpty()) {
+    /**
+     * Any request as given (method, headers, raw body): for the tests of what the API refuses.
+     * The client's credential is added unless the headers name one.
+     */
+    public Response send(String method, String path, Map<String, String> headers, String body) {
+        try {
+            return exchange(request(method, path, headers, body), TIMEOUT);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A request to a node that may not answer (booting, stopping, killed): its response, or
+     * empty when the connection fails or nothing answers within {@code timeout}.
+     */
+    public Optional<Response> trySend(String method, String path, Map<String, String> headers, String body, Duration timeout) {
+        try {
+            return Optional.of(exchange(request(method, path, headers, body), timeout));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** {@link #trySend} of a GET. */
+    public Optional<Response> tryGet(String path, Duration timeout) {
+        return trySend("GET", path, Map.of(), null, timeout);
+    }
+
+    private HttpRequest.Builder request(String method, String path, Map<String, String> headers, String body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(request::header);
+        return request;
+    }
+
+    private Response send(HttpRequest.Builder request) {
+        try {
+            return exchange(request, TIMEOUT);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Response exchange(HttpRequest.Builder request, Duration timeout) throws IOException {
+        if (authorization != null && request.copy().build().headers().firstValue("Authorization").isEmpty()) {
             request.header("Authorization", authorization);
         }
         try {
-            HttpResponse<String> response = client.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = client.send(request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
             return new Response(response.statusCode(), response.headers().map(), response.body());
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -5,10 +5,6 @@ import taraz.db.EmbeddedDatabase;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -43,7 +39,8 @@ public final class GatewayProcess implements AutoCloseable {
     private static final long SIGNAL_TIMEOUT_MILLIS = 5_000;
     /** A graceful stop: the drain of in-flight requests, the journal sync, PostgreSQL's own stop. */
     private static final long STOP_TIMEOUT_MILLIS = 90_000;
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    /** A probe of a child that may be booting or stopping gives up this soon. */
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     /** Every child this run started, for {@link #close} and {@link #stopLeftovers}. */
     private static final Set<GatewayProcess> LAUNCHED = ConcurrentHashMap.newKeySet();
 
@@ -159,18 +156,10 @@ public final class GatewayProcess implements AutoCloseable {
      * or NaN when nothing answers or the metric is absent.
      */
     public double metric(String name) {
-        try {
-            String text = HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/metrics")).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
-                    + "(\\{[^}]*\\})? ([-+0-9.eE]+|NaN)$").matcher(text);
-            return m.find() ? Double.parseDouble(m.group(2)) : Double.NaN;
-        } catch (IOException e) {
-            return Double.NaN;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Double.NaN;
-        }
+        java.util.regex.Pattern series = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+                + "(\\{[^}]*\\})? ([-+0-9.eE]+|NaN)$");
+        return api().tryGet("/metrics", PROBE_TIMEOUT).map(r -> series.matcher(r.text()))
+                .filter(java.util.regex.Matcher::find).map(m -> Double.parseDouble(m.group(2))).orElse(Double.NaN);
     }
 
     /** Waits (bounded) until the metric's value satisfies {@code reached}; returns that value. */
@@ -180,15 +169,7 @@ public final class GatewayProcess implements AutoCloseable {
 
     /** The status of /health/ready, or -1 when nothing answers. */
     public int readyStatus() {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+        return api().tryGet("/health/ready", PROBE_TIMEOUT).map(ApiClient.Response::status).orElse(-1);
     }
 
     public String baseUrl() {

@@ -3,10 +3,6 @@ package taraz.support;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.io.File;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,8 +23,7 @@ public final class Haproxy implements AutoCloseable {
     /** Answers in a row through HAProxy that show it routes to the node, not a lucky first probe. */
     private static final int READY_IN_A_ROW = 4;
     private static final long STOP_TIMEOUT_SECONDS = 10;
-    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final Process process;
     private final Path log;
@@ -61,18 +56,13 @@ public final class Haproxy implements AutoCloseable {
     /** Until {@code baseUrl + "/health/ready"} answers 200 four times in a row through HAProxy: a ready node behind it. */
     public void awaitRouting(String baseUrl) throws IOException {
         AtomicInteger inARow = new AtomicInteger();
+        ApiClient through = ApiClient.http11(baseUrl);
         try {
             Wait.until("haproxy routes to a ready node", ROUTING_TIMEOUT_MILLIS, () -> {
                 if (!process.isAlive()) {
                     throw new AssertionError("haproxy exited with " + process.exitValue() + ":\n" + Files.readString(log));
                 }
-                int status;
-                try {
-                    status = CLIENT.send(HttpRequest.newBuilder(URI.create(baseUrl + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
-                            HttpResponse.BodyHandlers.discarding()).statusCode();
-                } catch (IOException e) {
-                    status = -1;
-                }
+                int status = through.tryGet("/health/ready", PROBE_TIMEOUT).map(ApiClient.Response::status).orElse(-1);
                 if (status != 200) {
                     inARow.set(0);
                 }
