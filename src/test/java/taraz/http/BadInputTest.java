@@ -6,20 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import taraz.support.ApiClient;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
-
-import static taraz.support.Sql.count;
 
 /**
  * Bad requests of every kind are answered with a 4xx, a stable code and the error shape, and
@@ -44,6 +45,8 @@ class BadInputTest {
             "invalid_id", "payload_too_large", "unsupported_media_type", "unauthorized");
 
     static ApiClient api;
+    /** One connection for the snapshots the rows take before and after their requests. */
+    static Connection sql;
     static String p;
     static String p2;
     static String d;
@@ -57,6 +60,7 @@ class BadInputTest {
     static void setUp() throws Exception {
         TestGateway gateway = TestGateway.get();
         raw = ApiClient.http11(gateway.baseUrl()).withAuthorization(null);
+        sql = Sql.connect();
         api = gateway.api();
         p = api.openWallet("passenger");
         p2 = api.openWallet("passenger");
@@ -72,6 +76,11 @@ class BadInputTest {
         assertEquals(FUNDS - HELD, setUp.pAvailable());
         assertEquals(1, setUp.holds());
         assertEquals(1, setUp.trips());
+    }
+
+    @AfterAll
+    static void closeConnection() throws SQLException {
+        sql.close();
     }
 
     // ---- the table -------------------------------------------------------------------------
@@ -254,11 +263,11 @@ class BadInputTest {
         assertEquals(code, response.errorCode(), description + ": " + response.text());
 
         if (VALIDATION_CODES.contains(code) && resolvedHeaders.containsValue(key)) {
-            assertEquals(0, count("SELECT count(*) FROM idempotency_keys WHERE key = ?", key),
+            assertEquals(0, Sql.count(sql, "SELECT count(*) FROM idempotency_keys WHERE key = ?", key),
                     description + ": a rejected request was stored under its key");
         }
         if (resolvedPath.contains(tripId)) {
-            assertEquals(0, count("SELECT count(*) FROM trips WHERE trip_id = ?", tripId),
+            assertEquals(0, Sql.count(sql, "SELECT count(*) FROM trips WHERE trip_id = ?", tripId),
                     description + ": a rejected request created its trip");
         }
         assertNothingWritten(before, description);
@@ -273,13 +282,13 @@ class BadInputTest {
         assertEquals("trip:" + t + ":hold", after.trip().get("hold_id"), description);
         assertEquals(Long.toString(HELD), after.trip().get("hold_rials"), description);
         assertEquals(null, after.trip().get("transfer_id"), description);
-        assertEquals(0L, count("SELECT count(*) FROM transfers WHERE payment_id = ?", t), description);
+        assertEquals(0L, Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", t), description);
         ApiClient.Response view = api.get("/v1/trips/" + t);
         assertEquals(200, view.status(), view.text());
         assertEquals("HELD", view.json().getString("state"), description);
         assertEquals(HELD, view.json().getJsonObject("hold").getLong("amount"), description);
         assertTrue(view.json().getJsonArray("transfers").isEmpty(), description);
-        assertEquals(0L, count("SELECT coalesce(sum(balance_rials), 0) FROM accounts"), description + ": sum of balances");
+        assertEquals(0L, Sql.count(sql, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), description + ": sum of balances");
     }
 
     // ---- helpers ---------------------------------------------------------------------------
@@ -307,13 +316,13 @@ class BadInputTest {
         return new Snapshot(pw.json().getLong("balance"), pw.json().getLong("available"),
                 dw.json().getLong("balance"), dw.json().getLong("available"),
                 p2w.json().getLong("balance"), p2w.json().getLong("available"),
-                count("SELECT count(*) FROM entries WHERE account_id IN " + in, mine.toArray()),
-                count("SELECT count(DISTINCT transfer_id) FROM entries WHERE account_id IN " + in, mine.toArray()),
-                count("SELECT count(*) FROM holds WHERE account_id IN " + in, mine.toArray()),
-                count("SELECT count(*) FROM trips WHERE passenger_wallet_id IN " + in + " OR driver_wallet_id IN " + in,
+                Sql.count(sql, "SELECT count(*) FROM entries WHERE account_id IN " + in, mine.toArray()),
+                Sql.count(sql, "SELECT count(DISTINCT transfer_id) FROM entries WHERE account_id IN " + in, mine.toArray()),
+                Sql.count(sql, "SELECT count(*) FROM holds WHERE account_id IN " + in, mine.toArray()),
+                Sql.count(sql, "SELECT count(*) FROM trips WHERE passenger_wallet_id IN " + in + " OR driver_wallet_id IN " + in,
                         p, d, p2, p, d, p2),
-                taraz.support.Sql.row("SELECT state, hold_id, hold_rials, hold_expires_at, transfer_id, driver_wallet_id, fare_rials, updated_at "
+                Sql.row(sql, "SELECT state, hold_id, hold_rials, hold_expires_at, transfer_id, driver_wallet_id, fare_rials, updated_at "
                         + "FROM trips WHERE trip_id = ?", t),
-                taraz.support.Sql.row("SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
+                Sql.row(sql, "SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
     }
 }

@@ -118,7 +118,14 @@ public final class Sql {
 
     /** The first row, each column as text (null stays null), by column label. */
     public static Map<String, Object> row(String sql, Object... args) throws SQLException {
-        try (Connection c = connect(); PreparedStatement s = prepare(c, sql, args); ResultSet rs = s.executeQuery()) {
+        try (Connection c = connect()) {
+            return row(c, sql, args);
+        }
+    }
+
+    /** The same on a connection of the test's own. */
+    public static Map<String, Object> row(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement s = prepare(c, sql, args); ResultSet rs = s.executeQuery()) {
             if (!rs.next()) {
                 throw new AssertionError("no row for " + sql);
             }

@@ -60,11 +60,13 @@ public final class Wait {
 
     private static <T> T probeUntil(long timeoutMillis, Duration poll, Callable<T> probe, Predicate<T> done,
                                     AtomicReference<T> last) {
-        return await().atMost(Duration.ofMillis(timeoutMillis)).pollDelay(Duration.ZERO).pollInterval(poll)
+        await().atMost(Duration.ofMillis(timeoutMillis)).pollDelay(Duration.ZERO).pollInterval(poll)
                 .until(() -> {
                     T value = probe.call();
                     last.set(value);
-                    return value;
-                }, done);
+                    // The predicate itself, not a matcher of it: a matcher never matches a null value.
+                    return done.test(value);
+                });
+        return last.get();
     }
 }
