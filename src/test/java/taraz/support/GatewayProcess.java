@@ -235,12 +235,8 @@ public final class GatewayProcess implements AutoCloseable {
      * directory. Each is stopped; the descriptions say what was found.
      */
     public static List<String> stopLeftovers() throws IOException, InterruptedException {
-        try {
-            await().atMost(Duration.ofMillis(LEFTOVER_WAIT_MILLIS)).pollInterval(Duration.ofMillis(READY_POLL_MILLIS))
-                    .until(() -> LAUNCHED.stream().noneMatch(GatewayProcess::isAlive));
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            // Reported below, child by child.
-        }
+        // Those still alive after the wait are reported below, child by child.
+        Wait.poll(LEFTOVER_WAIT_MILLIS, () -> LAUNCHED.stream().noneMatch(GatewayProcess::isAlive), Boolean::booleanValue);
         List<String> left = new ArrayList<>();
         for (GatewayProcess child : LAUNCHED) {
             if (child.isAlive()) {
@@ -292,11 +288,9 @@ public final class GatewayProcess implements AutoCloseable {
         if (!quit.waitFor(SIGNAL_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
             quit.destroyForcibly();
         }
-        try {
-            await().atMost(Duration.ofMillis(POSTGRES_STOP_TIMEOUT_MILLIS)).until(() -> exited(pid));
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
+        if (!Wait.poll(POSTGRES_STOP_TIMEOUT_MILLIS, () -> exited(pid), Boolean::booleanValue)) {
             postgres.get().destroyForcibly();
-            await().atMost(Duration.ofMillis(POSTGRES_STOP_TIMEOUT_MILLIS)).until(() -> exited(pid));
+            Wait.until("postgres pid " + pid + " ends after SIGKILL", POSTGRES_STOP_TIMEOUT_MILLIS, () -> exited(pid));
         }
     }
 
