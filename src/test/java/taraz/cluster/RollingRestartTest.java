@@ -1,26 +1,23 @@
 package taraz.cluster;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.Haproxy;
 import taraz.support.TestGateway;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -62,7 +59,6 @@ class RollingRestartTest {
     private static final long PAUSE_BETWEEN_REQUESTS_MILLIS = 50;
     private static final int MAX_ATTEMPTS = 20;
     private static final long RETRY_PAUSE_MILLIS = 250;
-    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
 
     private static final int PASSENGERS = 4;
     private static final long FUNDING_RIALS = 1_000_000_000L;
@@ -75,10 +71,6 @@ class RollingRestartTest {
     private static final long LOAD_END_TIMEOUT_MILLIS = 180_000;
     private static final int WARM_UP_REQUESTS = 50;
 
-    private static final HttpClient CLIENT = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
 
     @Test
     void rollingRestartBehindHaproxyLosesNothing() throws Exception {
@@ -111,7 +103,7 @@ class RollingRestartTest {
             String lb = "http://127.0.0.1:" + lbPort;
             haproxy.awaitRouting(lb);
 
-            Api api = new Api(lb);
+            ApiClient api = new ApiClient(lb);
             List<String> passengers = new ArrayList<>();
             for (int i = 0; i < PASSENGERS; i++) {
                 String passenger = api.openWallet("passenger");
@@ -177,7 +169,7 @@ class RollingRestartTest {
             }
             for (Node node : List.of(a, b)) {
                 if (node.process != null) {
-                    node.process.kill();
+                    node.process.close();
                 }
             }
             database.close();
@@ -217,7 +209,7 @@ class RollingRestartTest {
 
     /** Client threads settling fresh trips through the load balancer, each retried with its own key. */
     private static final class Load {
-        final String lb;
+        final ApiClient client;
         final List<String> passengers;
         final String driver;
         final AtomicBoolean stop = new AtomicBoolean();
@@ -233,7 +225,7 @@ class RollingRestartTest {
         final List<Thread> threads = new ArrayList<>();
 
         Load(String lb, List<String> passengers, String driver) {
-            this.lb = lb;
+            this.client = ApiClient.http11(lb);
             this.passengers = passengers;
             this.driver = driver;
         }
@@ -257,7 +249,7 @@ class RollingRestartTest {
                 String passenger = passengers.get(n % passengers.size());
                 long fare = 10_000 + (n % 13) * 1_000L;
                 long commission = fare / 5;
-                Trip trip = new Trip(Api.newId("trip"), passenger, fare, commission);
+                Trip trip = new Trip(ApiClient.newId("trip"), passenger, fare, commission);
                 trips.add(trip);
                 settle(trip);
                 completed.incrementAndGet();
@@ -266,41 +258,31 @@ class RollingRestartTest {
         }
 
         private void settle(Trip trip) {
-            String key = Api.newKey();
+            String key = ApiClient.newKey();
             String body = new JsonObject().put("passengerWalletId", trip.passenger()).put("driverWalletId", driver)
                     .put("fare", trip.fare()).put("commission", trip.commission()).encode();
-            HttpRequest request = HttpRequest.newBuilder(URI.create(lb + "/v1/trips/" + trip.tripId() + "/settle"))
-                    .timeout(REQUEST_TIMEOUT)
-                    .header("Content-Type", "application/json")
-                    .header("Idempotency-Key", key)
-                    .header("Authorization", "Bearer " + TestGateway.API_KEY)
-                    .POST(HttpRequest.BodyPublishers.ofString(body))
-                    .build();
+            Map<String, String> headers = Map.of("Content-Type", "application/json", "Idempotency-Key", key);
             long started = System.nanoTime();
             String last = null;
             for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
                 String cause;
                 try {
-                    HttpResponse<String> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
-                    int status = response.statusCode();
+                    ApiClient.Response response = client.send("POST", "/v1/trips/" + trip.tripId() + "/settle", headers, body);
+                    int status = response.status();
                     if (status == 200) {
                         succeeded.incrementAndGet();
                         maxLatencyNanos.accumulateAndGet(System.nanoTime() - started, Math::max);
                         return;
                     }
-                    last = status + " " + response.body();
+                    last = status + " " + response.text();
                     if (status != 503 && status != 502 && status != 504 && status != 409) {
                         failures.add(trip.tripId() + ": " + last);
                         return;
                     }
                     cause = Integer.toString(status);
-                } catch (IOException e) {
-                    last = e.toString();
-                    cause = e.getClass().getSimpleName();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failures.add(trip.tripId() + ": interrupted");
-                    return;
+                } catch (UncheckedIOException e) {
+                    last = e.getCause().toString();
+                    cause = e.getCause().getClass().getSimpleName();
                 }
                 if (attempt < MAX_ATTEMPTS) {
                     retries.incrementAndGet();
@@ -311,14 +293,13 @@ class RollingRestartTest {
             failures.add(trip.tripId() + ": gave up after " + MAX_ATTEMPTS + " attempts, last " + last);
         }
 
-        void awaitCompleted(int count, long timeoutMillis) throws InterruptedException {
-            long deadline = System.currentTimeMillis() + timeoutMillis;
-            while (completed.get() < count && sent.get() < MAX_REQUESTS) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new AssertionError("the load completed only " + completed.get() + " of " + count
-                            + " requests within " + timeoutMillis + " ms; failures: " + failures);
-                }
-                Thread.sleep(50);
+        void awaitCompleted(int count, long timeoutMillis) {
+            try {
+                Wait.until("the load completes " + count + " requests", timeoutMillis,
+                        () -> completed.get() >= count || sent.get() >= MAX_REQUESTS);
+            } catch (AssertionError e) {
+                throw new AssertionError("the load completed only " + completed.get() + " of " + count
+                        + " requests within " + timeoutMillis + " ms; failures: " + failures, e);
             }
         }
 
@@ -431,14 +412,11 @@ class RollingRestartTest {
 
     // ---- HAProxy ----------------------------------------------------------------------------
 
-    private static void awaitLogCount(Path log, String text, int count, long timeoutMillis) throws Exception {
-        long deadline = System.currentTimeMillis() + timeoutMillis;
-        while (count(log, text) < count) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("haproxy did not log \"" + text + "\" " + count + " time(s) within "
-                        + timeoutMillis + " ms:\n" + tail(Files.readString(log), 40));
-            }
-            Thread.sleep(100);
+    private static void awaitLogCount(Path log, String text, int count, long timeoutMillis) throws IOException {
+        try {
+            Wait.until("haproxy logs \"" + text + "\" " + count + " time(s)", timeoutMillis, () -> count(log, text) >= count);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ":\n" + tail(Files.readString(log), 40), e);
         }
     }
 

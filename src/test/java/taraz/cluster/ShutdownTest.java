@@ -1,5 +1,7 @@
 package taraz.cluster;
 
+import java.util.concurrent.CopyOnWriteArrayList;
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -7,17 +9,13 @@ import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -27,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -52,10 +51,11 @@ class ShutdownTest {
     private static final long EXIT_TIMEOUT_MILLIS = 90_000;
     private static final long AWAIT_MILLIS = 30_000;
     /** Added to a configured deadline for "exited before the deadline": 2 cores, a JVM and a PostgreSQL to stop. */
-    private static final long EXIT_MARGIN_MILLIS = 15_000;
+    /** What the gateway logs when its drain deadline comes with work still in flight. */
+    private static final String DRAIN_DEADLINE_LOG_LINE = "stop: drain deadline reached with";
 
-    private static final HttpClient FRESH = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Duration NEW_REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
 
     private static TestPsp psp;
 
@@ -102,8 +102,8 @@ class ShutdownTest {
         // unVerified list is on: the sweeper must leave top-ups the node is driving (leased) alone.
         psp.faults(TestPsp.defaultFaults().put("lostCallbackRate", 1.0));
         try {
-            // HTTP/1.1, as behind a load balancer (see Api.http11).
-            Api api = Api.http11(first.baseUrl());
+            // HTTP/1.1, as behind a load balancer (see ApiClient.http11).
+            ApiClient api = ApiClient.http11(first.baseUrl());
             // Each trip its own passenger and driver (commission 0: no shared platform row), so the
             // 40 held transactions do not wait on each other's row locks.
             List<String> passengers = new ArrayList<>();
@@ -120,22 +120,22 @@ class ShutdownTest {
             }
 
             List<String> tripIds = new ArrayList<>();
-            List<Future<Api.Response>> settles = new ArrayList<>();
+            List<Future<ApiClient.Response>> settles = new ArrayList<>();
             for (int i = 0; i < SETTLES; i++) {
-                String tripId = Api.newId("drain");
+                String tripId = ApiClient.newId("drain");
                 tripIds.add(tripId);
                 JsonObject body = settleBody(passengers.get(i), drivers.get(i));
-                String key = Api.newKey();
+                String key = ApiClient.newKey();
                 settles.add(clients.submit(() -> api.post("/v1/trips/" + tripId + "/settle", key, body)));
             }
             List<String> topupIds = new ArrayList<>(java.util.Collections.nCopies(TOPUPS, (String) null));
             List<String> authorities = new ArrayList<>(java.util.Collections.nCopies(TOPUPS, (String) null));
-            List<Future<Api.Response>> pays = new ArrayList<>();
+            List<Future<ApiClient.Response>> pays = new ArrayList<>();
             AtomicInteger paying = new AtomicInteger();
             for (int i = 0; i < TOPUPS; i++) {
                 int n = i;
                 pays.add(clients.submit(() -> {
-                    Api.Response created = api.post("/v1/topups", Api.newKey(),
+                    ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                             new JsonObject().put("walletId", topupWallets.get(n)).put("amount", TOPUP_RIALS));
                     assertEquals(201, created.status(), created.text());
                     synchronized (topupIds) {
@@ -153,20 +153,14 @@ class ShutdownTest {
             }
 
             // In flight: the 10 top-ups wait VERIFIED in their callbacks, and 50 requests are running.
-            long deadline = System.currentTimeMillis() + AWAIT_MILLIS;
-            double inflight = 0;
-            long verified = 0;
-            while (System.currentTimeMillis() < deadline) {
-                inflight = first.metric("taraz_inflight_transactions");
-                verified = paying.get() < TOPUPS ? 0 : countRows(dataDir, "SELECT count(*) FROM topups WHERE state = 'VERIFIED'");
-                if (inflight >= SETTLES + TOPUPS && verified == TOPUPS) {
-                    break;
-                }
-                Thread.sleep(50);
-            }
+            InFlight seen = Wait.poll(AWAIT_MILLIS, () -> new InFlight(first.metric("taraz_inflight_transactions"),
+                    paying.get() < TOPUPS ? 0 : countRows(dataDir, "SELECT count(*) FROM topups WHERE state = 'VERIFIED'")),
+                    now -> now.inflight() >= SETTLES + TOPUPS && now.verified() == TOPUPS);
+            double inflight = seen.inflight();
+            long verified = seen.verified();
             if (!(inflight >= SETTLES + TOPUPS && verified == TOPUPS)) {
                 StringBuilder why = new StringBuilder();
-                for (Future<Api.Response> pay : pays) {
+                for (Future<ApiClient.Response> pay : pays) {
                     if (pay.isDone()) {
                         try {
                             why.append(pay.get().text()).append('\n');
@@ -199,12 +193,12 @@ class ShutdownTest {
                     "a new request after the grace: " + late);
 
             for (int i = 0; i < SETTLES; i++) {
-                Api.Response r = settles.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                ApiClient.Response r = settles.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
                 assertEquals(200, r.status(), "settle " + tripIds.get(i) + ": " + r.text());
                 assertEquals("SETTLED", r.json().getString("state"), r.text());
             }
             for (int i = 0; i < TOPUPS; i++) {
-                Api.Response callback = pays.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                ApiClient.Response callback = pays.get(i).get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
                 assertEquals(200, callback.status(), "the held callback completed: " + callback.text());
                 assertEquals("CREDITED", callback.json().getString("state"), callback.text());
             }
@@ -214,8 +208,8 @@ class ShutdownTest {
             System.out.printf("shutdown drain: %d settles + %d top-ups in flight; exited %d after %d ms (deadline %d ms + grace %d ms)%n",
                     SETTLES, TOPUPS, status, exitedMillis, DRAIN_MILLIS, GRACE_MILLIS);
             assertEquals(0, status, tail(first.output(), 40));
-            assertTrue(exitedMillis < DRAIN_MILLIS + GRACE_MILLIS + EXIT_MARGIN_MILLIS,
-                    "exited before the deadline: " + exitedMillis + " ms");
+            assertFalse(first.output().contains(DRAIN_DEADLINE_LOG_LINE), "drained everything before the deadline:\n"
+                    + tail(first.output(), 40));
 
             // The journal: nothing left incomplete for any of them.
             Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(dataDir.resolve("journal"), 0);
@@ -227,7 +221,7 @@ class ShutdownTest {
             }
 
             second = GatewayProcess.start(dataDir, port, env);
-            Api again = second.api();
+            ApiClient again = second.api();
             for (int i = 0; i < SETTLES; i++) {
                 assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"));
                 assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "passenger charged once");
@@ -239,12 +233,11 @@ class ShutdownTest {
                 JsonObject atBank = psp.payment(authorities.get(i));
                 assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
             }
-            assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
             psp.resetFaults();
             clients.shutdownNow();
-            stop(first);
-            stop(second);
+            GatewayProcess.stop(first, second);
         }
     }
 
@@ -267,18 +260,18 @@ class ShutdownTest {
         GatewayProcess second = null;
         ExecutorService clients = Executors.newFixedThreadPool(STUCK_SETTLES);
         try {
-            Api api = first.api();
+            ApiClient api = first.api();
             List<String> passengers = new ArrayList<>();
             List<String> drivers = new ArrayList<>();
             List<String> tripIds = new ArrayList<>();
             List<String> keys = new ArrayList<>();
-            List<Future<Api.Response>> settles = new ArrayList<>();
+            List<Future<ApiClient.Response>> settles = new ArrayList<>();
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 passengers.add(api.openWallet("passenger"));
                 api.fund(passengers.get(i), FUNDS_RIALS);
                 drivers.add(api.openWallet("driver"));
-                tripIds.add(Api.newId("deadline"));
-                keys.add(Api.newKey());
+                tripIds.add(ApiClient.newId("deadline"));
+                keys.add(ApiClient.newKey());
             }
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 String path = "/v1/trips/" + tripIds.get(i) + "/settle";
@@ -286,7 +279,7 @@ class ShutdownTest {
                 JsonObject body = settleBody(passengers.get(i), drivers.get(i));
                 settles.add(clients.submit(() -> api.post(path, key, body)));
             }
-            awaitMetric(first, "taraz_inflight_transactions", STUCK_SETTLES);
+            first.awaitMetric("taraz_inflight_transactions", inflight -> inflight >= STUCK_SETTLES, AWAIT_MILLIS);
 
             long signalled = System.nanoTime();
             first.terminate();
@@ -295,13 +288,14 @@ class ShutdownTest {
             System.out.printf("shutdown deadline: %d settles held %d ms; exited %d after %d ms (drain deadline %d ms)%n",
                     STUCK_SETTLES, STUCK_HOLD_MILLIS, status, exitedMillis, SHORT_DRAIN_MILLIS);
             assertEquals(0, status, tail(first.output(), 40));
-            assertTrue(exitedMillis >= SHORT_DRAIN_MILLIS - 500, "waited for the deadline: " + exitedMillis + " ms");
-            assertTrue(exitedMillis <= 15_000, "exited at the deadline, not at the end of the held work: " + exitedMillis + " ms");
+            // It waited for the deadline and stopped there with the held work still running, not at its end
+            // (the journal below shows each settle let go of at the deadline).
+            assertTrue(first.output().contains(DRAIN_DEADLINE_LOG_LINE), "stopped at the drain deadline:\n" + tail(first.output(), 40));
 
             // The clients lose their connections (expected); none of them was told "settled".
-            for (Future<Api.Response> settle : settles) {
+            for (Future<ApiClient.Response> settle : settles) {
                 try {
-                    Api.Response r = settle.get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
+                    ApiClient.Response r = settle.get(AWAIT_MILLIS, TimeUnit.MILLISECONDS);
                     assertTrue(r.status() >= 500, "a cut-off settle cannot succeed: " + r.status() + " " + r.text());
                 } catch (java.util.concurrent.ExecutionException e) {
                     assertTrue(e.getCause() instanceof UncheckedIOException, String.valueOf(e.getCause()));
@@ -318,7 +312,7 @@ class ShutdownTest {
             }
 
             second = GatewayProcess.start(dataDir, port, Map.of());
-            Api again = second.api();
+            ApiClient again = second.api();
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"), tail(second.output(), 40));
                 assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "recovery charged once");
@@ -333,17 +327,16 @@ class ShutdownTest {
             }
             // The client retries with its key: 200, nothing charged again.
             for (int i = 0; i < STUCK_SETTLES; i++) {
-                Api.Response retry = again.post("/v1/trips/" + tripIds.get(i) + "/settle", keys.get(i),
+                ApiClient.Response retry = again.post("/v1/trips/" + tripIds.get(i) + "/settle", keys.get(i),
                         settleBody(passengers.get(i), drivers.get(i)));
                 assertEquals(200, retry.status(), retry.text());
                 assertEquals("SETTLED", retry.json().getString("state"));
                 assertEquals(FUNDS_RIALS - FARE_RIALS, again.balance(passengers.get(i)), "the retry charged nothing");
             }
-            assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
             clients.shutdownNow();
-            stop(first);
-            stop(second);
+            GatewayProcess.stop(first, second);
         }
     }
 
@@ -352,6 +345,8 @@ class ShutdownTest {
     /** How long the restart's recovery holds the trip (a delay failpoint), so that the boot can be watched. */
     private static final long RECOVERY_HOLD_MILLIS = 3000;
     private static final long READY_TIMEOUT_MILLIS = 180_000;
+    /** Readiness is sampled this often while the restart boots, to watch it DOWN during recovery. */
+    private static final Duration BOOT_POLL = Duration.ofMillis(50);
 
     @Test
     void readinessIsDownFromShutdownUntilRecoveryEnds() throws Exception {
@@ -360,12 +355,12 @@ class ShutdownTest {
         GatewayProcess crashing = GatewayProcess.start(dataDir, port, Map.of("TARAZ_FAILPOINTS", "trip.settle.before-commit=crash"));
         GatewayProcess second = null;
         try {
-            Api api = crashing.api();
+            ApiClient api = crashing.api();
             String passenger = api.openWallet("passenger");
             api.fund(passenger, FUNDS_RIALS);
             String driver = api.openWallet("driver");
-            String tripId = Api.newId("ready");
-            assertThrows(UncheckedIOException.class, () -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(),
+            String tripId = ApiClient.newId("ready");
+            assertThrows(UncheckedIOException.class, () -> api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(),
                     settleBody(passenger, driver)), "the process dies mid-settle");
             assertEquals(Failpoints.CRASH_EXIT_STATUS, crashing.awaitExit(EXIT_TIMEOUT_MILLIS), crashing.output());
 
@@ -374,19 +369,18 @@ class ShutdownTest {
             env.put("TARAZ_FAILPOINTS", "trip.settle.before-commit=delay(" + RECOVERY_HOLD_MILLIS + ")");
             env.put("TARAZ_READINESS_GRACE_MS", "2000");
             second = GatewayProcess.spawn(dataDir, port, env);
-            long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
-            int downWhileUnsettled = 0;
-            int polls = 0;
-            List<String> phases = new ArrayList<>();
-            while (true) {
-                assertTrue(System.currentTimeMillis() < deadline, "not ready within " + READY_TIMEOUT_MILLIS + " ms");
-                assertTrue(second.isAlive(), "the restart died:\n" + second.output());
-                NewRequest ready = get(second.baseUrl() + "/health/ready");
-                polls++;
+            AtomicInteger downWhileUnsettled = new AtomicInteger();
+            AtomicInteger polls = new AtomicInteger();
+            List<String> phases = new CopyOnWriteArrayList<>();
+            GatewayProcess booting = second;
+            Wait.until("the restart ready", READY_TIMEOUT_MILLIS, BOOT_POLL, () -> {
+                assertTrue(booting.isAlive(), "the restart died:\n" + booting.output());
+                NewRequest ready = get(booting.baseUrl(), "/health/ready");
+                polls.incrementAndGet();
                 if (ready.status() == 200) {
                     // The first 200: recovery must be over, the trip SETTLED in the database.
                     assertEquals("SETTLED", tripState(dataDir, tripId), "readiness UP before recovery settled the trip");
-                    break;
+                    return true;
                 }
                 if (ready.status() == 503) {
                     String phase = ready.body() == null ? "" : ready.body().replaceAll("(?s).*\"phase\"\\s*:\\s*\"([A-Z]+)\".*", "$1");
@@ -394,14 +388,14 @@ class ShutdownTest {
                         phases.add(phase);
                     }
                     if (!"SETTLED".equals(tripState(dataDir, tripId))) {
-                        downWhileUnsettled++;
+                        downWhileUnsettled.incrementAndGet();
                     }
                 }
-                Thread.sleep(50);
-            }
+                return false;
+            }, Boolean.TRUE::equals);
             System.out.printf("readiness on boot: %d polls, %d answered 503 while the trip was not yet settled; phases seen %s%n",
-                    polls, downWhileUnsettled, phases);
-            assertTrue(downWhileUnsettled > 0, "readiness was watched DOWN during recovery: phases " + phases);
+                    polls.get(), downWhileUnsettled.get(), phases);
+            assertTrue(downWhileUnsettled.get() > 0, "readiness was watched DOWN during recovery: phases " + phases);
             assertTrue(phases.contains("RECOVERING"), "phases seen: " + phases);
             assertEquals(FUNDS_RIALS - FARE_RIALS, second.api().balance(passenger));
 
@@ -412,8 +406,7 @@ class ShutdownTest {
             assertEquals(503, awaitReadyDown(second, signalled), "readiness right after SIGTERM");
             assertEquals(0, second.awaitExit(EXIT_TIMEOUT_MILLIS), tail(second.output(), 40));
         } finally {
-            stop(crashing);
-            stop(second);
+            GatewayProcess.stop(crashing, second);
         }
     }
 
@@ -425,6 +418,9 @@ class ShutdownTest {
     }
 
     /** A request on a fresh connection: its status and headers, or refused (an I/O error). */
+    /** What was in flight on a node: the gauge, and the top-ups waiting VERIFIED in their callbacks. */
+    private record InFlight(double inflight, long verified) {}
+
     record NewRequest(int status, String retryAfter, String body, String error) {
         boolean refused() {
             return error != null;
@@ -432,33 +428,18 @@ class ShutdownTest {
     }
 
     private static NewRequest newRequest(String baseUrl) {
-        try {
-            HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(baseUrl + "/v1/wallets"))
-                    .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
-                    .header("Idempotency-Key", Api.newKey())
-                    .header("Authorization", "Bearer " + TestGateway.API_KEY)
-                    .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("ownerId", Api.newId("late"))
-                            .put("kind", "passenger").encode())).build(), HttpResponse.BodyHandlers.ofString());
-            return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
-        } catch (IOException e) {
-            return new NewRequest(-1, null, null, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        String body = new JsonObject().put("ownerId", ApiClient.newId("late")).put("kind", "passenger").encode();
+        return answer(ApiClient.http11(baseUrl).trySend("POST", "/v1/wallets", Map.of("Content-Type", "application/json",
+                "Idempotency-Key", ApiClient.newKey()), body, NEW_REQUEST_TIMEOUT));
     }
 
-    private static NewRequest get(String url) {
-        try {
-            HttpResponse<String> r = FRESH.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return new NewRequest(r.statusCode(), r.headers().firstValue("Retry-After").orElse(null), r.body(), null);
-        } catch (IOException e) {
-            return new NewRequest(-1, null, null, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+    private static NewRequest get(String baseUrl, String path) {
+        return answer(ApiClient.http11(baseUrl).tryGet(path, PROBE_TIMEOUT));
+    }
+
+    private static NewRequest answer(Optional<ApiClient.Response> response) {
+        return response.map(r -> new NewRequest(r.status(), r.header("Retry-After"), r.text(), null))
+                .orElseGet(() -> new NewRequest(-1, null, null, "no answer (connection refused, reset or timed out)"));
     }
 
     /**
@@ -477,18 +458,6 @@ class ShutdownTest {
         return status;
     }
 
-    private static void awaitMetric(GatewayProcess child, String name, double atLeast) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + AWAIT_MILLIS;
-        double value = Double.NaN;
-        while (System.currentTimeMillis() < deadline) {
-            value = child.metric(name);
-            if (value >= atLeast) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError(name + " never reached " + atLeast + ": " + value);
-    }
 
     /** The trip's state in the child's embedded PostgreSQL, or null (no row, or the database not up yet). */
     private static String tripState(Path dataDir, String tripId) {
@@ -504,15 +473,8 @@ class ShutdownTest {
     }
 
     static long countRows(Path dataDir, String sql, Object... args) throws Exception {
-        try (Connection c = GatewayProcess.connectToDatabase(dataDir);
-             PreparedStatement s = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                s.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = s.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+        try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
+            return Sql.count(c, sql, args);
         }
     }
 
@@ -531,26 +493,6 @@ class ShutdownTest {
             assertFalse(records.get(id).isEmpty(), "no journal record for " + id);
         }
         return records;
-    }
-
-    /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
-    private static void assertLedgerAddsUp(Path dataDir) throws Exception {
-        assertEquals(0, countRows(dataDir, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
-        assertEquals(0, countRows(dataDir, "SELECT count(*) FROM accounts a WHERE balance_rials <> coalesce((SELECT "
-                + "sum(amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"), "accounts whose balance differs from their entries");
-    }
-
-    /** Graceful stop of a child that may still run; a kill if it does not go. */
-    static void stop(GatewayProcess child) throws InterruptedException {
-        if (child == null || !child.isAlive()) {
-            return;
-        }
-        child.terminate();
-        try {
-            child.awaitExit(EXIT_TIMEOUT_MILLIS);
-        } catch (AssertionError e) {
-            child.kill();
-        }
     }
 
     static String tail(String text, int lines) {

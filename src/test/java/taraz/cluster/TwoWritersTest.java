@@ -3,7 +3,7 @@ package taraz.cluster;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import taraz.db.EmbeddedDatabase;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -95,7 +95,7 @@ class TwoWritersTest {
             a = GatewayProcess.start(base.resolve("node-a"), TestGateway.freePort(), aEnv);
             b = GatewayProcess.start(base.resolve("node-b"), TestGateway.freePort(), bEnv);
 
-            Api onA = a.api();
+            ApiClient onA = a.api();
             List<String> passengers = new ArrayList<>();
             Map<String, Long> funding = new HashMap<>();
             for (int i = 0; i <= RICH_PASSENGERS; i++) {
@@ -110,7 +110,7 @@ class TwoWritersTest {
                 drivers.add(onA.openWallet("driver"));
             }
 
-            String sharedPrefix = Api.newId("shared");
+            String sharedPrefix = ApiClient.newId("shared");
             List<List<Trip>> aWork = work(passengers, drivers, sharedPrefix, false);
             List<List<Trip>> bWork = work(passengers, drivers, sharedPrefix, true);
             Map<String, Trip> trips = new HashMap<>();
@@ -123,7 +123,7 @@ class TwoWritersTest {
             List<Future<?>> running = new ArrayList<>();
             long started = System.nanoTime();
             for (int n = 0; n < 2; n++) {
-                Api api = n == 0 ? a.api() : b.api();
+                ApiClient api = n == 0 ? a.api() : b.api();
                 String node = n == 0 ? "a" : "b";
                 for (List<Trip> client : n == 0 ? aWork : bWork) {
                     running.add(clients.submit(() -> {
@@ -190,9 +190,9 @@ class TwoWritersTest {
                 assertEquals(commissionRials, Sql.count(c, "SELECT balance_rials FROM accounts WHERE id = 'platform-commission'"),
                         "the platform's commission");
                 assertEquals(0, Sql.count(c, "SELECT count(*) FROM holds WHERE state = 'HELD'"), "holds left active");
-                Sql.assertLedgerAddsUp(c);
+                Sql.assertLedgerAddsUp(c, "after two writers");
             }
-            Api onB = b.api();
+            ApiClient onB = b.api();
             for (Map.Entry<String, Long> wallet : expected.entrySet()) {
                 JsonObject seen = onB.wallet(wallet.getKey());
                 assertEquals(wallet.getValue(), seen.getLong("balance"), "balance of " + wallet.getKey());
@@ -203,8 +203,7 @@ class TwoWritersTest {
             assertTrue(settledTrips > trips.size() / 2, "most trips settle: " + settledTrips + " of " + trips.size());
         } finally {
             clients.shutdownNow();
-            ShutdownTest.stop(a);
-            ShutdownTest.stop(b);
+            GatewayProcess.stop(a, b);
             database.close();
         }
     }
@@ -233,7 +232,7 @@ class TwoWritersTest {
                 int p = op % passengers.size();
                 int d = (op / passengers.size()) % drivers.size();
                 long fare = FARE_MIN_RIALS + random.nextInt((int) FARE_SPREAD_RIALS);
-                trip = new Trip(Api.newId(reversed ? "b" : "a"),
+                trip = new Trip(ApiClient.newId(reversed ? "b" : "a"),
                         passengers.get(reversed ? passengers.size() - 1 - p : p),
                         drivers.get(reversed ? drivers.size() - 1 - d : d), fare, fare / 5, random.nextBoolean());
             }
@@ -243,8 +242,8 @@ class TwoWritersTest {
         return clients;
     }
 
-    private static Answer send(Api api, String node, String op, Trip trip, JsonObject body) {
-        Api.Response r = api.post("/v1/trips/" + trip.tripId() + "/" + op, Api.newKey(), body);
+    private static Answer send(ApiClient api, String node, String op, Trip trip, JsonObject body) {
+        ApiClient.Response r = api.post("/v1/trips/" + trip.tripId() + "/" + op, ApiClient.newKey(), body);
         JsonObject json = r.json();
         return new Answer(node, op, trip.tripId(), r.status(), r.errorCode(), json == null ? null : json.getString("state"), r.text());
     }

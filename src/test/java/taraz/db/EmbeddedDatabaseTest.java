@@ -142,7 +142,7 @@ class EmbeddedDatabaseTest {
     }
 
     @Test
-    void parsesPgUrl() {
+    void aPgUrlBecomesJdbcWithItsPasswordDecodedAndNeverPrinted() {
         String url = "postgresql://taraz:p%40ss@db.example:5433/ledger?sslmode=require";
         Database.Jdbc jdbc = Database.jdbc(url);
         assertEquals("jdbc:postgresql://db.example:5433/ledger?sslmode=require", jdbc.url());

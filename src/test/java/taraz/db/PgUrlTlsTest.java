@@ -1,5 +1,6 @@
 package taraz.db;
 
+import taraz.support.Wait;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.PemTrustOptions;
@@ -157,20 +158,16 @@ class PgUrlTlsTest {
     }
 
     /** After pg_reload_conf() the postmaster turns TLS on in its next loop: until a verify-full login works, bounded. */
-    private static void awaitTls(String pgUrl) throws Exception {
+    private static void awaitTls(String pgUrl) {
         Database.Jdbc jdbc = Database.jdbc(pgUrl);
-        long deadline = System.currentTimeMillis() + SSL_RELOAD_TIMEOUT_MILLIS;
-        while (true) {
+        Wait.until("PostgreSQL turns TLS on", SSL_RELOAD_TIMEOUT_MILLIS, () -> {
             try {
                 DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password()).close();
-                return;
+                return null;
             } catch (SQLException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new AssertionError("PostgreSQL did not turn TLS on within " + SSL_RELOAD_TIMEOUT_MILLIS + " ms", e);
-                }
-                Thread.sleep(50);
+                return e;
             }
-        }
+        }, refused -> refused == null);
     }
 
     /** A self-signed CA, {@code name}.crt and {@code name}.key in {@code dir}, made once per name. */

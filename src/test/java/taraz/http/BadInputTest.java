@@ -6,60 +6,51 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import taraz.support.Api;
+import taraz.support.ApiClient;
+import taraz.support.Sql;
 import taraz.support.TestGateway;
-
-import static taraz.support.Sql.count;
 
 /**
  * Bad requests of every kind are answered with a 4xx, a stable code and the error shape, and
- * write nothing: after the whole table the wallets, their ledger rows and the held trip are
- * exactly as before.
+ * write nothing: after each of them the wallets, their ledger rows and the held trip are
+ * exactly as before it.
  *
  * <p>The table uses placeholders, replaced at run time: {P} a funded passenger wallet, {P2} an
  * empty passenger wallet, {D} a driver wallet, {T} a trip held on P, {NEW} a fresh trip id,
  * {KEY} a fresh idempotency key, {ADMIN} the admin bearer token.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BadInputTest {
 
     static final long FUNDS = 1_000_000;
     static final long HELD = 100_000;
 
-    static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .version(HttpClient.Version.HTTP_1_1).build();
+    /** Sends each row's request as it stands: HTTP/1.1, no credential but the row's own. */
+    static ApiClient raw;
 
     /** Codes of rejections made before the idempotency key is claimed: never stored under the key. */
     static final Set<String> VALIDATION_CODES = Set.of("invalid_json", "unknown_field", "missing_field",
             "invalid_amount", "invalid_type", "invalid_field", "idempotency_key_missing", "idempotency_key_invalid",
             "invalid_id", "payload_too_large", "unsupported_media_type", "unauthorized");
 
-    static Api api;
+    static ApiClient api;
+    /** One connection for the snapshots the rows take before and after their requests. */
+    static Connection sql;
     static String p;
     static String p2;
     static String d;
     static String t;
-    static Snapshot before;
 
     record Snapshot(long pBalance, long pAvailable, long dBalance, long dAvailable, long p2Balance, long p2Available,
                     long entries, long transfers, long holds, long trips, Map<String, Object> trip,
@@ -68,21 +59,28 @@ class BadInputTest {
     @BeforeAll
     static void setUp() throws Exception {
         TestGateway gateway = TestGateway.get();
+        raw = ApiClient.http11(gateway.baseUrl()).withAuthorization(null);
+        sql = Sql.connect();
         api = gateway.api();
         p = api.openWallet("passenger");
         p2 = api.openWallet("passenger");
         d = api.openWallet("driver");
         api.fund(p, FUNDS);
-        t = Api.newId("trip");
-        Api.Response held = api.post("/v1/trips/" + t + "/hold", Api.newKey(),
+        t = ApiClient.newId("trip");
+        ApiClient.Response held = api.post("/v1/trips/" + t + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", p).put("amount", HELD));
         assertEquals(200, held.status(), held.text());
         assertEquals("HELD", held.json().getString("state"));
-        before = snapshot();
-        assertEquals(FUNDS, before.pBalance());
-        assertEquals(FUNDS - HELD, before.pAvailable());
-        assertEquals(1, before.holds());
-        assertEquals(1, before.trips());
+        Snapshot setUp = snapshot();
+        assertEquals(FUNDS, setUp.pBalance());
+        assertEquals(FUNDS - HELD, setUp.pAvailable());
+        assertEquals(1, setUp.holds());
+        assertEquals(1, setUp.trips());
+    }
+
+    @AfterAll
+    static void closeConnection() throws SQLException {
+        sql.close();
     }
 
     // ---- the table -------------------------------------------------------------------------
@@ -239,19 +237,19 @@ class BadInputTest {
                 row("wrong method on a wallet", "DELETE", "/v1/wallets/{P}", NONE, null, 405, "method_not_allowed"));
     }
 
-    @Order(1)
     @ParameterizedTest(name = "[{index}] {0} -> {5} {6}")
     @MethodSource("badRequests")
     void isRefusedWithAStableCode(String description, String method, String path, Map<String, String> headers,
                                   String body, int status, String code) throws Exception {
-        String key = Api.newKey();
-        String tripId = Api.newId("trip");
+        String key = ApiClient.newKey();
+        String tripId = ApiClient.newId("trip");
         String resolvedPath = fill(path, key, tripId);
         Map<String, String> resolvedHeaders = new LinkedHashMap<>();
         headers.forEach((name, value) -> resolvedHeaders.put(name, fill(value, key, tripId)));
         String resolvedBody = body == null ? null : fill(body, key, tripId);
+        Snapshot before = snapshot();
 
-        Api.Response response = send(method, resolvedPath, resolvedHeaders, resolvedBody);
+        ApiClient.Response response = send(method, resolvedPath, resolvedHeaders, resolvedBody);
 
         assertTrue(response.status() >= 400 && response.status() < 500, description + ": " + response.status() + " " + response.text());
         JsonObject json = response.json();
@@ -265,32 +263,32 @@ class BadInputTest {
         assertEquals(code, response.errorCode(), description + ": " + response.text());
 
         if (VALIDATION_CODES.contains(code) && resolvedHeaders.containsValue(key)) {
-            assertEquals(0, count("SELECT count(*) FROM idempotency_keys WHERE key = ?", key),
+            assertEquals(0, Sql.count(sql, "SELECT count(*) FROM idempotency_keys WHERE key = ?", key),
                     description + ": a rejected request was stored under its key");
         }
         if (resolvedPath.contains(tripId)) {
-            assertEquals(0, count("SELECT count(*) FROM trips WHERE trip_id = ?", tripId),
+            assertEquals(0, Sql.count(sql, "SELECT count(*) FROM trips WHERE trip_id = ?", tripId),
                     description + ": a rejected request created its trip");
         }
+        assertNothingWritten(before, description);
     }
 
-    @Order(2)
-    @Test
-    void nothingWasWritten() throws Exception {
+    /** The wallets, their ledger rows and the held trip are as they were before the request. */
+    private static void assertNothingWritten(Snapshot before, String description) throws Exception {
         Snapshot after = snapshot();
-        assertEquals(before, after);
-        assertEquals("HELD", after.trip().get("state"));
-        assertEquals("HELD", after.hold().get("state"));
-        assertEquals("trip:" + t + ":hold", after.trip().get("hold_id"));
-        assertEquals(Long.toString(HELD), after.trip().get("hold_rials"));
-        assertEquals(null, after.trip().get("transfer_id"));
-        assertEquals(0L, count("SELECT count(*) FROM transfers WHERE payment_id = ?", t));
-        Api.Response view = api.get("/v1/trips/" + t);
+        assertEquals(before, after, description);
+        assertEquals("HELD", after.trip().get("state"), description);
+        assertEquals("HELD", after.hold().get("state"), description);
+        assertEquals("trip:" + t + ":hold", after.trip().get("hold_id"), description);
+        assertEquals(Long.toString(HELD), after.trip().get("hold_rials"), description);
+        assertEquals(null, after.trip().get("transfer_id"), description);
+        assertEquals(0L, Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", t), description);
+        ApiClient.Response view = api.get("/v1/trips/" + t);
         assertEquals(200, view.status(), view.text());
-        assertEquals("HELD", view.json().getString("state"));
-        assertEquals(HELD, view.json().getJsonObject("hold").getLong("amount"));
-        assertTrue(view.json().getJsonArray("transfers").isEmpty());
-        assertEquals(0L, count("SELECT coalesce(sum(balance_rials), 0) FROM accounts"), "sum of balances");
+        assertEquals("HELD", view.json().getString("state"), description);
+        assertEquals(HELD, view.json().getJsonObject("hold").getLong("amount"), description);
+        assertTrue(view.json().getJsonArray("transfers").isEmpty(), description);
+        assertEquals(0L, Sql.count(sql, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), description + ": sum of balances");
     }
 
     // ---- helpers ---------------------------------------------------------------------------
@@ -301,42 +299,30 @@ class BadInputTest {
                 .replace("{APIKEY}", TestGateway.API_KEY);
     }
 
-    static Api.Response send(String method, String path, Map<String, String> headers, String body)
-            throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(TestGateway.get().baseUrl() + path))
-                .timeout(Duration.ofSeconds(30))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    static ApiClient.Response send(String method, String path, Map<String, String> headers, String body) {
         // Every request carries the tests' API key unless its row names another credential (or none).
         Map<String, String> withKey = new LinkedHashMap<>(headers);
         withKey.putIfAbsent("Authorization", "Bearer " + TestGateway.API_KEY);
-        withKey.forEach((name, value) -> {
-            if (!NONE_MARK.equals(value)) {
-                request.header(name, value);
-            }
-        });
-        HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new Api.Response(response.statusCode(), response.headers().map(), response.body());
+        withKey.values().removeIf(NONE_MARK::equals);
+        return raw.send(method, path, withKey, body);
     }
 
     static Snapshot snapshot() throws SQLException {
         List<String> mine = List.of(p, d, p2);
         String in = "(?, ?, ?)";
-        Api.Response pw = api.get("/v1/wallets/" + p);
-        Api.Response dw = api.get("/v1/wallets/" + d);
-        Api.Response p2w = api.get("/v1/wallets/" + p2);
+        ApiClient.Response pw = api.get("/v1/wallets/" + p);
+        ApiClient.Response dw = api.get("/v1/wallets/" + d);
+        ApiClient.Response p2w = api.get("/v1/wallets/" + p2);
         return new Snapshot(pw.json().getLong("balance"), pw.json().getLong("available"),
                 dw.json().getLong("balance"), dw.json().getLong("available"),
                 p2w.json().getLong("balance"), p2w.json().getLong("available"),
-                count("SELECT count(*) FROM entries WHERE account_id IN " + in, mine.toArray()),
-                count("SELECT count(DISTINCT transfer_id) FROM entries WHERE account_id IN " + in, mine.toArray()),
-                count("SELECT count(*) FROM holds WHERE account_id IN " + in, mine.toArray()),
-                count("SELECT count(*) FROM trips WHERE passenger_wallet_id IN " + in + " OR driver_wallet_id IN " + in,
+                Sql.count(sql, "SELECT count(*) FROM entries WHERE account_id IN " + in, mine.toArray()),
+                Sql.count(sql, "SELECT count(DISTINCT transfer_id) FROM entries WHERE account_id IN " + in, mine.toArray()),
+                Sql.count(sql, "SELECT count(*) FROM holds WHERE account_id IN " + in, mine.toArray()),
+                Sql.count(sql, "SELECT count(*) FROM trips WHERE passenger_wallet_id IN " + in + " OR driver_wallet_id IN " + in,
                         p, d, p2, p, d, p2),
-                taraz.support.Sql.row("SELECT state, hold_id, hold_rials, hold_expires_at, transfer_id, driver_wallet_id, fare_rials, updated_at "
+                Sql.row(sql, "SELECT state, hold_id, hold_rials, hold_expires_at, transfer_id, driver_wallet_id, fare_rials, updated_at "
                         + "FROM trips WHERE trip_id = ?", t),
-                taraz.support.Sql.row("SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
+                Sql.row(sql, "SELECT state, amount_rials, expires_at, updated_at FROM holds WHERE id = ?", "trip:" + t + ":hold"));
     }
-
-
-
 }

@@ -1,8 +1,9 @@
 package taraz.http;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
@@ -30,7 +31,8 @@ class BusyWriterTest {
     private static final int SETTLES = 8;
     private static final long FARE = 10_000;
     private static final long COMMISSION = 2_000;
-    private static final int RETRIES_MAX = 100;
+    /** Retries of the same key until the writer's queue has room again. */
+    private static final long RETRY_TIMEOUT_MILLIS = 20_000;
 
     @Test
     void aFullWriterQueueAnswers503AndEveryRetrySettlesOnce() throws Exception {
@@ -43,23 +45,23 @@ class BusyWriterTest {
         GatewayProcess gateway = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         ExecutorService clients = Executors.newFixedThreadPool(SETTLES);
         try {
-            Api api = gateway.api();
+            ApiClient api = gateway.api();
             String passenger = api.openWallet("passenger");
             String driver = api.openWallet("driver");
             api.fund(passenger, FARE * SETTLES);
             List<String> trips = new ArrayList<>();
             List<String> keys = new ArrayList<>();
-            List<CompletableFuture<Api.Response>> first = new ArrayList<>();
+            List<CompletableFuture<ApiClient.Response>> first = new ArrayList<>();
             for (int i = 0; i < SETTLES; i++) {
-                String trip = Api.newId("busy");
-                String key = Api.newKey();
+                String trip = ApiClient.newId("busy");
+                String key = ApiClient.newKey();
                 trips.add(trip);
                 keys.add(key);
                 first.add(CompletableFuture.supplyAsync(() -> settle(api, trip, key, passenger, driver), clients));
             }
             int refused = 0;
             for (int i = 0; i < SETTLES; i++) {
-                Api.Response r = first.get(i).join();
+                ApiClient.Response r = first.get(i).join();
                 assertTrue(r.status() == 200 || r.status() == 503 || r.status() == 409, r.status() + " " + r.text());
                 if (r.status() == 503) {
                     refused++;
@@ -69,13 +71,13 @@ class BusyWriterTest {
             }
             assertTrue(refused > 0, "the writer's queue never filled up; the test proved nothing");
             for (int i = 0; i < SETTLES; i++) {
-                Api.Response r = settle(api, trips.get(i), keys.get(i), passenger, driver);
-                for (int attempt = 0; r.status() != 200 && attempt < RETRIES_MAX; attempt++) {
-                    assertTrue(r.status() == 503 || r.status() == 409, r.status() + " " + r.text());
-                    Thread.sleep(200);
-                    r = settle(api, trips.get(i), keys.get(i), passenger, driver);
-                }
-                assertEquals(200, r.status(), r.text());
+                int trip = i;
+                ApiClient.Response r = Wait.until("trip " + trips.get(i) + " settled on a retry", RETRY_TIMEOUT_MILLIS, () -> {
+                    ApiClient.Response retried = settle(api, trips.get(trip), keys.get(trip), passenger, driver);
+                    assertTrue(retried.status() == 200 || retried.status() == 503 || retried.status() == 409,
+                            retried.status() + " " + retried.text());
+                    return retried;
+                }, retried -> retried.status() == 200);
                 assertEquals("SETTLED", r.json().getString("state"));
             }
             assertEquals(0L, api.balance(passenger), "each trip charged once");
@@ -83,12 +85,11 @@ class BusyWriterTest {
             assertTrue(!gateway.output().contains("internal_error"), "a full writer queue was answered as an internal error");
         } finally {
             clients.shutdownNow();
-            gateway.terminate();
-            gateway.awaitExit(60_000);
+            GatewayProcess.stop(gateway);
         }
     }
 
-    private static Api.Response settle(Api api, String trip, String key, String passenger, String driver) {
+    private static ApiClient.Response settle(ApiClient api, String trip, String key, String passenger, String driver) {
         return api.post("/v1/trips/" + trip + "/settle", key, new JsonObject().put("passengerWalletId", passenger)
                 .put("driverWalletId", driver).put("fare", FARE).put("commission", COMMISSION));
     }

@@ -2,7 +2,7 @@ package taraz.http;
 
 import io.vertx.core.json.JsonArray;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.Topups;
@@ -21,7 +21,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CallbackRateLimitTest {
 
-    private static final long STOP_MILLIS = 60_000;
     private static final int ADDRESS_BURST = 3;
     private static final int TOTAL_BURST = 5;
 
@@ -40,7 +39,7 @@ class CallbackRateLimitTest {
         env.put("TARAZ_PSP_URL", "http://127.0.0.1:" + TestGateway.freePort());
         GatewayProcess child = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         try {
-            Api api = child.api();
+            ApiClient api = child.api();
             for (int i = 0; i < ADDRESS_BURST; i++) {
                 assertEquals(404, from(api, "203.0.113.7").status(), "within the burst, request " + i);
             }
@@ -52,17 +51,16 @@ class CallbackRateLimitTest {
             }
             assertLimited(from(api, "203.0.113.9"));
         } finally {
-            child.terminate();
-            child.awaitExit(STOP_MILLIS);
+            GatewayProcess.stop(child);
         }
     }
 
-    private static Api.Response from(Api api, String client) {
+    private static ApiClient.Response from(ApiClient api, String client) {
         return api.get(Topups.callbackPath(Topups.randomAuthority(), "OK"),
                 Map.of("Accept", "application/json", "X-Forwarded-For", client));
     }
 
-    private static void assertLimited(Api.Response r) {
+    private static void assertLimited(ApiClient.Response r) {
         assertEquals(429, r.status(), r.text());
         assertEquals("rate_limited", r.errorCode(), r.text());
         assertTrue(Long.parseLong(r.header("Retry-After")) >= 1, r.header("Retry-After"));

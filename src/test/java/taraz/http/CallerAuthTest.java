@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import taraz.config.Settings;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
@@ -24,9 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Who may call: API keys on /v1, the admin token on /v1/admin, nothing on the callback and health. */
 class CallerAuthTest {
 
-    static Api api;
-    static Api anonymous;
-    static Api admin;
+    static ApiClient api;
+    static ApiClient anonymous;
+    static ApiClient admin;
 
     @BeforeAll
     static void setUp() {
@@ -38,26 +38,26 @@ class CallerAuthTest {
     @Test
     void everyV1RouteButTheCallbackNeedsAKey() {
         String wallet = api.openWallet("passenger");
-        List<Api.Response> refused = List.of(
+        List<ApiClient.Response> refused = List.of(
                 anonymous.get("/v1/wallets/" + wallet),
                 anonymous.get("/v1/wallets/" + wallet + "/transactions"),
-                anonymous.get("/v1/trips/" + Api.newId("trip")),
+                anonymous.get("/v1/trips/" + ApiClient.newId("trip")),
                 anonymous.get("/v1/topups/tp_0000"),
-                anonymous.post("/v1/wallets", Api.newKey(), new JsonObject().put("ownerId", Api.newId("o")).put("kind", "driver")),
-                anonymous.post("/v1/topups", Api.newKey(), new JsonObject().put("walletId", wallet).put("amount", 10_000)),
-                anonymous.post("/v1/trips/" + Api.newId("trip") + "/hold", Api.newKey(),
+                anonymous.post("/v1/wallets", ApiClient.newKey(), new JsonObject().put("ownerId", ApiClient.newId("o")).put("kind", "driver")),
+                anonymous.post("/v1/topups", ApiClient.newKey(), new JsonObject().put("walletId", wallet).put("amount", 10_000)),
+                anonymous.post("/v1/trips/" + ApiClient.newId("trip") + "/hold", ApiClient.newKey(),
                         new JsonObject().put("passengerWalletId", wallet).put("amount", 1000)),
                 api.withAuthorization("Bearer " + TestGateway.API_KEY + "x").get("/v1/wallets/" + wallet),
                 api.withAuthorization("Bearer " + TestGateway.API_KEY.substring(1)).get("/v1/wallets/" + wallet),
                 api.withAuthorization(TestGateway.API_KEY).get("/v1/wallets/" + wallet));
-        for (Api.Response r : refused) {
+        for (ApiClient.Response r : refused) {
             assertEquals(401, r.status(), r.text());
             assertEquals("unauthorized", r.errorCode());
             assertEquals("Bearer", r.header("WWW-Authenticate"));
         }
         assertEquals(200, api.get("/v1/wallets/" + wallet).status());
         // The callback faces the bank's cardholders: no credential, and an unknown authority is a plain 404.
-        Api.Response callback = anonymous.get("/v1/psp/zarinpal/callback?Authority=A000000000000000000000000000unknown&Status=OK",
+        ApiClient.Response callback = anonymous.get("/v1/psp/zarinpal/callback?Authority=A000000000000000000000000000unknown&Status=OK",
                 Map.of("Accept", "application/json"));
         assertEquals(404, callback.status(), callback.text());
         assertEquals("topup_not_found", callback.errorCode());
@@ -68,10 +68,10 @@ class CallerAuthTest {
     @Test
     void anApiKeyIsNotAnAdminToken() {
         String wallet = api.openWallet("passenger");
-        Api.Response listing = api.get("/v1/admin/payments");
+        ApiClient.Response listing = api.get("/v1/admin/payments");
         assertEquals(401, listing.status(), listing.text());
         assertEquals("Bearer", listing.header("WWW-Authenticate"));
-        Api.Response credit = api.post("/v1/admin/adjustments", Api.newKey(), new JsonObject().put("walletId", wallet)
+        ApiClient.Response credit = api.post("/v1/admin/adjustments", ApiClient.newKey(), new JsonObject().put("walletId", wallet)
                 .put("amount", 5000).put("reason", "goodwill").put("ticket", "T-1").encode(),
                 Map.of("Content-Type", "application/json"));
         assertEquals(401, credit.status(), credit.text());
@@ -81,7 +81,7 @@ class CallerAuthTest {
 
     @Test
     void aWalletsPhoneAndNameAreForTheAdminTokenOnly() {
-        Api.Response opened = api.post("/v1/wallets", Api.newKey(), new JsonObject().put("ownerId", Api.newId("owner"))
+        ApiClient.Response opened = api.post("/v1/wallets", ApiClient.newKey(), new JsonObject().put("ownerId", ApiClient.newId("owner"))
                 .put("kind", "passenger").put("phone", "+989121234567").put("name", "سارا"));
         assertEquals(201, opened.status(), opened.text());
         assertFalse(opened.json().containsKey("phone"), opened.text());
@@ -120,25 +120,23 @@ class CallerAuthTest {
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
             key = Files.readString(file).strip();
             assertTrue(key.length() >= Settings.SECRET_LENGTH_MIN, key.length() + " characters");
-            Api generated = new Api(first.baseUrl(), key, TestGateway.ADMIN_TOKEN);
-            assertEquals(201, generated.post("/v1/wallets", Api.newKey(),
-                    new JsonObject().put("ownerId", Api.newId("o")).put("kind", "driver")).status());
+            ApiClient generated = new ApiClient(first.baseUrl(), key, TestGateway.ADMIN_TOKEN);
+            assertEquals(201, generated.post("/v1/wallets", ApiClient.newKey(),
+                    new JsonObject().put("ownerId", ApiClient.newId("o")).put("kind", "driver")).status());
             assertEquals(401, first.api().get("/v1/wallets/w_none").status(), "the tests' key is not configured here");
             assertTrue(first.output().contains(file.toString()), "the path is logged");
             assertFalse(first.output().contains(key), "the key is never logged");
         } finally {
-            first.terminate();
-            first.awaitExit(60_000);
+            GatewayProcess.stop(first);
         }
         GatewayProcess second = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         try {
             assertEquals(key, Files.readString(dataDir.resolve("api-key")).strip());
-            Api.Response r = new Api(second.baseUrl(), key, null).get("/v1/wallets/w_none");
+            ApiClient.Response r = new ApiClient(second.baseUrl(), key, null).get("/v1/wallets/w_none");
             assertEquals(404, r.status(), r.text());
             assertNull(r.header("WWW-Authenticate"));
         } finally {
-            second.terminate();
-            second.awaitExit(60_000);
+            GatewayProcess.stop(second);
         }
     }
 }

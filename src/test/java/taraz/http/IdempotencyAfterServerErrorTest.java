@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
@@ -26,7 +26,7 @@ class IdempotencyAfterServerErrorTest {
 
     static TestPsp psp;
     static GatewayProcess gateway;
-    static Api api;
+    static ApiClient api;
     static Path dataDir;
 
     @BeforeAll
@@ -41,25 +41,24 @@ class IdempotencyAfterServerErrorTest {
 
     @AfterAll
     static void stop() throws Exception {
-        gateway.terminate();
-        gateway.awaitExit(60_000);
+        GatewayProcess.stop(gateway);
         psp.stop();
     }
 
     @Test
     void anAdjustmentRetriedWithAnotherAmountIsRefusedNotReportedAsPosted() throws Exception {
         String wallet = api.openWallet("passenger");
-        String key = Api.newKey();
-        Api.Response first = adjust(key, wallet, 5_000);
+        String key = ApiClient.newKey();
+        ApiClient.Response first = adjust(key, wallet, 5_000);
         assertEquals(500, first.status(), first.text());
         assertEquals(5_000L, api.balance(wallet), "the first attempt posted before it failed");
 
-        Api.Response other = adjust(key, wallet, 9_000);
+        ApiClient.Response other = adjust(key, wallet, 9_000);
         assertEquals(422, other.status(), other.text());
         assertEquals("idempotency_key_reused", other.errorCode());
 
         // The same request again learns what the first one did: the answer committed with the money.
-        Api.Response same = adjust(key, wallet, 5_000);
+        ApiClient.Response same = adjust(key, wallet, 5_000);
         assertEquals(201, same.status(), same.text());
         assertEquals("true", same.header("Idempotent-Replayed"), same.text());
         assertEquals(5_000L, same.json().getLong("balance"));
@@ -70,22 +69,22 @@ class IdempotencyAfterServerErrorTest {
     @Test
     void aTopupRetriedWithAnotherAmountIsRefusedAndTheBankAskedOnce() throws Exception {
         String wallet = api.openWallet("passenger");
-        String key = Api.newKey();
+        String key = ApiClient.newKey();
         long requestsBefore = psp.stats().getLong("requestCalls");
-        Api.Response first = api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", 100_000));
+        ApiClient.Response first = api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", 100_000));
         assertEquals(500, first.status(), first.text());
 
-        Api.Response other = api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", 900_000));
+        ApiClient.Response other = api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", 900_000));
         assertEquals(422, other.status(), other.text());
         assertEquals("idempotency_key_reused", other.errorCode());
         assertEquals(requestsBefore + 1, psp.stats().getLong("requestCalls"), "the bank was asked for one payment");
         // The top-up's id comes from the key: it is still the first request's, for the first amount.
-        Api.Response topup = api.get("/v1/topups/tp_" + taraz.http.Api.sha256(key).substring(0, 32));
+        ApiClient.Response topup = api.get("/v1/topups/tp_" + taraz.http.Api.sha256(key).substring(0, 32));
         assertEquals(200, topup.status(), topup.text());
         assertEquals(100_000L, topup.json().getLong("amount"));
     }
 
-    private static Api.Response adjust(String key, String wallet, long amountRials) {
+    private static ApiClient.Response adjust(String key, String wallet, long amountRials) {
         return api.post("/v1/admin/adjustments", key, new JsonObject().put("walletId", wallet).put("amount", amountRials)
                         .put("reason", "goodwill").put("ticket", "T-5XX").encode(),
                 Map.of("Content-Type", "application/json", "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN));

@@ -16,7 +16,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import static taraz.support.Sql.count;
@@ -29,7 +29,7 @@ class IdempotencyTest {
     static final long FARE = 120_000;
     static final long COMMISSION = 20_000;
 
-    static Api api;
+    static ApiClient api;
 
     @BeforeAll
     static void setUp() {
@@ -66,16 +66,16 @@ class IdempotencyTest {
     @Test
     void theSameRequestIsReplayed() throws Exception {
         Parties parties = parties();
-        String trip = Api.newId("trip");
-        String key = Api.newKey();
+        String trip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
         String path = "/v1/trips/" + trip + "/settle";
 
-        Api.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, first.status(), first.text());
         assertEquals("SETTLED", first.json().getString("state"));
         assertNull(first.header("Idempotent-Replayed"));
 
-        Api.Response again = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response again = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(first.status(), again.status());
         assertEquals(first.text(), again.text());
         assertEquals("true", again.header("Idempotent-Replayed"));
@@ -83,7 +83,7 @@ class IdempotencyTest {
         // The same body with its fields in another order is the same request.
         String reordered = "{\"commission\":" + COMMISSION + ",\"fare\":" + FARE + ",\"driverWalletId\":\""
                 + parties.driver() + "\",\"passengerWalletId\":\"" + parties.passenger() + "\"}";
-        Api.Response reorderedReply = api.post(path, key, reordered);
+        ApiClient.Response reorderedReply = api.post(path, key, reordered);
         assertEquals(200, reorderedReply.status(), reorderedReply.text());
         assertEquals(first.text(), reorderedReply.text());
         assertEquals("true", reorderedReply.header("Idempotent-Replayed"));
@@ -95,36 +95,36 @@ class IdempotencyTest {
     @Test
     void theSameKeyWithAnotherBodyIsRefused() throws Exception {
         Parties parties = parties();
-        String trip = Api.newId("trip");
-        String key = Api.newKey();
+        String trip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
         String path = "/v1/trips/" + trip + "/settle";
-        Api.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, first.status(), first.text());
 
-        Api.Response other = api.post(path, key, settleBody(parties, FARE + 1, COMMISSION));
+        ApiClient.Response other = api.post(path, key, settleBody(parties, FARE + 1, COMMISSION));
         assertEquals(422, other.status(), other.text());
         assertEquals("idempotency_key_reused", other.errorCode());
         assertNull(other.header("Idempotent-Replayed"));
 
         assertChargedOnce(parties);
-        Api.Response view = api.get("/v1/trips/" + trip);
+        ApiClient.Response view = api.get("/v1/trips/" + trip);
         assertEquals(FARE, view.json().getLong("fare"));
     }
 
     @Test
     void theSameKeyOnAnotherPathIsRefused() throws Exception {
         Parties parties = parties();
-        String trip = Api.newId("trip");
-        String otherTrip = Api.newId("trip");
-        String key = Api.newKey();
-        Api.Response first = api.post("/v1/trips/" + trip + "/settle", key, settleBody(parties, FARE, COMMISSION));
+        String trip = ApiClient.newId("trip");
+        String otherTrip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
+        ApiClient.Response first = api.post("/v1/trips/" + trip + "/settle", key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, first.status(), first.text());
 
-        Api.Response otherPath = api.post("/v1/trips/" + otherTrip + "/settle", key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response otherPath = api.post("/v1/trips/" + otherTrip + "/settle", key, settleBody(parties, FARE, COMMISSION));
         assertEquals(422, otherPath.status(), otherPath.text());
         assertEquals("idempotency_key_reused", otherPath.errorCode());
 
-        Api.Response otherOperation = api.post("/v1/trips/" + trip + "/cancel", key, (String) null);
+        ApiClient.Response otherOperation = api.post("/v1/trips/" + trip + "/cancel", key, (String) null);
         assertEquals(422, otherOperation.status(), otherOperation.text());
         assertEquals("idempotency_key_reused", otherOperation.errorCode());
 
@@ -137,19 +137,19 @@ class IdempotencyTest {
     void aBusinessErrorIsReplayedToo() throws Exception {
         String passenger = api.openWallet("passenger");
         api.fund(passenger, 1_000);
-        String trip = Api.newId("trip");
-        String key = Api.newKey();
+        String trip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
         String path = "/v1/trips/" + trip + "/hold";
         JsonObject body = new JsonObject().put("passengerWalletId", passenger).put("amount", 5_000L);
 
-        Api.Response first = api.post(path, key, body);
+        ApiClient.Response first = api.post(path, key, body);
         assertEquals(402, first.status(), first.text());
         assertEquals("insufficient_funds", first.errorCode());
 
         api.fund(passenger, 10_000);
         assertEquals(11_000, api.available(passenger));
 
-        Api.Response again = api.post(path, key, body);
+        ApiClient.Response again = api.post(path, key, body);
         assertEquals(402, again.status(), again.text());
         assertEquals(first.text(), again.text());
         assertEquals("true", again.header("Idempotent-Replayed"));
@@ -161,7 +161,7 @@ class IdempotencyTest {
         assertEquals(404, api.get("/v1/trips/" + trip).status());
 
         // A new key runs the request, now that the funds are there.
-        Api.Response fresh = api.post(path, Api.newKey(), body);
+        ApiClient.Response fresh = api.post(path, ApiClient.newKey(), body);
         assertEquals(200, fresh.status(), fresh.text());
         assertEquals(6_000, api.available(passenger));
     }
@@ -169,23 +169,23 @@ class IdempotencyTest {
     @Test
     void aRequestStillRunningElsewhereIsInProgress() throws Exception {
         Parties parties = parties();
-        String trip = Api.newId("trip");
-        String key = Api.newKey();
+        String trip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
         String path = "/v1/trips/" + trip + "/settle";
-        Api.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, first.status(), first.text());
 
         assertEquals(1, update("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, "
                 + "response_body = NULL, owner = 'other-node', locked_until = now() + interval '1 hour' WHERE key = ?", key));
 
-        Api.Response busy = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response busy = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(409, busy.status(), busy.text());
         assertEquals("request_in_progress", busy.errorCode());
         assertNotNull(busy.header("Retry-After"), "Retry-After");
         assertTrue(Integer.parseInt(busy.header("Retry-After").trim()) >= 1, busy.header("Retry-After"));
 
         // A different body under the live claim is still a mismatch, not "in progress".
-        Api.Response other = api.post(path, key, settleBody(parties, FARE + 1, COMMISSION));
+        ApiClient.Response other = api.post(path, key, settleBody(parties, FARE + 1, COMMISSION));
         assertEquals(422, other.status(), other.text());
         assertEquals("idempotency_key_reused", other.errorCode());
 
@@ -198,19 +198,19 @@ class IdempotencyTest {
     @Test
     void anExpiredLeaseIsTakenOverAndRunsAgainOnce() throws Exception {
         Parties parties = parties();
-        String trip = Api.newId("trip");
-        String key = Api.newKey();
+        String trip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
         String path = "/v1/trips/" + trip + "/settle";
-        Api.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, first.status(), first.text());
 
         assertEquals(1, update("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, "
                 + "response_body = NULL, owner = 'other-node', locked_until = now() - interval '1 second' WHERE key = ?", key));
 
-        Api.Response rerun = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response rerun = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, rerun.status(), rerun.text());
         assertNull(rerun.header("Idempotent-Replayed"), "it ran again, it was not replayed");
-        Api.Response view = api.get("/v1/trips/" + trip);
+        ApiClient.Response view = api.get("/v1/trips/" + trip);
         assertEquals(200, view.status());
         assertEquals(view.json(), rerun.json());
         assertEquals("SETTLED", rerun.json().getString("state"));
@@ -218,7 +218,7 @@ class IdempotencyTest {
         // The key is ours now, and done: the next identical request replays the rerun.
         assertEquals(1, count("SELECT count(*) FROM idempotency_keys WHERE key = ? AND state = 'done' "
                 + "AND owner <> 'other-node' AND response_status = 200", key));
-        Api.Response replay = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+        ApiClient.Response replay = api.post(path, key, settleBody(parties, FARE, COMMISSION));
         assertEquals(200, replay.status());
         assertEquals("true", replay.header("Idempotent-Replayed"));
         assertEquals(rerun.text(), replay.text());
@@ -230,29 +230,29 @@ class IdempotencyTest {
     @Test
     void concurrentIdenticalRequestsChargeOnce() throws Exception {
         Parties parties = parties();
-        String trip = Api.newId("trip");
-        String key = Api.newKey();
+        String trip = ApiClient.newId("trip");
+        String key = ApiClient.newKey();
         String path = "/v1/trips/" + trip + "/settle";
         String body = settleBody(parties, FARE, COMMISSION).encode();
         int requests = 20;
 
         ExecutorService pool = Executors.newFixedThreadPool(requests);
-        List<Api.Response> responses = new ArrayList<>();
+        List<ApiClient.Response> responses = new ArrayList<>();
         try {
             CountDownLatch start = new CountDownLatch(1);
-            List<Callable<Api.Response>> calls = new ArrayList<>();
+            List<Callable<ApiClient.Response>> calls = new ArrayList<>();
             for (int i = 0; i < requests; i++) {
                 calls.add(() -> {
                     start.await(30, TimeUnit.SECONDS);
                     return api.post(path, key, body);
                 });
             }
-            List<Future<Api.Response>> futures = new ArrayList<>();
-            for (Callable<Api.Response> call : calls) {
+            List<Future<ApiClient.Response>> futures = new ArrayList<>();
+            for (Callable<ApiClient.Response> call : calls) {
                 futures.add(pool.submit(call));
             }
             start.countDown();
-            for (Future<Api.Response> future : futures) {
+            for (Future<ApiClient.Response> future : futures) {
                 responses.add(future.get(90, TimeUnit.SECONDS));
             }
         } finally {
@@ -262,7 +262,7 @@ class IdempotencyTest {
 
         String original = null;
         int ok = 0;
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             if (r.status() == 200) {
                 ok++;
                 assertEquals("SETTLED", r.json().getString("state"), r.text());
@@ -282,7 +282,7 @@ class IdempotencyTest {
 
         assertChargedOnce(parties);
         assertEquals(1, count("SELECT count(*) FROM transfers WHERE payment_id = ?", trip));
-        Api.Response after = api.post(path, key, body);
+        ApiClient.Response after = api.post(path, key, body);
         assertEquals(200, after.status(), after.text());
         assertEquals("true", after.header("Idempotent-Replayed"));
     }

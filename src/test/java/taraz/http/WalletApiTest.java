@@ -1,5 +1,6 @@
 package taraz.http;
 
+import taraz.support.Wait;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -15,7 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import static taraz.support.Sql.update;
@@ -27,7 +28,7 @@ class WalletApiTest {
             "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
     static final long POLL_MILLIS_MAX = 10_000;
 
-    static Api api;
+    static ApiClient api;
 
     @BeforeAll
     static void setUp() {
@@ -37,8 +38,8 @@ class WalletApiTest {
 
     @Test
     void opensAWalletOncePerOwnerAndKind() {
-        String owner = Api.newId("owner");
-        Api.Response opened = api.post("/v1/wallets", Api.newKey(), new JsonObject().put("ownerId", owner)
+        String owner = ApiClient.newId("owner");
+        ApiClient.Response opened = api.post("/v1/wallets", ApiClient.newKey(), new JsonObject().put("ownerId", owner)
                 .put("kind", "passenger").put("phone", "+989121234567").put("name", "Sara"));
         assertEquals(201, opened.status(), opened.text());
         JsonObject wallet = opened.json();
@@ -54,18 +55,18 @@ class WalletApiTest {
         assertEquals(0L, read.getLong("available"));
         assertTrue(read.getJsonArray("holds").isEmpty());
 
-        Api.Response duplicate = api.post("/v1/wallets", Api.newKey(), new JsonObject().put("ownerId", owner)
+        ApiClient.Response duplicate = api.post("/v1/wallets", ApiClient.newKey(), new JsonObject().put("ownerId", owner)
                 .put("kind", "passenger"));
         assertEquals(409, duplicate.status(), duplicate.text());
         assertEquals("wallet_already_exists", duplicate.errorCode());
 
         // Without a key too (opening a wallet moves no money): still one wallet per owner and kind.
-        Api.Response noKey = api.post("/v1/wallets", null, new JsonObject().put("ownerId", owner)
+        ApiClient.Response noKey = api.post("/v1/wallets", null, new JsonObject().put("ownerId", owner)
                 .put("kind", "passenger").encode());
         assertEquals(409, noKey.status(), noKey.text());
         assertEquals("wallet_already_exists", noKey.errorCode());
 
-        Api.Response driver = api.post("/v1/wallets", Api.newKey(), new JsonObject().put("ownerId", owner)
+        ApiClient.Response driver = api.post("/v1/wallets", ApiClient.newKey(), new JsonObject().put("ownerId", owner)
                 .put("kind", "driver"));
         assertEquals(201, driver.status(), driver.text());
         assertEquals("driver", driver.json().getString("kind"));
@@ -76,8 +77,8 @@ class WalletApiTest {
     void aWalletShowsItsActiveHolds() {
         String passenger = api.openWallet("passenger");
         api.fund(passenger, 50_000);
-        String trip = Api.newId("trip");
-        Api.Response held = api.post("/v1/trips/" + trip + "/hold", Api.newKey(),
+        String trip = ApiClient.newId("trip");
+        ApiClient.Response held = api.post("/v1/trips/" + trip + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 20_000L));
         assertEquals(200, held.status(), held.text());
         assertEquals("HELD", held.json().getString("state"));
@@ -103,7 +104,7 @@ class WalletApiTest {
         List<Integer> pageSizes = new ArrayList<>();
         String cursor = null;
         for (int page = 0; page < 10; page++) {
-            Api.Response r = api.get("/v1/wallets/" + passenger + "/transactions?limit=2"
+            ApiClient.Response r = api.get("/v1/wallets/" + passenger + "/transactions?limit=2"
                     + (cursor == null ? "" : "&cursor=" + cursor));
             assertEquals(200, r.status(), r.text());
             assertEquals(passenger, r.json().getString("walletId"));
@@ -130,7 +131,7 @@ class WalletApiTest {
         seen.forEach(e -> assertEquals("adjustment", e.getString("kind")));
 
         // One page of everything, and the default page.
-        Api.Response all = api.get("/v1/wallets/" + passenger + "/transactions");
+        ApiClient.Response all = api.get("/v1/wallets/" + passenger + "/transactions");
         assertEquals(200, all.status());
         assertEquals(5, all.json().getJsonArray("entries").size());
         assertNull(all.json().getString("nextCursor"));
@@ -139,37 +140,37 @@ class WalletApiTest {
     @Test
     void adminAdjustmentsCreditAndDebit() {
         String passenger = api.openWallet("passenger");
-        Api.Response credit = adjust(passenger, 10_000, Api.newKey());
+        ApiClient.Response credit = adjust(passenger, 10_000, ApiClient.newKey());
         assertEquals(201, credit.status(), credit.text());
         assertEquals(passenger, credit.json().getString("walletId"));
         assertEquals(10_000L, credit.json().getLong("amount"));
         assertEquals(10_000L, credit.json().getLong("balance"));
         assertNotNull(credit.json().getString("adjustmentId"));
 
-        Api.Response debit = adjust(passenger, -4_000, Api.newKey());
+        ApiClient.Response debit = adjust(passenger, -4_000, ApiClient.newKey());
         assertEquals(201, debit.status(), debit.text());
         assertEquals(6_000L, debit.json().getLong("balance"));
         assertEquals(6_000L, api.balance(passenger));
 
-        Api.Response tooMuch = adjust(passenger, -6_001, Api.newKey());
+        ApiClient.Response tooMuch = adjust(passenger, -6_001, ApiClient.newKey());
         assertEquals(402, tooMuch.status(), tooMuch.text());
         assertEquals("insufficient_funds", tooMuch.errorCode());
         assertEquals(6_000L, api.balance(passenger));
         assertEquals(6_000L, api.available(passenger));
 
         // A replayed adjustment credits once.
-        String key = Api.newKey();
+        String key = ApiClient.newKey();
         assertEquals(201, adjust(passenger, 1_000, key).status());
-        Api.Response replay = adjust(passenger, 1_000, key);
+        ApiClient.Response replay = adjust(passenger, 1_000, key);
         assertEquals(201, replay.status());
         assertEquals("true", replay.header("Idempotent-Replayed"));
         assertEquals(7_000L, api.balance(passenger));
 
         // A debit cannot eat into held funds.
-        String trip = Api.newId("trip");
-        assertEquals(200, api.post("/v1/trips/" + trip + "/hold", Api.newKey(),
+        String trip = ApiClient.newId("trip");
+        assertEquals(200, api.post("/v1/trips/" + trip + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 5_000L)).status());
-        Api.Response intoHold = adjust(passenger, -2_001, Api.newKey());
+        ApiClient.Response intoHold = adjust(passenger, -2_001, ApiClient.newKey());
         assertEquals(402, intoHold.status(), intoHold.text());
         assertEquals(7_000L, api.balance(passenger));
         assertEquals(2_000L, api.available(passenger));
@@ -180,8 +181,8 @@ class WalletApiTest {
         String passenger = api.openWallet("passenger");
         String driver = api.openWallet("driver");
         api.fund(passenger, 100_000);
-        String trip = Api.newId("trip");
-        Api.Response settled = api.post("/v1/trips/" + trip + "/settle", Api.newKey(), new JsonObject()
+        String trip = ApiClient.newId("trip");
+        ApiClient.Response settled = api.post("/v1/trips/" + trip + "/settle", ApiClient.newKey(), new JsonObject()
                 .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", 30_000L)
                 .put("commission", 3_000L));
         assertEquals(200, settled.status(), settled.text());
@@ -190,7 +191,7 @@ class WalletApiTest {
         assertEquals(70_000L, api.balance(passenger));
         assertEquals(27_000L, api.balance(driver));
 
-        Api.Response listed = api.getAdmin("/v1/admin/payments?state=SETTLED&olderThan=0s&limit=500");
+        ApiClient.Response listed = api.getAdmin("/v1/admin/payments?state=SETTLED&olderThan=0s&limit=500");
         assertEquals(200, listed.status(), listed.text());
         JsonObject payment = null;
         for (Object o : listed.json().getJsonArray("payments")) {
@@ -205,12 +206,12 @@ class WalletApiTest {
         assertEquals(30_000L, payment.getLong("amount"));
         assertEquals(passenger, payment.getString("walletId"));
 
-        Api.Response held = api.getAdmin("/v1/admin/payments?state=HELD&olderThan=0s&limit=500");
+        ApiClient.Response held = api.getAdmin("/v1/admin/payments?state=HELD&olderThan=0s&limit=500");
         assertEquals(200, held.status());
         for (Object o : held.json().getJsonArray("payments")) {
             assertFalse(trip.equals(((JsonObject) o).getString("paymentId")));
         }
-        Api.Response old = api.getAdmin("/v1/admin/payments?state=SETTLED&olderThan=1d&limit=500");
+        ApiClient.Response old = api.getAdmin("/v1/admin/payments?state=SETTLED&olderThan=1d&limit=500");
         assertEquals(200, old.status());
         for (Object o : old.json().getJsonArray("payments")) {
             assertFalse(trip.equals(((JsonObject) o).getString("paymentId")), "not a day old");
@@ -222,26 +223,26 @@ class WalletApiTest {
         String passenger = api.openWallet("passenger");
         String driver = api.openWallet("driver");
         api.fund(passenger, 40_000);
-        String trip = Api.newId("trip");
-        Api.Response held = api.post("/v1/trips/" + trip + "/hold", Api.newKey(),
+        String trip = ApiClient.newId("trip");
+        ApiClient.Response held = api.post("/v1/trips/" + trip + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 25_000L));
         assertEquals(200, held.status(), held.text());
         assertEquals(15_000L, api.available(passenger));
 
-        Api.Response cancelled = api.post("/v1/trips/" + trip + "/cancel", Api.newKey(), (String) null);
+        ApiClient.Response cancelled = api.post("/v1/trips/" + trip + "/cancel", ApiClient.newKey(), (String) null);
         assertEquals(200, cancelled.status(), cancelled.text());
         assertEquals("VOIDED", cancelled.json().getString("state"));
         assertEquals(40_000L, api.available(passenger));
         assertEquals(40_000L, api.balance(passenger));
         assertTrue(api.wallet(passenger).getJsonArray("holds").isEmpty());
 
-        Api.Response again = api.post("/v1/trips/" + trip + "/cancel", Api.newKey(), "{\"reason\":\"rider left\"}");
+        ApiClient.Response again = api.post("/v1/trips/" + trip + "/cancel", ApiClient.newKey(), "{\"reason\":\"rider left\"}");
         assertEquals(200, again.status(), again.text());
         assertEquals("VOIDED", again.json().getString("state"));
         assertNull(again.header("Idempotent-Replayed"));
         assertEquals(40_000L, api.available(passenger));
 
-        Api.Response settle = api.post("/v1/trips/" + trip + "/settle", Api.newKey(), new JsonObject()
+        ApiClient.Response settle = api.post("/v1/trips/" + trip + "/settle", ApiClient.newKey(), new JsonObject()
                 .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", 25_000L)
                 .put("commission", 0L));
         assertEquals(409, settle.status(), settle.text());
@@ -249,7 +250,7 @@ class WalletApiTest {
         assertEquals(40_000L, api.balance(passenger));
         assertEquals(0L, api.balance(driver));
 
-        Api.Response hold = api.post("/v1/trips/" + trip + "/hold", Api.newKey(),
+        ApiClient.Response hold = api.post("/v1/trips/" + trip + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 25_000L));
         assertEquals(409, hold.status(), hold.text());
         assertEquals("trip_voided", hold.errorCode());
@@ -261,10 +262,10 @@ class WalletApiTest {
         String passenger = api.openWallet("passenger");
         String driver = api.openWallet("driver");
         api.fund(passenger, 40_000);
-        String trip = Api.newId("trip");
-        assertEquals(200, api.post("/v1/trips/" + trip + "/hold", Api.newKey(),
+        String trip = ApiClient.newId("trip");
+        assertEquals(200, api.post("/v1/trips/" + trip + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 30_000L)).status());
-        Api.Response settled = api.post("/v1/trips/" + trip + "/settle", Api.newKey(), new JsonObject()
+        ApiClient.Response settled = api.post("/v1/trips/" + trip + "/settle", ApiClient.newKey(), new JsonObject()
                 .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", 28_000L)
                 .put("commission", 4_000L));
         assertEquals(200, settled.status(), settled.text());
@@ -280,7 +281,7 @@ class WalletApiTest {
         assertEquals(12_000L, api.available(passenger));
         assertEquals(24_000L, api.balance(driver));
 
-        Api.Response cancel = api.post("/v1/trips/" + trip + "/cancel", Api.newKey(), (String) null);
+        ApiClient.Response cancel = api.post("/v1/trips/" + trip + "/cancel", ApiClient.newKey(), (String) null);
         assertEquals(409, cancel.status(), cancel.text());
         assertEquals("trip_already_settled", cancel.errorCode());
         assertEquals(12_000L, api.balance(passenger));
@@ -290,8 +291,8 @@ class WalletApiTest {
     void anExpiredHoldIsSweptAndItsFundsReleased() throws Exception {
         String passenger = api.openWallet("passenger");
         api.fund(passenger, 60_000);
-        String trip = Api.newId("trip");
-        Api.Response held = api.post("/v1/trips/" + trip + "/hold", Api.newKey(),
+        String trip = ApiClient.newId("trip");
+        ApiClient.Response held = api.post("/v1/trips/" + trip + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 45_000L));
         assertEquals(200, held.status(), held.text());
         assertEquals(15_000L, api.available(passenger));
@@ -300,23 +301,16 @@ class WalletApiTest {
         assertEquals(1, update("UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = ?",
                 "trip:" + trip + ":hold"));
 
-        String state = null;
-        long deadline = System.nanoTime() + POLL_MILLIS_MAX * 1_000_000;
-        while (System.nanoTime() < deadline) {
-            Api.Response r = api.get("/v1/trips/" + trip);
+        Wait.until("the sweeper expires the hold", POLL_MILLIS_MAX, () -> {
+            ApiClient.Response r = api.get("/v1/trips/" + trip);
             assertEquals(200, r.status(), r.text());
-            state = r.json().getString("state");
-            if ("EXPIRED".equals(state)) {
-                break;
-            }
-            Thread.sleep(100);
-        }
-        assertEquals("EXPIRED", state, "the sweeper expired the hold");
+            return r.json().getString("state");
+        }, "EXPIRED"::equals);
         assertEquals(60_000L, api.available(passenger));
         assertEquals(60_000L, api.balance(passenger));
         assertTrue(api.wallet(passenger).getJsonArray("holds").isEmpty());
 
-        Api.Response settle = api.post("/v1/trips/" + trip + "/settle", Api.newKey(), new JsonObject()
+        ApiClient.Response settle = api.post("/v1/trips/" + trip + "/settle", ApiClient.newKey(), new JsonObject()
                 .put("passengerWalletId", passenger).put("driverWalletId", api.openWallet("driver"))
                 .put("fare", 45_000L).put("commission", 0L));
         assertEquals(409, settle.status(), settle.text());
@@ -326,27 +320,27 @@ class WalletApiTest {
 
     @Test
     void servesItsOpenApiContract() {
-        Api.Response r = api.get("/openapi.yaml");
+        ApiClient.Response r = api.get("/openapi.yaml");
         assertEquals(200, r.status());
         assertTrue(r.text().contains("openapi: 3.1.0"), r.text());
     }
 
     @Test
-    void isReady() {
-        Api.Response live = api.get("/health/live");
+    void liveAndReadyAnswer200AndReadinessSaysUp() {
+        ApiClient.Response live = api.get("/health/live");
         assertEquals(200, live.status());
-        Api.Response ready = api.get("/health/ready");
+        ApiClient.Response ready = api.get("/health/ready");
         assertEquals(200, ready.status(), ready.text());
         assertEquals("UP", ready.json().getString("outcome"), ready.text());
     }
 
     @Test
-    void exposesMetrics() {
+    void metricsListTheInflightGaugeAndThePaymentsCounter() {
         String passenger = api.openWallet("passenger");
         api.fund(passenger, 1_000);
-        assertEquals(200, api.post("/v1/trips/" + Api.newId("trip") + "/hold", Api.newKey(),
+        assertEquals(200, api.post("/v1/trips/" + ApiClient.newId("trip") + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", passenger).put("amount", 500L)).status());
-        Api.Response r = api.get("/metrics");
+        ApiClient.Response r = api.get("/metrics");
         assertEquals(200, r.status());
         assertTrue(r.text().contains("taraz_inflight_transactions"), "taraz_inflight_transactions");
         assertTrue(r.text().contains("taraz_payments_total"), "taraz_payments_total");
@@ -354,7 +348,7 @@ class WalletApiTest {
 
     // ---- helpers ---------------------------------------------------------------------------
 
-    static Api.Response adjust(String walletId, long amount, String key) {
+    static ApiClient.Response adjust(String walletId, long amount, String key) {
         return api.post("/v1/admin/adjustments", key, new JsonObject().put("walletId", walletId).put("amount", amount)
                 .put("reason", "support").put("ticket", "T-42").encode(), ADMIN_JSON);
     }

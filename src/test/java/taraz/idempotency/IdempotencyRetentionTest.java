@@ -2,7 +2,7 @@ package taraz.idempotency;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import java.time.LocalDate;
@@ -30,11 +30,11 @@ class IdempotencyRetentionTest {
         LocalDate old = LocalDate.now(ZoneOffset.UTC).minusDays(5);
         String partition = "idempotency_keys_" + old.format(DateTimeFormatter.BASIC_ISO_DATE);
         count("SELECT count(idempotency_partition(?::date))", old.toString());
-        String done = Api.newKey();
-        String orphan = Api.newKey();
+        String done = ApiClient.newKey();
+        String orphan = ApiClient.newKey();
         insertAged(done, "done", 5 * 24);
         insertAged(orphan, "in_progress", 5 * 24);
-        String young = Api.newKey();
+        String young = ApiClient.newKey();
         insertAged(young, "done", 30);  // past a day, inside the 48 h retention: it must stay
 
         int dropped = TestGateway.await(store.maintain(RETENTION_HOURS, IdempotencyStore.DAYS_AHEAD));
@@ -54,7 +54,7 @@ class IdempotencyRetentionTest {
     /** Unique by day in the index, unique for good through the claim: yesterday's key is found today. */
     @Test
     void aKeyClaimedYesterdayIsStillItsRequestsToday() throws Exception {
-        String key = Api.newKey();
+        String key = ApiClient.newKey();
         insertAged(key, "done", 20);
         assertInstanceOf(IdempotencyStore.Mismatch.class,
                 TestGateway.await(store.begin(key, "another-request", "POST", "/v1/wallets")));
@@ -66,17 +66,17 @@ class IdempotencyRetentionTest {
     /** Through the API: a replay of a key from an earlier day, and no second row under it. */
     @Test
     void aReplayFindsTheKeyWhateverItsDay() throws Exception {
-        Api api = TestGateway.get().api();
-        String key = Api.newKey();
-        JsonObject body = new JsonObject().put("ownerId", Api.newId("owner")).put("kind", "driver");
-        Api.Response first = api.post("/v1/wallets", key, body);
+        ApiClient api = TestGateway.get().api();
+        String key = ApiClient.newKey();
+        JsonObject body = new JsonObject().put("ownerId", ApiClient.newId("owner")).put("kind", "driver");
+        ApiClient.Response first = api.post("/v1/wallets", key, body);
         assertEquals(201, first.status(), first.text());
         // Move it to yesterday's partition, as if it had been made just before midnight.
         partitionOf(24);
         assertEquals(1, update("WITH moved AS (DELETE FROM idempotency_keys WHERE key = ? RETURNING *) "
                 + "INSERT INTO idempotency_keys SELECT key, request_hash, method, path, state, owner, locked_until, "
                 + "response_status, response_body, now() - interval '1 day', updated_at FROM moved", key));
-        Api.Response again = api.post("/v1/wallets", key, body);
+        ApiClient.Response again = api.post("/v1/wallets", key, body);
         assertEquals(201, again.status(), again.text());
         assertEquals("true", again.header("Idempotent-Replayed"));
         assertEquals(first.text(), again.text());

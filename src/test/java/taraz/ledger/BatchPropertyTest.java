@@ -17,7 +17,7 @@ import taraz.journal.Journal;
 import taraz.journal.JournalSettings;
 import taraz.ledger.LedgerCommand.Idem;
 import taraz.ledger.LedgerCommand.Outcome;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.trip.Trip;
@@ -79,7 +79,7 @@ class BatchPropertyTest {
     private static Journal journal;
     private static BatchWriter writer;
     private static TripService trips;
-    private static Api api;
+    private static ApiClient api;
     private static Connection sql;
 
     @BeforeAll
@@ -144,7 +144,7 @@ class BatchPropertyTest {
         assertTrue(largestBatch > 1, "the largest batch held " + largestBatch + " command(s): "
                 + batchSize.count() + " batches for " + toWriter + " commands");
         assertTrue(postedInOneBatch > 0, "seed=" + SEED + ": no hold was placed and posted in one batch");
-        LedgerPropertyTest.checkLedgerInvariants(sql, "seed=" + SEED + " after " + ROUNDS + " rounds");
+        Sql.assertLedgerAddsUp(sql, "seed=" + SEED + " after " + ROUNDS + " rounds");
         System.out.printf("BatchPropertyTest seed=%d: %d rounds, %d commands to the writer in %d batches (mean %.1f, "
                         + "largest %.0f); holds placed and posted in one batch %d, placed and voided in one batch %d; "
                         + "outcomes %s%n", SEED, ROUNDS, toWriter, batchSize.count(),
@@ -535,7 +535,7 @@ class BatchPropertyTest {
             this.random = random;
             this.round = round;
             // Fresh ids per round and per run: the shared database keeps earlier runs' rows.
-            this.prefix = Api.newId("bp" + SEED + "r" + round);
+            this.prefix = ApiClient.newId("bp" + SEED + "r" + round);
             this.missingWallet = NO_WALLET_PREFIX + prefix;
         }
 

@@ -7,14 +7,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.awaitility.core.ConditionTimeoutException;
+import taraz.support.ApiClient;
 import taraz.support.Sql;
-import taraz.support.Api;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,8 +47,10 @@ class ConcurrentSettleTest {
     private static final long FUNDED = 1_000_000;
     private static final long FARE = 150_000;
     private static final long COMMISSION = 30_000;
+    /** PostgreSQL's statistics (its deadlock count) arrive within a second or so. */
+    private static final Duration STATISTICS_WAIT = Duration.ofSeconds(3);
 
-    private static Api api;
+    private static ApiClient api;
     private static Connection sql;
 
     @BeforeAll
@@ -80,12 +83,12 @@ class ConcurrentSettleTest {
     }
 
     /** Runs {@code n} requests at once (a start gate, a bounded pool) and returns the answers in order. */
-    private static List<Api.Response> concurrently(int n, IntFunction<Api.Response> request) throws Exception {
+    private static List<ApiClient.Response> concurrently(int n, IntFunction<ApiClient.Response> request) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(Math.min(n, THREADS));
         try {
             CountDownLatch ready = new CountDownLatch(n);
             CountDownLatch go = new CountDownLatch(1);
-            List<Future<Api.Response>> futures = new ArrayList<>();
+            List<Future<ApiClient.Response>> futures = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 int index = i;
                 futures.add(pool.submit(() -> {
@@ -98,8 +101,8 @@ class ConcurrentSettleTest {
             }
             assertTrue(ready.await(GATE_TIMEOUT_SECONDS, TimeUnit.SECONDS), "threads did not reach the start gate");
             go.countDown();
-            List<Api.Response> responses = new ArrayList<>();
-            for (Future<Api.Response> f : futures) {
+            List<ApiClient.Response> responses = new ArrayList<>();
+            for (Future<ApiClient.Response> f : futures) {
                 responses.add(f.get(RUN_TIMEOUT_SECONDS, TimeUnit.SECONDS));
             }
             return responses;
@@ -109,10 +112,10 @@ class ConcurrentSettleTest {
         }
     }
 
-    private static String describe(List<Api.Response> responses) {
+    private static String describe(List<ApiClient.Response> responses) {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < responses.size(); i++) {
-            Api.Response r = responses.get(i);
+            ApiClient.Response r = responses.get(i);
             s.append("\n  #").append(i).append(' ').append(r.status()).append(' ').append(r.text());
         }
         return s.toString();
@@ -125,36 +128,36 @@ class ConcurrentSettleTest {
         assertEquals(funded - fare, api.balance(p.passenger), at + ": passenger debited once");
         assertEquals(funded - fare, api.available(p.passenger), at + ": passenger holds nothing");
         assertEquals(fare - commission, api.balance(p.driver), at + ": driver credited once");
-        assertEquals(1, count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), at + ": transfers");
-        assertEquals(3, count("SELECT count(*) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'", tripId),
+        assertEquals(1, Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), at + ": transfers");
+        assertEquals(3, Sql.count(sql, "SELECT count(*) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'", tripId),
                 at + ": entries of the settlement");
-        assertEquals(0, count("SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'",
+        assertEquals(0, Sql.count(sql, "SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = 'trip:' || ? || ':settle'",
                 tripId), at + ": the settlement balances");
-        assertEquals(commission, count("SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
+        assertEquals(commission, Sql.count(sql, "SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
                 + "ON t.id = e.transfer_id WHERE t.payment_id = ? AND e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'",
                 tripId), at + ": platform commission credited once");
-        assertEquals(-fare, count("SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
+        assertEquals(-fare, Sql.count(sql, "SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers t "
                 + "ON t.id = e.transfer_id WHERE t.payment_id = ? AND e.account_id = '" + p.passenger + "'", tripId), at);
-        assertEquals(List.of("trip:" + tripId + ":settle"), strings("SELECT transfer_id FROM entries "
+        assertEquals(List.of("trip:" + tripId + ":settle"), Sql.column(sql, "SELECT transfer_id FROM entries "
                 + "WHERE account_id = ? AND transfer_id NOT LIKE 'adj_%'", p.passenger), at + ": the passenger's debits");
         JsonObject trip = api.get("/v1/trips/" + tripId).json();
         assertEquals("SETTLED", trip.getString("state"), at);
         assertEquals(fare, trip.getLong("fare"), at);
         assertEquals(commission, trip.getLong("commission"), at);
-        LedgerPropertyTest.checkLedgerInvariants(sql, at);
+        Sql.assertLedgerAddsUp(sql, at);
     }
 
     @Test
     void sameKeySettlesOnce() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-samekey");
-        String key = Api.newKey();
+        String tripId = ApiClient.newId("cs-samekey");
+        String key = ApiClient.newKey();
         String body = settleBody(p, FARE, COMMISSION).encode();
-        List<Api.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle", key, body));
+        List<ApiClient.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle", key, body));
         String all = describe(responses);
         int ok = 0;
         Set<String> okBodies = new HashSet<>();
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             if (r.status() == 200) {
                 ok++;
                 okBodies.add(r.text());
@@ -167,7 +170,7 @@ class ConcurrentSettleTest {
         assertTrue(ok >= 1, "the first request answers 200" + all);
         assertEquals(1, okBodies.size(), "a replay answers the stored response" + all);
         // Once done, the key replays the same answer.
-        Api.Response replay = api.post("/v1/trips/" + tripId + "/settle", key, body);
+        ApiClient.Response replay = api.post("/v1/trips/" + tripId + "/settle", key, body);
         assertEquals(200, replay.status(), replay.text());
         assertEquals("true", replay.header("Idempotent-Replayed"));
         assertEquals(okBodies.iterator().next(), replay.text());
@@ -177,10 +180,10 @@ class ConcurrentSettleTest {
     @Test
     void differentKeysSettleOnce() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-keys");
+        String tripId = ApiClient.newId("cs-keys");
         String body = settleBody(p, FARE, COMMISSION).encode();
-        List<Api.Response> responses = concurrently(THREADS,
-                i -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), body));
+        List<ApiClient.Response> responses = concurrently(THREADS,
+                i -> api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), body));
         assertAllSettled(responses);
         assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
     }
@@ -188,27 +191,27 @@ class ConcurrentSettleTest {
     @Test
     void differentKeysSettleAHeldTripOnce() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-held");
+        String tripId = ApiClient.newId("cs-held");
         long hold = 200_000;
-        Api.Response held = api.post("/v1/trips/" + tripId + "/hold", Api.newKey(),
+        ApiClient.Response held = api.post("/v1/trips/" + tripId + "/hold", ApiClient.newKey(),
                 new JsonObject().put("passengerWalletId", p.passenger).put("amount", hold));
         assertEquals(200, held.status(), held.text());
         assertEquals(FUNDED - hold, api.available(p.passenger));
         String body = settleBody(p, FARE, COMMISSION).encode();
-        List<Api.Response> responses = concurrently(THREADS,
-                i -> api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), body));
+        List<ApiClient.Response> responses = concurrently(THREADS,
+                i -> api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), body));
         assertAllSettled(responses);
         assertChargedOnce(tripId, p, FUNDED, FARE, COMMISSION);
         JsonObject wallet = api.wallet(p.passenger);
         assertEquals(0, wallet.getLong("held"), wallet.encode());
         assertEquals(0, wallet.getJsonArray("holds").size(), wallet.encode());
-        assertEquals("POSTED", string("SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", tripId));
+        assertEquals("POSTED", Sql.text(sql, "SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", tripId));
     }
 
-    private static void assertAllSettled(List<Api.Response> responses) {
+    private static void assertAllSettled(List<ApiClient.Response> responses) {
         String all = describe(responses);
         Set<String> bodies = new HashSet<>();
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             assertEquals(200, r.status(), all);
             assertEquals("SETTLED", r.json().getString("state"), all);
             assertEquals(null, r.header("Idempotent-Replayed"), all);
@@ -220,17 +223,17 @@ class ConcurrentSettleTest {
     @Test
     void conflictingFaresSettleOnceWithTheWinnersFare() throws Exception {
         Parties p = parties(FUNDED);
-        String tripId = Api.newId("cs-fares");
+        String tripId = ApiClient.newId("cs-fares");
         long otherFare = 180_000;
-        List<Api.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle",
-                Api.newKey(), settleBody(p, i % 2 == 0 ? FARE : otherFare, COMMISSION)));
+        List<ApiClient.Response> responses = concurrently(THREADS, i -> api.post("/v1/trips/" + tripId + "/settle",
+                ApiClient.newKey(), settleBody(p, i % 2 == 0 ? FARE : otherFare, COMMISSION)));
         String all = describe(responses);
         JsonObject trip = api.get("/v1/trips/" + tripId).json();
         long winner = trip.getLong("fare");
         assertTrue(winner == FARE || winner == otherFare, trip.encode());
         String winnerBody = null;
         for (int i = 0; i < responses.size(); i++) {
-            Api.Response r = responses.get(i);
+            ApiClient.Response r = responses.get(i);
             long sent = i % 2 == 0 ? FARE : otherFare;
             if (sent == winner) {
                 assertEquals(200, r.status(), "#" + i + all);
@@ -265,10 +268,10 @@ class ConcurrentSettleTest {
             }
         }, "available-sampler");
         sampler.start();
-        List<Api.Response> responses;
+        List<ApiClient.Response> responses;
         try {
-            String prefix = Api.newId("cs-hold");
-            responses = concurrently(holds, i -> api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+            String prefix = ApiClient.newId("cs-hold");
+            responses = concurrently(holds, i -> api.post("/v1/trips/" + prefix + "-" + i + "/hold", ApiClient.newKey(),
                     new JsonObject().put("passengerWalletId", p.passenger).put("amount", each)));
         } finally {
             running.set(false);
@@ -277,7 +280,7 @@ class ConcurrentSettleTest {
         String all = describe(responses);
         int held = 0;
         int refused = 0;
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             if (r.status() == 200) {
                 held++;
                 assertEquals("HELD", r.json().getString("state"), all);
@@ -296,7 +299,7 @@ class ConcurrentSettleTest {
         assertEquals(balance / each, active.size(), wallet.encode());
         assertEquals(List.of(), samplerFailures, "reading the wallet during the holds");
         assertTrue(lowest.get() >= 0, "available went to " + lowest.get());
-        LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent holds on " + p.passenger);
+        Sql.assertLedgerAddsUp(sql, "concurrent holds on " + p.passenger);
     }
 
     /**
@@ -318,11 +321,11 @@ class ConcurrentSettleTest {
             default -> false;
         };
         Parties p = parties(balance);
-        String prefix = Api.newId("cs-wallet");
+        String prefix = ApiClient.newId("cs-wallet");
         long reserved = 0;
         for (int i = 0; i < trips; i++) {
             if (held.test(i)) {
-                Api.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", Api.newKey(),
+                ApiClient.Response r = api.post("/v1/trips/" + prefix + "-" + i + "/hold", ApiClient.newKey(),
                         new JsonObject().put("passengerWalletId", p.passenger).put("amount", hold));
                 assertEquals(200, r.status(), r.text());
                 reserved += hold;
@@ -331,8 +334,8 @@ class ConcurrentSettleTest {
         assertEquals(balance - reserved, api.available(p.passenger));
         long deadlocksBefore = deadlocks();
         long started = System.nanoTime();
-        List<Api.Response> responses = concurrently(trips, i -> api.post("/v1/trips/" + prefix + "-" + i + "/settle",
-                Api.newKey(), settleBody(p, fare, 1_000)));
+        List<ApiClient.Response> responses = concurrently(trips, i -> api.post("/v1/trips/" + prefix + "-" + i + "/settle",
+                ApiClient.newKey(), settleBody(p, fare, 1_000)));
         long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
         long deadlocks = deadlocksSince(deadlocksBefore);
         System.out.printf("concurrentSettlementsOfOneWalletNeverOverdraw(holds: %s): %d settlements in %d ms, "
@@ -346,7 +349,7 @@ class ConcurrentSettleTest {
         boolean refusedWithHold = false;
         boolean refusedWithoutHold = false;
         for (int i = 0; i < trips; i++) {
-            Api.Response r = responses.get(i);
+            ApiClient.Response r = responses.get(i);
             boolean withHold = held.test(i);
             if (r.status() == 200) {
                 settled++;
@@ -377,9 +380,9 @@ class ConcurrentSettleTest {
         for (int i = 0; i < trips; i++) {
             String tripId = prefix + "-" + i;
             assertEquals(responses.get(i).status() == 200 ? 1 : 0,
-                    count("SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), tripId + all);
+                    Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", tripId), tripId + all);
         }
-        LedgerPropertyTest.checkLedgerInvariants(sql, "concurrent settlements of " + p.passenger);
+        Sql.assertLedgerAddsUp(sql, "concurrent settlements of " + p.passenger);
         // Transfer sorts its legs "so concurrent transfers lock rows in one order and cannot
         // deadlock"; each deadlock costs deadlock_timeout and a retry (a 500 after 3 of them).
         assertEquals(0, deadlocks, "PostgreSQL broke " + deadlocks + " deadlock(s) among " + trips
@@ -389,56 +392,21 @@ class ConcurrentSettleTest {
     // ---- SQL ---------------------------------------------------------------------------------
 
     private static long deadlocks() throws SQLException {
-        return count("SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database");
+        return Sql.count(sql, "SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database");
     }
 
     /** Deadlocks the database detected since {@code before}; its statistics arrive within a second or so. */
-    private static long deadlocksSince(long before) throws SQLException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-        long now = deadlocks();
-        while (now == before && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            now = deadlocks();
+    private static long deadlocksSince(long before) {
+        AtomicLong now = new AtomicLong(before);
+        try {
+            await().atMost(STATISTICS_WAIT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200))
+                    .until(() -> {
+                        now.set(deadlocks());
+                        return now.get() != before;
+                    });
+        } catch (ConditionTimeoutException e) {
+            // None reported within the wait: the expected outcome.
         }
-        return now - before;
-    }
-
-    private static long count(String query, String... args) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setString(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                assertTrue(rs.next(), query);
-                return rs.getLong(1);
-            }
-        }
-    }
-
-    private static List<String> strings(String query, String arg) throws SQLException {
-        List<String> values = new ArrayList<>();
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    values.add(rs.getString(1));
-                }
-            }
-        }
-        return values;
-    }
-
-    private static String string(String query, String arg) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
+        return now.get() - before;
     }
 }

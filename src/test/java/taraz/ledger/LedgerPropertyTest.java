@@ -1,5 +1,6 @@
 package taraz.ledger;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
@@ -7,12 +8,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.support.Sql;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,7 +38,7 @@ class LedgerPropertyTest {
     private static final Map<String, String> ADMIN_HEADERS = Map.of("Content-Type", "application/json",
             "Authorization", "Bearer " + TestGateway.ADMIN_TOKEN);
 
-    private static Api api;
+    private static ApiClient api;
     private static Connection sql;
 
     @BeforeAll
@@ -147,7 +146,7 @@ class LedgerPropertyTest {
         }
 
         TripModel newTrip() {
-            TripModel trip = new TripModel(Api.newId("pt" + seed));
+            TripModel trip = new TripModel(ApiClient.newId("pt" + seed));
             trips.add(trip);
             return trip;
         }
@@ -223,7 +222,7 @@ class LedgerPropertyTest {
         }
         run.what = "final checks";
         checkTrips(run);
-        checkLedgerInvariants("seed=" + seed + " after " + OPERATIONS + " operations");
+        Sql.assertLedgerAddsUp(sql, "seed=" + seed + " after " + OPERATIONS + " operations");
         System.out.println("LedgerPropertyTest seed=" + seed + " outcomes " + run.counts);
     }
 
@@ -236,7 +235,7 @@ class LedgerPropertyTest {
         long amount = sameAsBefore ? trip.hold : run.amountAround(passenger.available());
         run.what = "hold " + trip.id + " state=" + trip.state + " passenger=" + passenger.id + " amount=" + amount
                 + " available=" + passenger.available();
-        Api.Response r = send(run, "/v1/trips/" + trip.id + "/hold",
+        ApiClient.Response r = send(run, "/v1/trips/" + trip.id + "/hold",
                 new JsonObject().put("passengerWalletId", passenger.id).put("amount", amount), false);
         switch (trip.state) {
             case NONE -> {
@@ -303,7 +302,7 @@ class LedgerPropertyTest {
         run.what = "settle " + trip.id + " state=" + trip.state + " passenger=" + passenger.id + " driver=" + driver.id
                 + " fare=" + fare + " commission=" + commission + " available=" + passenger.available()
                 + " hold=" + trip.hold;
-        Api.Response r = send(run, "/v1/trips/" + trip.id + "/settle", new JsonObject()
+        ApiClient.Response r = send(run, "/v1/trips/" + trip.id + "/settle", new JsonObject()
                 .put("passengerWalletId", passenger.id).put("driverWalletId", driver.id)
                 .put("fare", fare).put("commission", commission), false);
         switch (trip.state) {
@@ -347,7 +346,7 @@ class LedgerPropertyTest {
 
     private void cancel(Run run, TripModel trip) {
         run.what = "cancel " + trip.id + " state=" + trip.state;
-        Api.Response r = send(run, "/v1/trips/" + trip.id + "/cancel",
+        ApiClient.Response r = send(run, "/v1/trips/" + trip.id + "/cancel",
                 run.random.nextBoolean() ? new JsonObject() : new JsonObject().put("reason", "rider cancelled"), false);
         switch (trip.state) {
             case NONE -> expectError(run, r, 404, "trip_not_found");
@@ -367,19 +366,12 @@ class LedgerPropertyTest {
         run.count("forced");
         update("UPDATE trips SET hold_expires_at = now() - interval '1 second' WHERE trip_id = ?", trip.id);
         update("UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = 'trip:' || ? || ':hold'", trip.id);
-        long deadline = System.nanoTime() + EXPIRY_WAIT_MILLIS * 1_000_000;
-        String state = null;
-        while (System.nanoTime() < deadline) {
-            Api.Response r = api.get("/v1/trips/" + trip.id);
+        String state = Wait.until(run.at() + ": the sweeper ends the hold", EXPIRY_WAIT_MILLIS, () -> {
+            ApiClient.Response r = api.get("/v1/trips/" + trip.id);
             assertEquals(200, r.status(), run.at() + ": " + r.text());
-            state = r.json().getString("state");
-            if (!"HELD".equals(state)) {
-                break;
-            }
-            Thread.sleep(50);
-        }
-        assertEquals("EXPIRED", state, run.at() + ": the sweeper did not expire the hold within "
-                + EXPIRY_WAIT_MILLIS + " ms");
+            return r.json().getString("state");
+        }, now -> !"HELD".equals(now));
+        assertEquals("EXPIRED", state, run.at() + ": the sweeper expired the hold");
         trip.state = TripState.EXPIRED;
         trip.passenger.held -= trip.hold;
     }
@@ -390,7 +382,7 @@ class LedgerPropertyTest {
         long magnitude = credit ? 1 + run.random.nextInt(500_000) : run.amountAround(wallet.available());
         long amount = credit ? magnitude : -magnitude;
         run.what = "adjust " + wallet.id + " amount=" + amount + " available=" + wallet.available();
-        Api.Response r = send(run, "/v1/admin/adjustments", new JsonObject().put("walletId", wallet.id)
+        ApiClient.Response r = send(run, "/v1/admin/adjustments", new JsonObject().put("walletId", wallet.id)
                 .put("amount", amount).put("reason", "property test").put("ticket", "PT-" + run.seed), true);
         if (!credit && magnitude > wallet.available()) {
             expectError(run, r, 402, "insufficient_funds");
@@ -421,7 +413,7 @@ class LedgerPropertyTest {
             JsonObject b = new JsonObject(last.body);
             body = b.put("commission", b.getLong("commission") == 0 ? 1 : 0).encode();
         }
-        Api.Response r = last.admin ? api.post(last.path, last.key, body, ADMIN_HEADERS) : api.post(last.path, last.key, body);
+        ApiClient.Response r = last.admin ? api.post(last.path, last.key, body, ADMIN_HEADERS) : api.post(last.path, last.key, body);
         if (otherBody) {
             expectError(run, r, 422, "idempotency_key_reused");
             return;
@@ -434,21 +426,21 @@ class LedgerPropertyTest {
 
     // ---- checks ------------------------------------------------------------------------------
 
-    private Api.Response send(Run run, String path, JsonObject body, boolean admin) {
-        String key = Api.newKey();
-        Api.Response r = admin ? api.post(path, key, body.encode(), ADMIN_HEADERS) : api.post(path, key, body);
+    private ApiClient.Response send(Run run, String path, JsonObject body, boolean admin) {
+        String key = ApiClient.newKey();
+        ApiClient.Response r = admin ? api.post(path, key, body.encode(), ADMIN_HEADERS) : api.post(path, key, body);
         assertTrue(r.status() < 500, run.at() + ": server error " + r.status() + " " + r.text());
         assertEquals(null, r.header("Idempotent-Replayed"), run.at() + ": a fresh key is not a replay");
         run.last = new Request(path, key, body.encode(), admin, r.status(), r.text());
         return r;
     }
 
-    private static void expectError(Run run, Api.Response r, int status, String code) {
+    private static void expectError(Run run, ApiClient.Response r, int status, String code) {
         assertEquals(status + " " + code, r.status() + " " + r.errorCode(), run.at() + ": " + r.text());
         run.count(String.valueOf(status));
     }
 
-    private static void expectTrip(Run run, Api.Response r, int status, String state) {
+    private static void expectTrip(Run run, ApiClient.Response r, int status, String state) {
         assertEquals(status, r.status(), run.at() + ": " + r.text());
         assertEquals(state, r.json().getString("state"), run.at() + ": " + r.text());
         run.count(state);
@@ -499,9 +491,9 @@ class LedgerPropertyTest {
         long commission = 0;
         for (TripModel trip : run.trips) {
             String at = run.at() + ": trip " + trip.id + " " + trip.state;
-            Api.Response r = api.get("/v1/trips/" + trip.id);
-            long transfers = count("SELECT count(*) FROM transfers WHERE payment_id = ?", trip.id);
-            String holdState = string("SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", trip.id);
+            ApiClient.Response r = api.get("/v1/trips/" + trip.id);
+            long transfers = Sql.count(sql, "SELECT count(*) FROM transfers WHERE payment_id = ?", trip.id);
+            String holdState = Sql.text(sql, "SELECT state FROM holds WHERE id = 'trip:' || ? || ':hold'", trip.id);
             if (trip.state == TripState.NONE) {
                 assertEquals(404, r.status(), at + ": " + r.text());
                 assertEquals(0, transfers, at);
@@ -529,78 +521,15 @@ class LedgerPropertyTest {
         List<String> settled = run.tripsIn(TripState.SETTLED).stream().map(t -> "trip:" + t.id + ":settle").toList();
         long recorded = 0;
         for (String transferId : settled) {
-            recorded += count("SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = ? AND account_id = '"
+            recorded += Sql.count(sql, "SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE transfer_id = ? AND account_id = '"
                     + AccountKind.PLATFORM_COMMISSION_ID + "'", transferId);
         }
         assertEquals(run.commissionRials, recorded, run.at() + ": platform commission of this run's trips");
     }
 
-    /** The ledger's invariants over the whole database; they hold at every commit. */
-    static void checkLedgerInvariants(Connection sql, String at) throws SQLException {
-        assertEquals(0, count(sql, "SELECT coalesce(sum(balance_rials), 0) FROM accounts"), at + ": sum of all balances");
-        assertEquals("", ids(sql, "SELECT a.id FROM accounts a WHERE a.balance_rials <> "
-                + "coalesce((SELECT sum(e.amount_rials) FROM entries e WHERE e.account_id = a.id), 0)"),
-                at + ": accounts whose balance is not the sum of their entries");
-        assertEquals("", ids(sql, "SELECT a.id FROM accounts a WHERE a.held_rials <> "
-                + "coalesce((SELECT sum(h.amount_rials) FROM holds h WHERE h.account_id = a.id AND h.state = 'HELD'), 0)"),
-                at + ": accounts whose held amount is not the sum of their active holds");
-        assertEquals("", ids(sql, "SELECT id FROM accounts WHERE NOT allow_overdraft AND balance_rials - held_rials < 0"),
-                at + ": overdrawn accounts");
-        assertEquals("", ids(sql, "SELECT transfer_id FROM entries GROUP BY transfer_id HAVING sum(amount_rials) <> 0"),
-                at + ": transfers whose entries do not sum to 0");
-        assertEquals("", ids(sql, "SELECT t.id FROM transfers t WHERE t.amount_rials <> "
-                + "coalesce((SELECT sum(e.amount_rials) FROM entries e WHERE e.transfer_id = t.id AND e.amount_rials > 0), 0)"),
-                at + ": transfers whose amount is not the sum of their credits");
-        assertEquals("", ids(sql, "SELECT trip_id FROM trips WHERE state = 'NEW'"), at + ": trips committed in state NEW");
-    }
-
-    private void checkLedgerInvariants(String at) throws SQLException {
-        checkLedgerInvariants(sql, at);
-    }
-
     // ---- SQL ---------------------------------------------------------------------------------
 
     private static void update(String statement, String arg) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(statement)) {
-            ps.setString(1, arg);
-            assertEquals(1, ps.executeUpdate(), statement + " " + arg);
-        }
-    }
-
-    private static long count(String query, String arg) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                assertTrue(rs.next(), query);
-                return rs.getLong(1);
-            }
-        }
-    }
-
-    private static String string(String query, String arg) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
-    static long count(Connection sql, String query) throws SQLException {
-        try (PreparedStatement ps = sql.prepareStatement(query); ResultSet rs = ps.executeQuery()) {
-            assertTrue(rs.next(), query);
-            return rs.getLong(1);
-        }
-    }
-
-    /** The first column of every row, comma-separated ("" when none), so a failure names them. */
-    static String ids(Connection sql, String query) throws SQLException {
-        List<String> ids = new ArrayList<>();
-        try (PreparedStatement ps = sql.prepareStatement(query); ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                ids.add(rs.getString(1));
-            }
-        }
-        return String.join(",", ids);
+        assertEquals(1, Sql.update(sql, statement, arg), statement + " " + arg);
     }
 }

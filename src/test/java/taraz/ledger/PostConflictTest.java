@@ -8,7 +8,7 @@ import taraz.db.Database;
 import taraz.domain.ErrorCode;
 import taraz.failpoint.Failpoints;
 import taraz.http.Failure;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
 import java.util.List;
@@ -21,10 +21,10 @@ class PostConflictTest {
 
     @Test
     void theSameLegsReplayOtherLegsConflict() throws Exception {
-        Api api = TestGateway.get().api();
+        ApiClient api = TestGateway.get().api();
         String wallet = api.openWallet("passenger");
         String other = api.openWallet("passenger");
-        String id = "test:" + Api.newId("conflict");
+        String id = "test:" + ApiClient.newId("conflict");
         Transfer first = credit(id, wallet, 7_000);
         Vertx vertx = Vertx.vertx();
         BatchWriter writer = new BatchWriter(vertx, Database.connectOptions(TestGateway.get().pgUrl()), Failpoints.none(vertx),

@@ -49,9 +49,7 @@ class StartupPhasesTest {
         try {
             assertEveryPhaseReported(restarted);
         } finally {
-            // A graceful stop, so that no PostgreSQL outlives the test.
-            restarted.terminate();
-            restarted.awaitExit(EXIT_TIMEOUT_MILLIS);
+            GatewayProcess.stop(restarted);
         }
     }
 

@@ -1,5 +1,6 @@
 package taraz.pspsim;
 
+import taraz.support.Wait;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,11 +32,10 @@ class PspSimulatorTest {
     static final long AMOUNT_RIALS = 50_000;
     static final long AWAIT_SECONDS = 20;
     /** Longer than the 1 s auto-reverse window the test sets, short enough to keep the suite quick. */
-    static final long AUTO_REVERSE_WAIT_MILLIS = 1_500;
+    static final long AUTO_REVERSE_TIMEOUT_MILLIS = 10_000;
     /** Well under the simulator's 60 s hold, so a held request is seen as a client timeout. */
     static final long CLIENT_TIMEOUT_MILLIS = 300;
-    static final long CALLBACK_POLL_MILLIS = 20;
-    static final int CALLBACK_POLLS_MAX = 500;
+    static final long CALLBACK_TIMEOUT_MILLIS = 10_000;
 
     @TempDir
     Path dataDir;
@@ -178,8 +178,8 @@ class PspSimulatorTest {
         postFaults(new JsonObject().put("autoReverseSeconds", 1), 200);
         String authority = request(AMOUNT_RIALS);
         pay(authority, "OK", 200);
-        Thread.sleep(AUTO_REVERSE_WAIT_MILLIS);
-        assertEquals("REVERSED", inquiry(authority));
+        Wait.until("the bank reverses " + authority + " after its window", AUTO_REVERSE_TIMEOUT_MILLIS,
+                () -> inquiry(authority), "REVERSED"::equals);
         assertEquals(-51, errorCode(verify(authority, AMOUNT_RIALS)));
         String today = LocalDate.now(ZoneOffset.UTC).toString();
         String csv = await(http.get(sim.port(), "127.0.0.1", "/sim/settlement?date=" + today).send()).bodyAsString();
@@ -239,9 +239,7 @@ class PspSimulatorTest {
         postFaults(new JsonObject().put("callbackDelayMillis", 50), 200);
         String authority = request(AMOUNT_RIALS);
         assertEquals("scheduled", pay(authority, "OK", 200).getString("callbacks"));
-        for (int i = 0; i < CALLBACK_POLLS_MAX && callbacks.isEmpty(); i++) {
-            Thread.sleep(CALLBACK_POLL_MILLIS);
-        }
+        Wait.until("the delayed callback arrives", CALLBACK_TIMEOUT_MILLIS, () -> !callbacks.isEmpty());
         assertEquals(List.of(Map.of("Authority", authority, "Status", "OK")), List.copyOf(callbacks));
     }
 

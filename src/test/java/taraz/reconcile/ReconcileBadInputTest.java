@@ -170,19 +170,19 @@ class ReconcileBadInputTest {
     // ---- bad files -------------------------------------------------------------------------
 
     @Test
-    void wrongColumns() throws Exception {
+    void aRowWithTheWrongColumnCountIsRefused() throws Exception {
         Path f = file(named(DAY), HEADER, ours(), DAY + ",T1001,B2,R2," + CARD + ",1000");
         refused(apply(f), f, 3, "expected 7 columns, found 6");
     }
 
     @Test
-    void wrongHeader() throws Exception {
+    void aWrongHeaderIsRefused() throws Exception {
         Path f = file(named(DAY), HEADER.replace("amount", "amount_rials"), ours());
         refused(apply(f), f, 1, "expected the header");
     }
 
     @Test
-    void badAmount() throws Exception {
+    void aFractionalAmountIsRefused() throws Exception {
         Path f = file(named(DAY), HEADER, ours(), row(DAY, "B2", "12.5"));
         refused(apply(f), f, 3, "amount '12.5'");
     }
@@ -210,14 +210,14 @@ class ReconcileBadInputTest {
     }
 
     @Test
-    void twoFilesOfTheSameDay() throws Exception {
+    void aSecondFileOfADayAlreadyCoveredIsRefused() throws Exception {
         Path first = file(named(DAY), HEADER, ours());
         Path second = file("resent-" + DAY + ".csv", HEADER, row(DAY, "B2", "1000"));
         refused(apply(first, second), second, 1, "which " + first + " already covers");
     }
 
     @Test
-    void zeroByteFile() throws Exception {
+    void anEmptyFileIsRefused() throws Exception {
         Path good = file(named(DAY), HEADER, ours());
         Path empty = file(named(EARLIER), new byte[0]);
         refused(apply(good, empty), empty, 1, "the file is empty");
@@ -230,7 +230,7 @@ class ReconcileBadInputTest {
     }
 
     @Test
-    void rowDatedInTheFuture() throws Exception {
+    void aRowDatedInTheFutureIsRefused() throws Exception {
         LocalDate tomorrow = LocalDate.now(ZoneOffset.UTC).plusDays(1);
         Path f = file("export.csv", HEADER, row(tomorrow, authority, Long.toString(AMOUNT)));
         refused(apply(f), f, 2, "is in the future");
@@ -243,7 +243,7 @@ class ReconcileBadInputTest {
     }
 
     @Test
-    void notUtf8() throws Exception {
+    void aFileNotInUtf8IsRefused() throws Exception {
         // "Café" in ISO-8859-1 as the terminal of line 3.
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         bytes.writeBytes((HEADER + "\n" + ours() + "\n" + DAY + ",Caf").getBytes(StandardCharsets.UTF_8));

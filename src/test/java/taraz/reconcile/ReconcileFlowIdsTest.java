@@ -5,11 +5,13 @@ import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.ReconcileDb;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
+import taraz.support.Topups;
+import taraz.support.Wait;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,17 +55,17 @@ class ReconcileFlowIdsTest {
         env.put("TARAZ_PSP_URL", psp.baseUrl());
         GatewayProcess gateway = GatewayProcess.start(dir.resolve("gateway"), TestGateway.freePort(), env);
         try {
-            Api api = gateway.api();
+            ApiClient api = gateway.api();
             String passenger = api.openWallet("passenger");
             String driver = api.openWallet("driver");
-            Api.Response created = api.post("/v1/topups", Api.newKey(),
+            ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                     new JsonObject().put("walletId", passenger).put("amount", AMOUNT_RIALS));
             assertEquals(201, created.status(), created.text());
             String topupId = created.json().getString("topupId");
             psp.pay(created.json().getString("authority"), "OK");
-            awaitState(api, "/v1/topups/" + topupId, "CREDITED");
+            Topups.awaitState(api, topupId, "CREDITED", WAIT_MILLIS);
 
-            Api.Response settled = api.post("/v1/trips/" + topupId + "/settle", Api.newKey(), new JsonObject()
+            ApiClient.Response settled = api.post("/v1/trips/" + topupId + "/settle", ApiClient.newKey(), new JsonObject()
                     .put("passengerWalletId", passenger).put("driverWalletId", driver)
                     .put("fare", AMOUNT_RIALS - 1).put("commission", COMMISSION_RIALS));
             assertEquals(2, settled.status() / 100, settled.text());
@@ -82,7 +84,7 @@ class ReconcileFlowIdsTest {
             assertEquals(0, status, "two healthy payments, nothing to find");
             assertTrue(new JsonObject(Files.readString(report.resolve("findings.json"))).getJsonArray("findings").isEmpty());
         } finally {
-            gateway.kill();
+            gateway.close();
             psp.stop();
         }
     }
@@ -106,17 +108,17 @@ class ReconcileFlowIdsTest {
         GatewayProcess first = GatewayProcess.start(dataDir, port, crashing);
         ExecutorService settling = Executors.newSingleThreadExecutor();
         try {
-            Api api = first.api();
+            ApiClient api = first.api();
             String passenger = api.openWallet("passenger");
             String driver = api.openWallet("driver");
             api.fund(passenger, FUNDS_RIALS);
-            Api.Response created = api.post("/v1/topups", Api.newKey(),
+            ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                     new JsonObject().put("walletId", passenger).put("amount", AMOUNT_RIALS));
             assertEquals(201, created.status(), created.text());
             String id = created.json().getString("topupId");
             JsonObject settle = new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
                     .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
-            settling.submit(() -> api.post("/v1/trips/" + id + "/settle", Api.newKey(), settle));
+            settling.submit(() -> api.post("/v1/trips/" + id + "/settle", ApiClient.newKey(), settle));
             awaitJournal(dataDir, "trip", id, "SETTLING");
             psp.pay(created.json().getString("authority"), "OK");
             assertEquals(Failpoints.CRASH_EXIT_STATUS, first.awaitExit(WAIT_MILLIS), first.output());
@@ -125,7 +127,7 @@ class ReconcileFlowIdsTest {
 
             GatewayProcess second = GatewayProcess.start(dataDir, port, env);
             try {
-                Api again = second.api();
+                ApiClient again = second.api();
                 assertEquals("CREDITED", again.get("/v1/topups/" + id).json().getString("state"), second.output());
                 assertEquals("SETTLED", again.get("/v1/trips/" + id).json().getString("state"), second.output());
                 assertEquals(FUNDS_RIALS + AMOUNT_RIALS - FARE_RIALS, again.balance(passenger));
@@ -133,25 +135,18 @@ class ReconcileFlowIdsTest {
                 assertEquals(JournalRecord.Status.TERMINAL, last(dataDir, "trip", id).status());
                 assertEquals(JournalRecord.Status.TERMINAL, last(dataDir, "topup", id).status());
             } finally {
-                second.kill();
+                second.close();
             }
         } finally {
             settling.shutdownNow();
-            first.kill();
+            first.close();
             psp.stop();
         }
     }
 
-    private static void awaitJournal(Path dataDir, String flow, String id, String state) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + WAIT_MILLIS;
-        while (System.currentTimeMillis() < deadline) {
-            JournalRecord record = last(dataDir, flow, id);
-            if (record != null && record.state().equals(state)) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(flow + "/" + id + " never reached " + state + " in the journal");
+    private static void awaitJournal(Path dataDir, String flow, String id, String state) {
+        Wait.until(flow + "/" + id + " " + state + " in the journal", WAIT_MILLIS, () -> last(dataDir, flow, id),
+                record -> record != null && record.state().equals(state));
     }
 
     /** The last journal record of one flow's payment, or null. */
@@ -163,19 +158,6 @@ class ReconcileFlowIdsTest {
             }
         });
         return records.isEmpty() ? null : records.get(records.size() - 1);
-    }
-
-    private static void awaitState(Api api, String path, String state) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + WAIT_MILLIS;
-        String last = null;
-        while (System.currentTimeMillis() < deadline) {
-            last = api.get(path).json().getString("state");
-            if (state.equals(last)) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(path + " is " + last + ", never " + state);
     }
 
     private static String balances(ReconcileDb db) throws Exception {

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.BrokenHistory;
 import taraz.support.GatewayProcess;
 import taraz.support.ReconcileDb;
@@ -62,9 +62,9 @@ class ReconcileProcessTest {
         crashing.put("TARAZ_FAILPOINTS", "topup.after-verify=crash");
 
         GatewayProcess gateway = GatewayProcess.start(dataDir, port, crashing);
-        Api api = gateway.api();
+        ApiClient api = gateway.api();
         String wallet = api.openWallet("passenger");
-        Api.Response created = api.post("/v1/topups", Api.newKey(), new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
+        ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(), new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
         assertEquals(201, created.status(), created.text());
         String topupId = created.json().getString("topupId");
         String authority = created.json().getString("authority");
@@ -85,7 +85,7 @@ class ReconcileProcessTest {
 
         GatewayProcess restarted = GatewayProcess.start(dataDir, port, env);
         try {
-            Api again = restarted.api();
+            ApiClient again = restarted.api();
             assertEquals(AMOUNT_RIALS, again.balance(wallet), "credited exactly once");
             assertEquals("CREDITED", again.get("/v1/topups/" + topupId).json().getString("state"));
             try (Connection c = GatewayProcess.connectToDatabase(dataDir);

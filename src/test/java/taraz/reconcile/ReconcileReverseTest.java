@@ -1,11 +1,12 @@
 package taraz.reconcile;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.failpoint.Failpoints;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.ReconcileDb;
 import taraz.support.Sql;
@@ -139,14 +140,9 @@ class ReconcileReverseTest {
     }
 
     /** A claim on a reverse holds a lease while its run's calls may still reach the bank; a successor waits it out. */
-    private static void awaitClaimReleased(ReconcileDb db) throws Exception {
-        long deadline = System.currentTimeMillis() + EXIT_TIMEOUT_MILLIS;
-        while (db.count("SELECT count(*) FROM reconciliation_actions WHERE lease_until > now()") > 0) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("the reverse claim's lease never ended");
-            }
-            Thread.sleep(100);
-        }
+    private static void awaitClaimReleased(ReconcileDb db) {
+        Wait.until("the reverse claim's lease ends", EXIT_TIMEOUT_MILLIS,
+                () -> db.count("SELECT count(*) FROM reconciliation_actions WHERE lease_until > now()"), leased -> leased == 0);
     }
 
     /** The wallet credited once for a top-up the cardholder paid twice at the bank; the settlement lists both. */
@@ -155,8 +151,8 @@ class ReconcileReverseTest {
     private static Charged chargedTwice(ReconcileDb db, TestPsp psp, Path dir) throws Exception {
         JsonObject first = paidAndVerified(psp);
         JsonObject second = paidAndVerified(psp);
-        String wallet = Api.newId("w-reverse");
-        String topup = Api.newId("tp-reverse");
+        String wallet = ApiClient.newId("w-reverse");
+        String topup = ApiClient.newId("tp-reverse");
         try (Connection c = db.connect()) {
             c.setAutoCommit(false);
             Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, 'سارا کریمی', '09120000001')",

@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.ReconcileDb;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -121,8 +121,8 @@ class ReconcileSettlementEvidenceTest {
                     .put("amount", AMOUNT_RIALS)).getJsonObject("data");
             refId = String.valueOf(verified.getValue("ref_id"));
         }
-        wallet = Api.newId("w-evidence");
-        topupId = Api.newId("tp-evidence");
+        wallet = ApiClient.newId("w-evidence");
+        topupId = ApiClient.newId("tp-evidence");
         try (Connection c = db.connect()) {
             Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, name, phone) VALUES (?, 'passenger', ?, ?, ?)",
                     wallet, wallet, CUSTOMER_NAME, CUSTOMER_PHONE);

@@ -1,7 +1,7 @@
 package taraz.reconcile;
 
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
@@ -31,7 +31,7 @@ class ReconciliationJobTest {
         GatewayProcess gateway = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         try {
             awaitMetric(gateway, "taraz_reconciliation_discrepancies{kind=\"balance_drift\"}", 0);
-            Api api = gateway.api();
+            ApiClient api = gateway.api();
             String wallet = api.openWallet("passenger");
             String other = api.openWallet("passenger");
             try (Connection c = GatewayProcess.connectToDatabase(dataDir);
@@ -62,20 +62,11 @@ class ReconciliationJobTest {
             assertEquals(5000, api.balance(wallet));
             assertEquals(200, gateway.readyStatus(), "the gateway kept serving");
         } finally {
-            gateway.kill();
+            gateway.close();
         }
     }
 
-    private static void awaitMetric(GatewayProcess gateway, String name, double value) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + WAIT_MILLIS;
-        double last = Double.NaN;
-        while (System.currentTimeMillis() < deadline) {
-            last = gateway.metric(name);
-            if (last == value) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError(name + " is " + last + ", never " + value);
+    private static void awaitMetric(GatewayProcess gateway, String name, double value) {
+        gateway.awaitMetric(name, last -> last == value, WAIT_MILLIS);
     }
 }

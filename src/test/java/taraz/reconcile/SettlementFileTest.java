@@ -63,7 +63,7 @@ class SettlementFileTest {
     // ---- good files ------------------------------------------------------------------------
 
     @Test
-    void goodFileWithoutPaidAt() throws IOException {
+    void aGoodFileWithoutPaidAtIsReadRowByRow() throws IOException {
         Path file = write("settlement-2026-11-20.csv", lines(HEADER,
                 "2026-11-20,T1001,A0001,R123,603799******1234,250000,SETTLED",
                 "2026-11-20,T-2_b,A0002,,,1000000000000,REVERSED"));

@@ -2,7 +2,7 @@ package taraz.recovery;
 
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
@@ -24,16 +24,16 @@ class JournalTailWhileServingTest {
     @Test
     void tailIncompleteAndStatsReadALiveJournal() throws Exception {
         TestGateway gateway = TestGateway.get();
-        Api api = gateway.api();
+        ApiClient api = gateway.api();
         String passenger = api.openWallet("passenger");
         String driver = api.openWallet("driver");
         api.fund(passenger, 10_000_000);
-        String lastTrip = Api.newId("tail");
+        String lastTrip = ApiClient.newId("tail");
         ExecutorService load = Executors.newSingleThreadExecutor();
         Future<?> writing = load.submit(() -> {
             for (int i = 0; i < SETTLES; i++) {
-                String tripId = i == SETTLES - 1 ? lastTrip : Api.newId("tail");
-                Api.Response r = api.post("/v1/trips/" + tripId + "/settle", Api.newKey(), new JsonObject()
+                String tripId = i == SETTLES - 1 ? lastTrip : ApiClient.newId("tail");
+                ApiClient.Response r = api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), new JsonObject()
                         .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", 1000).put("commission", 100));
                 assertEquals(200, r.status(), r.text());
             }

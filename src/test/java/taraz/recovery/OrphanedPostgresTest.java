@@ -1,11 +1,10 @@
 package taraz.recovery;
 
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -33,10 +32,10 @@ class OrphanedPostgresTest {
             assertEquals(200, second.readyStatus());
             assertTrue(GatewayProcess.exited(orphan), "the orphan was stopped");
             assertNotEquals(orphan, GatewayProcess.postgresPid(dataDir));
-            Api api = second.api();
+            ApiClient api = second.api();
             assertEquals(70_000, api.balance(wallet), "data survived the kill");
         } finally {
-            second.kill();
+            second.close();
         }
     }
 }

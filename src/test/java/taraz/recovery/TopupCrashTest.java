@@ -6,14 +6,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.failpoint.Failpoints;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
+import taraz.support.Sql;
 import taraz.support.TestPsp;
+import taraz.support.Topups;
 
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HashMap;
@@ -34,6 +35,7 @@ class TopupCrashTest {
 
     private static final long AMOUNT_RIALS = 2_000_000;
     private static final long EXIT_TIMEOUT_MILLIS = 60_000;
+    private static final long CREDIT_TIMEOUT_MILLIS = 30_000;
     private static TestPsp psp;
 
     @BeforeAll
@@ -58,9 +60,9 @@ class TopupCrashTest {
         crashing.put("TARAZ_FAILPOINTS", failpoint + "=crash");
 
         GatewayProcess first = GatewayProcess.start(dataDir, port, crashing);
-        Api api = first.api();
+        ApiClient api = first.api();
         String wallet = api.openWallet("passenger");
-        String key = Api.newKey();
+        String key = ApiClient.newKey();
         String topupId = "tp_" + sha256(key).substring(0, 32);
         JsonObject body = new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS);
         String authority = null;
@@ -68,7 +70,7 @@ class TopupCrashTest {
         if (failpoint.equals("topup.after-request")) {
             assertThrows(UncheckedIOException.class, () -> api.post("/v1/topups", key, body), "dies before answering");
         } else {
-            Api.Response created = api.post("/v1/topups", key, body);
+            ApiClient.Response created = api.post("/v1/topups", key, body);
             assertEquals(201, created.status(), created.text());
             authority = created.json().getString("authority");
             JsonObject paid = psp.pay(authority, "OK");
@@ -79,17 +81,17 @@ class TopupCrashTest {
 
         GatewayProcess second = GatewayProcess.start(dataDir, port, env);
         try {
-            Api again = second.api();
+            ApiClient again = second.api();
             if (authority == null) {
                 // The client retries its request with the same key: the same top-up, its stored authority.
-                Api.Response retried = again.post("/v1/topups", key, body);
+                ApiClient.Response retried = again.post("/v1/topups", key, body);
                 assertEquals(201, retried.status(), retried.text());
                 assertEquals(topupId, retried.json().getString("topupId"));
                 authority = retried.json().getString("authority");
                 assertEquals(requestsBefore + 1, psp.stats().getLong("requestCalls"), "the bank was asked once");
                 psp.pay(authority, "OK");
             }
-            awaitState(again, topupId, "CREDITED");
+            Topups.awaitState(again, topupId, "CREDITED", CREDIT_TIMEOUT_MILLIS);
             assertEquals(AMOUNT_RIALS, again.balance(wallet), "credited exactly once");
             JsonObject atBank = psp.payment(authority);
             assertEquals(1, atBank.getInteger("verifySuccesses"), atBank.encode());
@@ -97,27 +99,13 @@ class TopupCrashTest {
             assertEquals("CREDITED", TripCrashTest.lastJournalState(dataDir, topupId), "the journal ends CREDITED");
 
             // A late duplicate callback changes nothing.
-            Api.Response duplicate = again.get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK");
+            ApiClient.Response duplicate = again.get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK");
             assertEquals(200, duplicate.status(), duplicate.text());
             assertEquals(AMOUNT_RIALS, again.balance(wallet));
-            TripCrashTest.assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
-            second.kill();
+            second.close();
         }
-    }
-
-    static void awaitState(Api api, String topupId, String state) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 30_000;
-        String last = null;
-        while (System.currentTimeMillis() < deadline) {
-            Api.Response r = api.get("/v1/topups/" + topupId);
-            last = r.text();
-            if (r.status() == 200 && state.equals(r.json().getString("state"))) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("top-up " + topupId + " never reached " + state + ": " + last);
     }
 
     static String sha256(String text) throws Exception {

@@ -6,7 +6,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -53,7 +53,7 @@ class TripCrashTest {
         try {
             GatewayProcess setup = GatewayProcess.start(dataDir, port, writerPoint ? Map.of() : armed);
             started.add(setup);
-            Api setupApi = setup.api();
+            ApiClient setupApi = setup.api();
             String passenger = setupApi.openWallet("passenger");
             String driver = setupApi.openWallet("driver");
             setupApi.fund(passenger, FUNDS_RIALS);
@@ -64,9 +64,9 @@ class TripCrashTest {
                 first = GatewayProcess.start(dataDir, port, armed);
                 started.add(first);
             }
-            Api api = first.api();
-            String tripId = Api.newId("trip");
-            String key = Api.newKey();
+            ApiClient api = first.api();
+            String tripId = ApiClient.newId("trip");
+            String key = ApiClient.newKey();
             boolean holdCrash = failpoint.startsWith("trip.hold");
             JsonObject settle = new JsonObject().put("passengerWalletId", passenger).put("driverWalletId", driver)
                     .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
@@ -82,24 +82,24 @@ class TripCrashTest {
 
             GatewayProcess second = GatewayProcess.start(dataDir, port, Map.of());
             started.add(second);
-            Api again = second.api();
+            ApiClient again = second.api();
             String expectedState = holdCrash ? "HELD" : "SETTLED";
             assertEquals(expectedState, again.get("/v1/trips/" + tripId).json().getString("state"), second.output());
             assertBalances(again, passenger, driver, holdCrash);
             assertEquals(expectedState, lastJournalState(dataDir, tripId), "the journal shows the step finished");
 
-            Api.Response retry = again.postPastClaim(path, key, body, RETRY_TIMEOUT_MILLIS);
+            ApiClient.Response retry = again.postPastClaim(path, key, body, RETRY_TIMEOUT_MILLIS);
             assertEquals(200, retry.status(), retry.text());
             assertEquals(expectedState, retry.json().getString("state"));
             if (failpoint.equals("ledger.batch.after-commit")) {
                 // The batch committed the settlement and its key's answer together: the retry replays it.
                 assertEquals("true", retry.header("Idempotent-Replayed"), retry.text());
             }
-            Api.Response otherKey = again.post(path, Api.newKey(), body);
+            ApiClient.Response otherKey = again.post(path, ApiClient.newKey(), body);
             assertEquals(200, otherKey.status(), otherKey.text());
             assertBalances(again, passenger, driver, holdCrash);
             if (holdCrash) {
-                Api.Response settled = again.post("/v1/trips/" + tripId + "/settle", Api.newKey(), settle);
+                ApiClient.Response settled = again.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), settle);
                 assertEquals(200, settled.status(), settled.text());
                 assertBalances(again, passenger, driver, false);
             }
@@ -107,15 +107,13 @@ class TripCrashTest {
                 assertEquals(1, Sql.count(c, "SELECT count(*) FROM transfers WHERE kind = 'trip_settle' AND payment_id = ?",
                         tripId), "one settlement transfer");
             }
-            assertLedgerAddsUp(dataDir);
+            Sql.assertLedgerAddsUp(dataDir);
         } finally {
-            for (GatewayProcess process : started) {
-                stop(process);
-            }
+            GatewayProcess.stop(started.toArray(GatewayProcess[]::new));
         }
     }
 
-    private static void assertBalances(Api api, String passenger, String driver, boolean heldOnly) {
+    private static void assertBalances(ApiClient api, String passenger, String driver, boolean heldOnly) {
         if (heldOnly) {
             assertEquals(FUNDS_RIALS, api.balance(passenger));
             assertEquals(FUNDS_RIALS - FARE_RIALS, api.available(passenger), "held once");
@@ -124,19 +122,6 @@ class TripCrashTest {
             assertEquals(FUNDS_RIALS - FARE_RIALS, api.balance(passenger), "charged once");
             assertEquals(FUNDS_RIALS - FARE_RIALS, api.available(passenger));
             assertEquals(FARE_RIALS - COMMISSION_RIALS, api.balance(driver), "driver credited once");
-        }
-    }
-
-    /** A graceful stop (which stops its embedded PostgreSQL too) of a child that may still run; a kill if it does not go. */
-    private static void stop(GatewayProcess child) throws InterruptedException {
-        if (!child.isAlive()) {
-            return;
-        }
-        child.terminate();
-        try {
-            child.awaitExit(EXIT_TIMEOUT_MILLIS);
-        } catch (AssertionError e) {
-            child.kill();
         }
     }
 
@@ -150,10 +135,4 @@ class TripCrashTest {
         return records.isEmpty() ? null : records.get(records.size() - 1).state();
     }
 
-    /** The whole ledger of that gateway adds up: sum 0, every balance equal to its entries. */
-    static void assertLedgerAddsUp(Path dataDir) throws Exception {
-        try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
-            Sql.assertLedgerAddsUp(c);
-        }
-    }
 }

@@ -1,13 +1,10 @@
 package taraz.support;
 
+import java.util.function.DoublePredicate;
 import taraz.db.EmbeddedDatabase;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -18,23 +15,43 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * A gateway in a real child JVM (the test's classpath, {@code taraz.app.Main serve}), for tests
  * that kill, crash or stop the process. Its output goes to a log file next to its data.
+ * {@link #close} ends a child and what its death left running; {@link LeftoverProcessCheck}
+ * fails the run if any child or its embedded PostgreSQL outlives it.
  */
-public final class GatewayProcess {
+public final class GatewayProcess implements AutoCloseable {
 
     private static final long READY_TIMEOUT_MILLIS = 180_000;
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final long READY_POLL_MILLIS = 100;
+    /** An immediate shutdown of PostgreSQL only signals its backends and exits. */
+    private static final long POSTGRES_STOP_TIMEOUT_MILLIS = 30_000;
+    /** A child asked to stop gracefully (SIGTERM) drains for its grace and stops its PostgreSQL. */
+    private static final long LEFTOVER_WAIT_MILLIS = 60_000;
+    private static final long SIGNAL_TIMEOUT_MILLIS = 5_000;
+    /** A graceful stop: the drain of in-flight requests, the journal sync, PostgreSQL's own stop. */
+    private static final long STOP_TIMEOUT_MILLIS = 90_000;
+    /** A probe of a child that may be booting or stopping gives up this soon. */
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+    /** Every child this run started, for {@link #close} and {@link #stopLeftovers}. */
+    private static final Set<GatewayProcess> LAUNCHED = ConcurrentHashMap.newKeySet();
 
     private final Process process;
+    private final Path dataDir;
     private final int port;
     private final Path log;
 
-    private GatewayProcess(Process process, int port, Path log) {
+    private GatewayProcess(Process process, Path dataDir, int port, Path log) {
         this.process = process;
+        this.dataDir = dataDir.toAbsolutePath().normalize();
         this.port = port;
         this.log = log;
     }
@@ -99,22 +116,22 @@ public final class GatewayProcess {
         builder.environment().putAll(environment);
         Path log = dataDir.resolve("child-" + System.nanoTime() + ".log");
         builder.redirectErrorStream(true).redirectOutput(log.toFile());
-        return new GatewayProcess(builder.start(), port, log);
+        GatewayProcess child = new GatewayProcess(builder.start(), dataDir, port, log);
+        LAUNCHED.add(child);
+        return child;
     }
 
-    private void awaitReady() throws Exception {
-        long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
-        while (System.currentTimeMillis() < deadline) {
-            if (!process.isAlive()) {
-                throw new AssertionError("gateway exited with " + process.exitValue() + " before ready:\n" + output());
-            }
-            if (readyStatus() == 200) {
-                return;
-            }
-            Thread.sleep(100);
+    private void awaitReady() {
+        try {
+            await().atMost(Duration.ofMillis(READY_TIMEOUT_MILLIS)).pollInterval(Duration.ofMillis(READY_POLL_MILLIS))
+                    .failFast(() -> !process.isAlive())
+                    .until(() -> readyStatus() == 200);
+        } catch (org.awaitility.core.TerminalFailureException e) {
+            throw new AssertionError("gateway exited with " + process.exitValue() + " before ready:\n" + output());
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            process.destroyForcibly();
+            throw new AssertionError("gateway not ready within " + READY_TIMEOUT_MILLIS + " ms:\n" + output());
         }
-        process.destroyForcibly();
-        throw new AssertionError("gateway not ready within " + READY_TIMEOUT_MILLIS + " ms:\n" + output());
     }
 
     /**
@@ -139,39 +156,28 @@ public final class GatewayProcess {
      * or NaN when nothing answers or the metric is absent.
      */
     public double metric(String name) {
-        try {
-            String text = HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/metrics")).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
-                    + "(\\{[^}]*\\})? ([-+0-9.eE]+|NaN)$").matcher(text);
-            return m.find() ? Double.parseDouble(m.group(2)) : Double.NaN;
-        } catch (IOException e) {
-            return Double.NaN;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Double.NaN;
-        }
+        java.util.regex.Pattern series = java.util.regex.Pattern.compile("(?m)^" + java.util.regex.Pattern.quote(name)
+                + "(\\{[^}]*\\})? ([-+0-9.eE]+|NaN)$");
+        return api().tryGet("/metrics", PROBE_TIMEOUT).map(r -> series.matcher(r.text()))
+                .filter(java.util.regex.Matcher::find).map(m -> Double.parseDouble(m.group(2))).orElse(Double.NaN);
+    }
+
+    /** Waits (bounded) until the metric's value satisfies {@code reached}; returns that value. */
+    public double awaitMetric(String name, DoublePredicate reached, long timeoutMillis) {
+        return Wait.until(name + " on pid " + pid(), timeoutMillis, () -> metric(name), reached::test);
     }
 
     /** The status of /health/ready, or -1 when nothing answers. */
     public int readyStatus() {
-        try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return -1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return -1;
-        }
+        return api().tryGet("/health/ready", PROBE_TIMEOUT).map(ApiClient.Response::status).orElse(-1);
     }
 
     public String baseUrl() {
         return "http://127.0.0.1:" + port;
     }
 
-    public Api api() {
-        return new Api(baseUrl());
+    public ApiClient api() {
+        return new ApiClient(baseUrl());
     }
 
     public long pid() {
@@ -187,6 +193,105 @@ public final class GatewayProcess {
     /** SIGTERM: the graceful stop sequence. */
     public void terminate() {
         process.destroy();
+    }
+
+    /**
+     * Stops each child given (nulls are skipped) as a test's cleanup: a graceful stop (SIGTERM,
+     * which stops its embedded PostgreSQL too) of one that still runs, a kill if it does not end
+     * within {@link #STOP_TIMEOUT_MILLIS}, then {@link #close} for what a kill or crash left.
+     */
+    public static void stop(GatewayProcess... children) throws IOException, InterruptedException {
+        for (GatewayProcess child : children) {
+            if (child == null) {
+                continue;
+            }
+            if (child.process.isAlive()) {
+                child.terminate();
+                child.process.waitFor(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            }
+            child.close();
+        }
+    }
+
+    /**
+     * Ends this child whatever became of it, as a test's last word on it: kill -9 if it still
+     * runs, then an immediate shutdown of the embedded PostgreSQL that a kill or a crash left
+     * running on its data directory, unless another live child of the run serves that directory.
+     */
+    @Override
+    public void close() throws IOException, InterruptedException {
+        if (process.isAlive()) {
+            kill();
+        }
+        boolean directoryServed = LAUNCHED.stream().anyMatch(other -> other != this && other.dataDir.equals(dataDir) && other.isAlive());
+        if (!directoryServed) {
+            stopPostgres(dataDir);
+        }
+    }
+
+    /**
+     * What this run's children left running: each child still alive after a bounded wait (one
+     * asked to stop may still be draining), and each embedded PostgreSQL left on a child's data
+     * directory. Each is stopped; the descriptions say what was found.
+     */
+    public static List<String> stopLeftovers() throws IOException, InterruptedException {
+        // Those still alive after the wait are reported below, child by child.
+        Wait.poll(LEFTOVER_WAIT_MILLIS, () -> LAUNCHED.stream().noneMatch(GatewayProcess::isAlive), Boolean::booleanValue);
+        List<String> left = new ArrayList<>();
+        for (GatewayProcess child : LAUNCHED) {
+            if (child.isAlive()) {
+                left.add("gateway pid " + child.pid() + " on " + child.dataDir);
+                child.kill();
+            }
+        }
+        for (Path dir : LAUNCHED.stream().map(child -> child.dataDir).distinct().toList()) {
+            Optional<ProcessHandle> postgres = postgresLeft(dir);
+            if (postgres.isPresent()) {
+                left.add("postgres pid " + postgres.get().pid() + " on " + dir);
+                stopPostgres(dir);
+            }
+        }
+        return left;
+    }
+
+    /**
+     * The embedded PostgreSQL still running on a child's data directory: the pid in its
+     * postmaster.pid, alive, a postgres, and working in that directory (a pid can be reused).
+     */
+    private static Optional<ProcessHandle> postgresLeft(Path dataDir) throws IOException {
+        long pid = postgresPid(dataDir);
+        if (pid < 0 || exited(pid)) {
+            return Optional.empty();
+        }
+        Optional<ProcessHandle> process = ProcessHandle.of(pid)
+                .filter(p -> p.info().command().map(command -> command.contains("postgres")).orElse(false));
+        if (process.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            Path cwd = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"));
+            return cwd.equals(dataDir.resolve("postgres").toRealPath()) ? process : Optional.empty();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** SIGQUIT, PostgreSQL's immediate shutdown (what {@code pg_ctl stop -m immediate} sends); SIGKILL if that fails. */
+    private static void stopPostgres(Path dataDir) throws IOException, InterruptedException {
+        Optional<ProcessHandle> postgres = postgresLeft(dataDir);
+        if (postgres.isEmpty()) {
+            return;
+        }
+        long pid = postgres.get().pid();
+        Process quit = new ProcessBuilder("kill", "-QUIT", Long.toString(pid))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!quit.waitFor(SIGNAL_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+            quit.destroyForcibly();
+        }
+        if (!Wait.poll(POSTGRES_STOP_TIMEOUT_MILLIS, () -> exited(pid), Boolean::booleanValue)) {
+            postgres.get().destroyForcibly();
+            Wait.until("postgres pid " + pid + " ends after SIGKILL", POSTGRES_STOP_TIMEOUT_MILLIS, () -> exited(pid));
+        }
     }
 
     /** Waits for the process to end and returns its exit status. */

@@ -1,11 +1,8 @@
 package taraz.support;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.io.File;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,9 +20,10 @@ import java.util.concurrent.TimeUnit;
 public final class Haproxy implements AutoCloseable {
 
     private static final long ROUTING_TIMEOUT_MILLIS = 60_000;
+    /** Answers in a row through HAProxy that show it routes to the node, not a lucky first probe. */
+    private static final int READY_IN_A_ROW = 4;
     private static final long STOP_TIMEOUT_SECONDS = 10;
-    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final Process process;
     private final Path log;
@@ -56,25 +54,22 @@ public final class Haproxy implements AutoCloseable {
     }
 
     /** Until {@code baseUrl + "/health/ready"} answers 200 four times in a row through HAProxy: a ready node behind it. */
-    public void awaitRouting(String baseUrl) throws Exception {
-        long deadline = System.currentTimeMillis() + ROUTING_TIMEOUT_MILLIS;
-        int inARow = 0;
-        while (inARow < 4) {
-            if (!process.isAlive()) {
-                throw new AssertionError("haproxy exited with " + process.exitValue() + ":\n" + Files.readString(log));
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("haproxy not routing within " + ROUTING_TIMEOUT_MILLIS + " ms:\n" + Files.readString(log));
-            }
-            int status;
-            try {
-                status = CLIENT.send(HttpRequest.newBuilder(URI.create(baseUrl + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-            } catch (IOException e) {
-                status = -1;
-            }
-            inARow = status == 200 ? inARow + 1 : 0;
-            Thread.sleep(100);
+    public void awaitRouting(String baseUrl) throws IOException {
+        AtomicInteger inARow = new AtomicInteger();
+        ApiClient through = ApiClient.http11(baseUrl);
+        try {
+            Wait.until("haproxy routes to a ready node", ROUTING_TIMEOUT_MILLIS, () -> {
+                if (!process.isAlive()) {
+                    throw new AssertionError("haproxy exited with " + process.exitValue() + ":\n" + Files.readString(log));
+                }
+                int status = through.tryGet("/health/ready", PROBE_TIMEOUT).map(ApiClient.Response::status).orElse(-1);
+                if (status != 200) {
+                    inARow.set(0);
+                }
+                return status == 200 ? inARow.incrementAndGet() : 0;
+            }, ready -> ready >= READY_IN_A_ROW);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ":\n" + Files.readString(log), e);
         }
     }
 

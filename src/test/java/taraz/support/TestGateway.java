@@ -24,7 +24,7 @@ import java.util.Map;
 public final class TestGateway {
 
     public static final String ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghijklmnop";
-    /** The API key every test client sends (support/Api) and every test gateway accepts. */
+    /** The API key every test client sends (support/ApiClient) and every test gateway accepts. */
     public static final String API_KEY = "test-api-key-0123456789-abcdefghijklmnopqrst";
     private static TestGateway instance;
 
@@ -81,8 +81,8 @@ public final class TestGateway {
         return "http://127.0.0.1:" + port;
     }
 
-    public Api api() {
-        return new Api(baseUrl());
+    public ApiClient api() {
+        return new ApiClient(baseUrl());
     }
 
     /** The PSP simulator this gateway talks to. */

@@ -4,21 +4,14 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import taraz.pspsim.PspSimulator;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** A PSP simulator on loopback in the test JVM, and a client of its /sim endpoints. */
 public final class TestPsp {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final Vertx vertx;
     private final PspSimulator simulator;
@@ -93,30 +86,19 @@ public final class TestPsp {
     }
 
     public String settlement(String date) {
-        return raw("GET", "/sim/settlement?date=" + date, null).body();
+        return raw("GET", "/sim/settlement?date=" + date, null).text();
     }
 
     private JsonObject send(String method, String path, String body) {
-        HttpResponse<String> response = raw(method, path, body);
-        if (response.statusCode() / 100 != 2) {
-            throw new AssertionError(method + " " + path + ": " + response.statusCode() + " " + response.body());
+        ApiClient.Response response = raw(method, path, body);
+        if (response.status() / 100 != 2) {
+            throw new AssertionError(method + " " + path + ": " + response.status() + " " + response.text());
         }
-        return new JsonObject(response.body());
+        return new JsonObject(response.text());
     }
 
-    private HttpResponse<String> raw(String method, String path, String body) {
-        try {
-            HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(60))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-            if (body != null) {
-                request.header("Content-Type", "application/json");
-            }
-            return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+    private ApiClient.Response raw(String method, String path, String body) {
+        return new ApiClient(baseUrl()).withAuthorization(null)
+                .send(method, path, body == null ? Map.of() : Map.of("Content-Type", "application/json"), body);
     }
 }

@@ -9,14 +9,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /** Top-ups through the HTTP API for tests: open one, send its callback, wait for a state, count its credits. */
 public final class Topups {
 
     public static final String CALLBACK = "/v1/psp/zarinpal/callback";
     private static final Set<String> TERMINAL = Set.of("CREDITED", "FAILED", "EXPIRED", "REVERSED");
-    private static final long POLL_MILLIS = 100;
     private static final String ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     private static final int AUTHORITY_RANDOM_LENGTH = 35;
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -24,13 +22,13 @@ public final class Topups {
     private Topups() {
     }
 
-    public static Api.Response create(Api api, String wallet, long amountRials, String key) {
+    public static ApiClient.Response create(ApiClient api, String wallet, long amountRials, String key) {
         return api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", amountRials));
     }
 
     /** Opens a top-up and checks it reached the bank: REQUESTED, with an authority. */
-    public static JsonObject createOk(Api api, String wallet, long amountRials) {
-        Api.Response r = create(api, wallet, amountRials, Api.newKey());
+    public static JsonObject createOk(ApiClient api, String wallet, long amountRials) {
+        ApiClient.Response r = create(api, wallet, amountRials, ApiClient.newKey());
         if (r.status() != 201 || !"REQUESTED".equals(r.json().getString("state")) || r.json().getString("authority") == null) {
             throw new AssertionError("top-up not opened: " + r.status() + " " + r.text());
         }
@@ -45,7 +43,7 @@ public final class Topups {
     public static final Map<String, String> ACCEPT_JSON = Map.of("Accept", "application/json");
 
     /** The bank's callback as a browser coming back from the bank sends it, answered as JSON. */
-    public static Api.Response callback(Api api, String authority, String status) {
+    public static ApiClient.Response callback(ApiClient api, String authority, String status) {
         return api.get(callbackPath(authority, status), ACCEPT_JSON);
     }
 
@@ -58,8 +56,8 @@ public final class Topups {
         return a.toString();
     }
 
-    public static JsonObject view(Api api, String topupId) {
-        Api.Response r = api.get("/v1/topups/" + topupId);
+    public static JsonObject view(ApiClient api, String topupId) {
+        ApiClient.Response r = api.get("/v1/topups/" + topupId);
         if (r.status() != 200) {
             throw new AssertionError("top-up " + topupId + ": " + r.status() + " " + r.text());
         }
@@ -67,22 +65,15 @@ public final class Topups {
     }
 
     /** Polls the top-up until it is in {@code state}; fails at once if it ends in another final state. */
-    public static JsonObject awaitState(Api api, String topupId, String state, long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            last = view(api, topupId);
-            String now = last.getString("state");
-            if (state.equals(now)) {
-                return last;
+    public static JsonObject awaitState(ApiClient api, String topupId, String state, long timeoutMillis) {
+        return Wait.until("top-up " + topupId + " " + state, timeoutMillis, () -> {
+            JsonObject now = view(api, topupId);
+            String reached = now.getString("state");
+            if (!state.equals(reached) && TERMINAL.contains(reached)) {
+                throw new AssertionError("top-up " + topupId + " ended " + reached + ", expected " + state + ": " + now.encode());
             }
-            if (TERMINAL.contains(now)) {
-                throw new AssertionError("top-up " + topupId + " ended " + now + ", expected " + state + ": " + last.encode());
-            }
-            Thread.sleep(POLL_MILLIS);
-        }
-        throw new AssertionError("top-up " + topupId + " not " + state + " within " + timeoutMillis + " ms: "
-                + (last == null ? null : last.encode()));
+            return now;
+        }, now -> state.equals(now.getString("state")));
     }
 
     public static List<String> historyStates(JsonObject topup) {

@@ -3,7 +3,7 @@ package taraz.topup;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.Concurrently;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -35,7 +35,7 @@ class TopupCallbackTest {
     /** Slow bank answers keep the first run going while every concurrent callback arrives. */
     private static final long SLOW_BANK_MILLIS = 500;
 
-    private static Api api;
+    private static ApiClient api;
     private static TestPsp psp;
 
     @BeforeAll
@@ -52,7 +52,7 @@ class TopupCallbackTest {
                 "callbacks find their top-up through an index on authority");
         long before = psp.stats().getLong("unknownAuthorityCalls");
         for (int i = 0; i < UNKNOWN_CALLBACKS; i++) {
-            Api.Response r = Topups.callback(api, Topups.randomAuthority(), i % 2 == 0 ? "OK" : "NOK");
+            ApiClient.Response r = Topups.callback(api, Topups.randomAuthority(), i % 2 == 0 ? "OK" : "NOK");
             assertEquals(404, r.status(), r.text());
             assertEquals("topup_not_found", r.errorCode(), r.text());
         }
@@ -80,7 +80,7 @@ class TopupCallbackTest {
             JsonObject paid = (JsonObject) answers.get(0);
             assertEquals(DUPLICATES, paid.getJsonArray("callbacks").size(), paid.encode());
             for (Object answer : answers.subList(1, answers.size())) {
-                assertEquals(200, ((Api.Response) answer).status(), ((Api.Response) answer).text());
+                assertEquals(200, ((ApiClient.Response) answer).status(), ((ApiClient.Response) answer).text());
             }
         } finally {
             psp.resetFaults();
@@ -134,18 +134,18 @@ class TopupCallbackTest {
         psp.pay(authority, "OK", "4242");
         JsonObject credited = Topups.awaitState(api, topupId, "CREDITED", AWAIT_MILLIS);
         assertOnlyState(authority, topupId, wallet, "CREDITED");
-        Api.Response html = api.get(Topups.callbackPath(authority, "OK"));
+        ApiClient.Response html = api.get(Topups.callbackPath(authority, "OK"));
         for (String secret : List.of(credited.getString("cardPan"), credited.getString("refId"), "4242")) {
             assertFalse(html.text().contains(secret), secret + " leaked: " + html.text());
         }
     }
 
     private static void assertOnlyState(String authority, String topupId, String wallet, String state) {
-        Api.Response json = Topups.callback(api, authority, "OK");
+        ApiClient.Response json = Topups.callback(api, authority, "OK");
         assertEquals(200, json.status(), json.text());
         assertEquals(Set.of("state", "message"), json.json().fieldNames(), json.text());
         assertEquals(state, json.json().getString("state"), json.text());
-        Api.Response html = api.get(Topups.callbackPath(authority, "OK"));
+        ApiClient.Response html = api.get(Topups.callbackPath(authority, "OK"));
         assertEquals(200, html.status(), html.text());
         assertTrue(html.text().contains(state), html.text());
         for (String secret : List.of(topupId, wallet, Long.toString(AMOUNT_RIALS), authority)) {

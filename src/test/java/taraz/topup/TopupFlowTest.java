@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.Concurrently;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -38,7 +38,7 @@ class TopupFlowTest {
     private static final int DUPLICATE_CALLBACKS = 5;
     private static final int EXTRA_CALLBACKS = 3;
 
-    private static Api api;
+    private static ApiClient api;
     private static TestPsp psp;
 
     @BeforeAll
@@ -53,7 +53,7 @@ class TopupFlowTest {
     @Test
     void happyPathCreditsOnceAndRecordsEveryStep() throws Exception {
         String wallet = api.openWallet("passenger");
-        Api.Response created = Topups.create(api, wallet, AMOUNT_RIALS, Api.newKey());
+        ApiClient.Response created = Topups.create(api, wallet, AMOUNT_RIALS, ApiClient.newKey());
         assertEquals(201, created.status(), created.text());
         JsonObject topup = created.json();
         String topupId = topup.getString("topupId");
@@ -80,11 +80,11 @@ class TopupFlowTest {
         assertEquals("VERIFIED", atBank.getString("status"), atBank.encode());
 
         // The cardholder reloads the return page: HTML by default, JSON on request; still one credit.
-        Api.Response html = api.get(Topups.callbackPath(authority, "OK"));
+        ApiClient.Response html = api.get(Topups.callbackPath(authority, "OK"));
         assertEquals(200, html.status(), html.text());
         assertTrue(html.header("Content-Type").startsWith("text/html"), html.header("Content-Type"));
         assertTrue(html.text().contains("CREDITED"), html.text());
-        Api.Response json = Topups.callback(api, authority, "OK");
+        ApiClient.Response json = Topups.callback(api, authority, "OK");
         assertEquals(200, json.status(), json.text());
         assertTrue(json.header("Content-Type").startsWith("application/json"), json.header("Content-Type"));
         assertEquals("CREDITED", json.json().getString("state"), json.text());
@@ -100,14 +100,14 @@ class TopupFlowTest {
     @Test
     void concurrentCreatesWithOneKeyOpenOneTopupAndAskTheBankOnce() throws Exception {
         String wallet = api.openWallet("passenger");
-        String key = Api.newKey();
+        String key = ApiClient.newKey();
         long requestsBefore = psp.stats().getLong("requestCalls");
-        List<Api.Response> responses = Concurrently.run(CONCURRENT_CREATES, i -> Topups.create(api, wallet, AMOUNT_RIALS, key));
+        List<ApiClient.Response> responses = Concurrently.run(CONCURRENT_CREATES, i -> Topups.create(api, wallet, AMOUNT_RIALS, key));
 
         int originals = 0;
         Set<String> topupIds = new java.util.HashSet<>();
         Set<String> authorities = new java.util.HashSet<>();
-        for (Api.Response r : responses) {
+        for (ApiClient.Response r : responses) {
             if (r.status() == 201) {
                 if (!"true".equals(r.header("Idempotent-Replayed"))) {
                     originals++;
@@ -126,7 +126,7 @@ class TopupFlowTest {
         assertEquals(requestsBefore + 1, psp.stats().getLong("requestCalls"), "the bank was asked once");
 
         // A retry after the storm replays the same top-up.
-        Api.Response retried = Topups.create(api, wallet, AMOUNT_RIALS, key);
+        ApiClient.Response retried = Topups.create(api, wallet, AMOUNT_RIALS, key);
         assertEquals(201, retried.status(), retried.text());
         assertEquals("true", retried.header("Idempotent-Replayed"));
         assertEquals(topupIds.iterator().next(), retried.json().getString("topupId"));
@@ -154,7 +154,7 @@ class TopupFlowTest {
                 assertEquals(200, callbacks.getJsonObject(i).getInteger("status"), paid.encode());
             }
             for (Object answer : answers.subList(1, answers.size())) {
-                Api.Response r = (Api.Response) answer;
+                ApiClient.Response r = (ApiClient.Response) answer;
                 assertEquals(200, r.status(), r.text());
                 assertTrue(Set.of("REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED", "CREDITED")
                         .contains(r.json().getString("state")), r.text());
@@ -198,8 +198,8 @@ class TopupFlowTest {
     @Test
     void aBankThatWillNotOpenThePaymentIs502WithoutItsDetails() throws Exception {
         String wallet = api.openWallet("passenger");
-        String key = Api.newKey();
-        Api.Response refused;
+        String key = ApiClient.newKey();
+        ApiClient.Response refused;
         try {
             psp.faults(TestPsp.defaultFaults().put("endpoints",
                     new JsonObject().put("request", new JsonObject().put("errorRate", 1.0))));
@@ -215,7 +215,7 @@ class TopupFlowTest {
             assertFalse(message.contains(leak), "the 502 names " + leak + ": " + message);
         }
         // A replay under the key answers the same, stored once.
-        Api.Response replay = Topups.create(api, wallet, AMOUNT_RIALS, key);
+        ApiClient.Response replay = Topups.create(api, wallet, AMOUNT_RIALS, key);
         assertEquals(refused.text(), replay.text());
     }
 
@@ -231,7 +231,7 @@ class TopupFlowTest {
             JsonObject paid = psp.pay(authority, "OK");
             assertEquals(200, paid.getJsonArray("callbacks").getJsonObject(0).getInteger("status"), paid.encode());
             // The cardholder's page (asked again, as JSON) says it is being verified; nothing is credited.
-            Api.Response answer = Topups.callback(api, authority, "OK");
+            ApiClient.Response answer = Topups.callback(api, authority, "OK");
             assertEquals(200, answer.status(), answer.text());
             assertTrue(Set.of("VERIFYING", "CALLBACK_RECEIVED").contains(answer.json().getString("state")), answer.text());
             JsonObject now = Topups.view(api, topupId);
@@ -289,10 +289,10 @@ class TopupFlowTest {
         JsonObject failed = Topups.awaitState(api, topupId, "FAILED", AWAIT_MILLIS);
         assertEquals("cancelled_by_cardholder", failed.getString("lastError"), failed.encode());
 
-        Api.Response answer = Topups.callback(api, authority, "NOK");
+        ApiClient.Response answer = Topups.callback(api, authority, "NOK");
         assertEquals(200, answer.status(), answer.text());
         assertEquals("FAILED", answer.json().getString("state"), answer.text());
-        Api.Response html = api.get(Topups.callbackPath(authority, "NOK"));
+        ApiClient.Response html = api.get(Topups.callbackPath(authority, "NOK"));
         assertEquals(200, html.status(), html.text());
         assertTrue(html.text().contains("FAILED"), html.text());
         assertEquals(0, api.balance(wallet));
@@ -318,7 +318,7 @@ class TopupFlowTest {
         assertEquals(0, atBank.getInteger("verifySuccesses"), atBank.encode());
         assertEquals("PAID", atBank.getString("status"), atBank.encode());
 
-        Api.Response metrics = api.get("/metrics");
+        ApiClient.Response metrics = api.get("/metrics");
         assertEquals(200, metrics.status());
         Matcher m = Pattern.compile("(?m)^taraz_psp_amount_mismatch_total(?:\\{[^}]*})? ([0-9.eE+]+)$").matcher(metrics.text());
         assertTrue(m.find(), "taraz_psp_amount_mismatch_total missing from /metrics");
@@ -328,7 +328,7 @@ class TopupFlowTest {
     @Test
     void forgedCallbacksCreditNothing() throws Exception {
         // An authority no top-up has.
-        Api.Response unknown = Topups.callback(api, Topups.randomAuthority(), "OK");
+        ApiClient.Response unknown = Topups.callback(api, Topups.randomAuthority(), "OK");
         assertEquals(404, unknown.status(), unknown.text());
         assertTrue(unknown.header("Content-Type").startsWith("application/json"), unknown.header("Content-Type"));
         assertEquals("topup_not_found", unknown.errorCode(), unknown.text());
@@ -338,7 +338,7 @@ class TopupFlowTest {
         JsonObject topup = Topups.createOk(api, wallet, AMOUNT_RIALS);
         String topupId = topup.getString("topupId");
         String authority = topup.getString("authority");
-        Api.Response forged = Topups.callback(api, authority, "OK");
+        ApiClient.Response forged = Topups.callback(api, authority, "OK");
         assertEquals(200, forged.status(), forged.text());
         assertEquals("REQUESTED", forged.json().getString("state"), forged.text());
         assertEquals("REQUESTED", Topups.view(api, topupId).getString("state"));
@@ -348,7 +348,7 @@ class TopupFlowTest {
         // Malformed callbacks.
         for (String query : List.of("?Authority=" + authority, "?Authority=" + authority + "&Status=MAYBE",
                 "?Status=OK", "?Authority=" + authority + "%27%3B--&Status=OK")) {
-            Api.Response bad = api.get(Topups.CALLBACK + query, Topups.ACCEPT_JSON);
+            ApiClient.Response bad = api.get(Topups.CALLBACK + query, Topups.ACCEPT_JSON);
             assertEquals(400, bad.status(), query + ": " + bad.text());
             assertEquals("invalid_callback", bad.errorCode(), query + ": " + bad.text());
         }
@@ -368,7 +368,7 @@ class TopupFlowTest {
     void badCreateRequestsWriteNothing() throws Exception {
         String wallet = api.openWallet("passenger");
         String driver = api.openWallet("driver");
-        String missing = Api.newId("w");
+        String missing = ApiClient.newId("w");
         long requestsBefore = psp.stats().getLong("requestCalls");
 
         assertRefused(400, "invalid_amount", "{\"walletId\":\"" + wallet + "\",\"amount\":0}");
@@ -387,20 +387,20 @@ class TopupFlowTest {
         assertEquals(0, api.balance(driver));
 
         // The explicit gateway of the contract is accepted.
-        Api.Response ok = api.post("/v1/topups", Api.newKey(), "{\"walletId\":\"" + wallet
+        ApiClient.Response ok = api.post("/v1/topups", ApiClient.newKey(), "{\"walletId\":\"" + wallet
                 + "\",\"amount\":50000,\"gateway\":\"zarinpal\"}");
         assertEquals(201, ok.status(), ok.text());
     }
 
     private static void assertRefused(int status, String code, String body) {
-        Api.Response r = api.post("/v1/topups", Api.newKey(), body);
+        ApiClient.Response r = api.post("/v1/topups", ApiClient.newKey(), body);
         assertEquals(status, r.status(), body + " -> " + r.text());
         assertEquals(code, r.errorCode(), body + " -> " + r.text());
     }
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    private static String statuses(List<Api.Response> responses) {
+    private static String statuses(List<ApiClient.Response> responses) {
         List<String> s = new ArrayList<>();
         responses.forEach(r -> s.add(r.status() + ("true".equals(r.header("Idempotent-Replayed")) ? "R" : "")));
         return s.toString();

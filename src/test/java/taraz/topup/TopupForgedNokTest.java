@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.Concurrently;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
@@ -31,7 +31,7 @@ class TopupForgedNokTest {
     private static final int PAY_LAG_STEPS = 5;
     private static final long PAY_LAG_STEP_MILLIS = 10;
 
-    private static Api api;
+    private static ApiClient api;
     private static TestPsp psp;
 
     @BeforeAll
@@ -96,7 +96,7 @@ class TopupForgedNokTest {
             });
             JsonObject paid = (JsonObject) answers.get(0);
             assertEquals("PAID", paid.getString("status"), paid.encode());
-            Api.Response forged = (Api.Response) answers.get(1);
+            ApiClient.Response forged = (ApiClient.Response) answers.get(1);
             assertEquals(200, forged.status(), "round " + round + ": " + forged.text());
             topups.add(topup);
         }
@@ -130,7 +130,7 @@ class TopupForgedNokTest {
     }
 
     private static void assertForgedNokLeavesItPayable(String topupId, String authority) {
-        Api.Response forged = Topups.callback(api, authority, "NOK");
+        ApiClient.Response forged = Topups.callback(api, authority, "NOK");
         assertEquals(200, forged.status(), forged.text());
         assertEquals("REQUESTED", forged.json().getString("state"), "a forged NOK closes nothing: " + forged.text());
         assertEquals("REQUESTED", Topups.view(api, topupId).getString("state"));

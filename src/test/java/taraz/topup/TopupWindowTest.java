@@ -1,10 +1,11 @@
 package taraz.topup;
 
+import taraz.support.Wait;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import taraz.support.Api;
+import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -28,7 +28,6 @@ class TopupWindowTest {
 
     private static final long AMOUNT_RIALS = 70_000;
     private static final long AWAIT_MILLIS = 30_000;
-    private static final long STOP_MILLIS = 60_000;
     /** The child's top-up window in the not-paid case, and how long the gateway stays down there. */
     private static final int TOPUP_WINDOW_SECONDS = 2;
     private static final long DOWN_PAST_WINDOW_MILLIS = 3_000;
@@ -59,9 +58,9 @@ class TopupWindowTest {
         GatewayProcess first = GatewayProcess.start(dataDir, port, env);
         GatewayProcess second = null;
         try {
-            Api api = first.api();
+            ApiClient api = first.api();
             String wallet = api.openWallet("passenger");
-            Api.Response created = api.post("/v1/topups", Api.newKey(),
+            ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                     new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
             assertEquals(201, created.status(), created.text());
             String topupId = created.json().getString("topupId");
@@ -86,15 +85,14 @@ class TopupWindowTest {
             assertEquals("REVERSED", atBank.getString("status"), atBank.encode());
 
             // A late callback for it changes nothing.
-            Api.Response late = second.api().get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK",
+            ApiClient.Response late = second.api().get("/v1/psp/zarinpal/callback?Authority=" + authority + "&Status=OK",
                     Map.of("Accept", "application/json"));
             assertEquals(200, late.status(), late.text());
             assertEquals("REVERSED", late.json().getString("state"), late.text());
             assertEquals(0, second.api().balance(wallet));
         } finally {
             psp.resetFaults();
-            stop(first);
-            stop(second);
+            GatewayProcess.stop(first, second);
         }
     }
 
@@ -108,9 +106,9 @@ class TopupWindowTest {
         GatewayProcess first = GatewayProcess.start(dataDir, port, env);
         GatewayProcess second = null;
         try {
-            Api api = first.api();
+            ApiClient api = first.api();
             String wallet = api.openWallet("passenger");
-            Api.Response created = api.post("/v1/topups", Api.newKey(),
+            ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                     new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
             assertEquals(201, created.status(), created.text());
             String topupId = created.json().getString("topupId");
@@ -127,8 +125,7 @@ class TopupWindowTest {
             assertEquals("IN_BANK", atBank.getString("status"), atBank.encode());
             assertEquals(0, atBank.getInteger("verifySuccesses"), atBank.encode());
         } finally {
-            stop(first);
-            stop(second);
+            GatewayProcess.stop(first, second);
         }
     }
 
@@ -146,16 +143,16 @@ class TopupWindowTest {
                 "topupCallbackGraceSeconds", 1, "topupSweepBatchMax", 1));
         GatewayProcess child = GatewayProcess.start(dataDir, port, env);
         try {
-            Api api = child.api();
+            ApiClient api = child.api();
             String abandonedWallet = api.openWallet("passenger");
-            Api.Response abandoned = api.post("/v1/topups", Api.newKey(),
+            ApiClient.Response abandoned = api.post("/v1/topups", ApiClient.newKey(),
                     new JsonObject().put("walletId", abandonedWallet).put("amount", AMOUNT_RIALS));
             assertEquals(201, abandoned.status(), abandoned.text());
             // Past the callback grace, so the sweeper looks at it (and finds it unpaid) every round.
             Thread.sleep(STARVE_WAIT_MILLIS);
 
             String wallet = api.openWallet("passenger");
-            Api.Response created = api.post("/v1/topups", Api.newKey(),
+            ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
                     new JsonObject().put("walletId", wallet).put("amount", AMOUNT_RIALS));
             assertEquals(201, created.status(), created.text());
             String topupId = created.json().getString("topupId");
@@ -170,7 +167,7 @@ class TopupWindowTest {
             assertEquals(AMOUNT_RIALS, api.balance(wallet));
             assertEquals("REQUESTED", api.get("/v1/topups/" + abandoned.json().getString("topupId")).json().getString("state"));
         } finally {
-            stop(child);
+            GatewayProcess.stop(child);
         }
     }
 
@@ -180,25 +177,8 @@ class TopupWindowTest {
         return env;
     }
 
-    /** Stops a child gracefully (so its embedded PostgreSQL stops too); a dead child is left as is. */
-    private static void stop(GatewayProcess child) throws InterruptedException {
-        if (child == null) {
-            return;
-        }
-        child.terminate();
-        child.awaitExit(STOP_MILLIS);
-    }
-
-    private static void awaitBankStatus(String authority, String status) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(AWAIT_MILLIS);
-        JsonObject last = null;
-        while (System.nanoTime() < deadline) {
-            last = psp.payment(authority);
-            if (status.equals(last.getString("status"))) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the bank never made " + authority + " " + status + ": " + last);
+    private static void awaitBankStatus(String authority, String status) {
+        Wait.until("the bank makes " + authority + " " + status, AWAIT_MILLIS, () -> psp.payment(authority),
+                payment -> status.equals(payment.getString("status")));
     }
 }

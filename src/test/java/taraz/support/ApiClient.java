@@ -3,16 +3,18 @@ package taraz.support;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /** A small blocking client of the taraz HTTP API for tests (real HTTP on loopback). */
-public final class Api {
+public final class ApiClient {
 
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
@@ -27,16 +29,16 @@ public final class Api {
     private final String adminToken;
 
     /** A client of a test gateway: it sends the tests' API key and knows their admin token. */
-    public Api(String baseUrl) {
+    public ApiClient(String baseUrl) {
         this(baseUrl, TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
     }
 
     /** A client of any gateway (the bench's), with that gateway's API key and admin token. */
-    public Api(String baseUrl, String apiKey, String adminToken) {
+    public ApiClient(String baseUrl, String apiKey, String adminToken) {
         this(baseUrl, CLIENT, "Bearer " + apiKey, adminToken);
     }
 
-    private Api(String baseUrl, HttpClient client, String authorization, String adminToken) {
+    private ApiClient(String baseUrl, HttpClient client, String authorization, String adminToken) {
         this.baseUrl = baseUrl;
         this.client = client;
         this.authorization = authorization;
@@ -44,16 +46,16 @@ public final class Api {
     }
 
     /** The same client sending another credential by default (null: none), for the tests of who may call. */
-    public Api withAuthorization(String authorization) {
-        return new Api(baseUrl, client, authorization, adminToken);
+    public ApiClient withAuthorization(String authorization) {
+        return new ApiClient(baseUrl, client, authorization, adminToken);
     }
 
     /**
      * The same client on HTTP/1.1 only (no h2c upgrade), as behind a load balancer: the JDK's
      * HTTP/2 client fails every open stream when the server sends GOAWAY on a graceful stop.
      */
-    public static Api http11(String baseUrl) {
-        return new Api(baseUrl, HTTP_1_1, "Bearer " + TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
+    public static ApiClient http11(String baseUrl) {
+        return new ApiClient(baseUrl, HTTP_1_1, "Bearer " + TestGateway.API_KEY, TestGateway.ADMIN_TOKEN);
     }
 
     /** A response: status, headers and the body as JSON (null when not JSON). */
@@ -82,19 +84,19 @@ public final class Api {
     }
 
     public Response get(String path) {
-        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET(), null);
+        return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET());
     }
 
     /** A GET with extra headers (e.g. {@code Accept}). */
     public Response get(String path, Map<String, String> headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).GET();
         headers.forEach(request::header);
-        return send(request, null);
+        return send(request);
     }
 
     public Response getAdmin(String path) {
         return send(HttpRequest.newBuilder(URI.create(baseUrl + path)).GET()
-                .header("Authorization", "Bearer " + adminToken), null);
+                .header("Authorization", "Bearer " + adminToken));
     }
 
     public Response post(String path, String key, String body) {
@@ -108,7 +110,7 @@ public final class Api {
         if (key != null) {
             request.header("Idempotency-Key", key);
         }
-        return send(request, null);
+        return send(request);
     }
 
     public Response post(String path, String key, JsonObject body) {
@@ -135,16 +137,57 @@ public final class Api {
         }
     }
 
-    private Response send(HttpRequest.Builder request, Object unused) {
-        HttpRequest built = request.timeout(TIMEOUT).build();
-        if (authorization != null && built.headers().firstValue("Authorization").isEmpty()) {
+    /**
+     * Any request as given (method, headers, raw body): for the tests of what the API refuses.
+     * The client's credential is added unless the headers name one.
+     */
+    public Response send(String method, String path, Map<String, String> headers, String body) {
+        try {
+            return exchange(request(method, path, headers, body), TIMEOUT);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A request to a node that may not answer (booting, stopping, killed): its response, or
+     * empty when the connection fails or nothing answers within {@code timeout}.
+     */
+    public Optional<Response> trySend(String method, String path, Map<String, String> headers, String body, Duration timeout) {
+        try {
+            return Optional.of(exchange(request(method, path, headers, body), timeout));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** {@link #trySend} of a GET. */
+    public Optional<Response> tryGet(String path, Duration timeout) {
+        return trySend("GET", path, Map.of(), null, timeout);
+    }
+
+    private HttpRequest.Builder request(String method, String path, Map<String, String> headers, String body) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        headers.forEach(request::header);
+        return request;
+    }
+
+    private Response send(HttpRequest.Builder request) {
+        try {
+            return exchange(request, TIMEOUT);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Response exchange(HttpRequest.Builder request, Duration timeout) throws IOException {
+        if (authorization != null && request.copy().build().headers().firstValue("Authorization").isEmpty()) {
             request.header("Authorization", authorization);
         }
         try {
-            HttpResponse<String> response = client.send(request.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = client.send(request.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
             return new Response(response.statusCode(), response.headers().map(), response.body());
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
