@@ -293,10 +293,13 @@ public final class Gateway {
             Future<?> listeners = httpDeployment == null ? Future.succeededFuture() : vertx.undeploy(httpDeployment);
             return Future.join(listeners, awaitIdle(deadlineMillis));
         });
+        // The steps still running are taken before the writer closes: closing it fails their commands, and a failed
+        // step leaves the in-flight set, but each is still interrupted and must be journaled as such. (One whose batch
+        // commits in between is journaled both ways; recovery's replay finds it done and moves nothing.)
+        List<JournalRecord> interrupted = steps.open();
         phase("ledger writer closed", PHASE_MARGIN_MILLIS, () -> writer == null ? Future.succeededFuture() : writer.close());
         if (journal != null) {
             long t = System.nanoTime();
-            List<JournalRecord> interrupted = steps.open();
             for (JournalRecord record : interrupted) {
                 LOG.warn("stop: txn={} flow={} still running at the drain deadline; journaled as interrupted",
                         record.paymentId(), record.flow());
