@@ -13,7 +13,10 @@ import taraz.app.Settings;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
+import taraz.journal.Checkpoint;
 import taraz.journal.Journal;
+import taraz.journal.JournalReader;
+import taraz.journal.JournalScans;
 import taraz.journal.JournalSettings;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
@@ -190,8 +193,8 @@ public final class ReconcileCommand implements Callable<Integer> {
         detector.detect(null, unverified);
         Path journalDir = settings.journalDir();
         String journalNote = "none at " + journalDir;
-        if (Journal.exists(journalDir)) {
-            Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(journalDir, Journal.readCheckpoint(journalDir));
+        if (JournalReader.exists(journalDir)) {
+            Map<String, JournalScans.IncompleteEntry> incomplete = JournalScans.incomplete(journalDir, Checkpoint.read(journalDir));
             detector.journal(incomplete);
             journalNote = incomplete.size() + " incomplete payment(s) in " + journalDir;
         }

@@ -5,8 +5,9 @@ import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.app.Failure;
-import taraz.journal.Journal;
+import taraz.journal.Checkpoint;
 import taraz.journal.JournalRecord;
+import taraz.journal.JournalScans;
 import taraz.ops.Metrics;
 
 import java.nio.file.Path;
@@ -58,13 +59,13 @@ public final class Recovery {
     public Future<Report> run() {
         long started = System.nanoTime();
         return vertx.executeBlocking(() -> {
-                    long checkpoint = Journal.readCheckpoint(journalDir);
-                    return Journal.scanIncomplete(journalDir, checkpoint);
+                    long checkpoint = Checkpoint.read(journalDir);
+                    return JournalScans.scanIncomplete(journalDir, checkpoint);
                 })
                 .compose(scan -> {
-                    List<Journal.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
+                    List<JournalScans.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
                     LOG.info("recovery: {} incomplete payment(s) in the journal since index {}", pending.size(), scan.fromIndex());
-                    List<Journal.IncompleteEntry> unresolved = java.util.Collections.synchronizedList(new ArrayList<>());
+                    List<JournalScans.IncompleteEntry> unresolved = java.util.Collections.synchronizedList(new ArrayList<>());
                     AtomicInteger next = new AtomicInteger();
                     List<Future<Void>> lanes = new ArrayList<>();
                     for (int lane = 0; lane < Math.min(concurrency, Math.max(1, pending.size())); lane++) {
@@ -72,10 +73,10 @@ public final class Recovery {
                     }
                     return Future.join(lanes)
                             .compose(done -> {
-                                long checkpoint = unresolved.stream().mapToLong(Journal.IncompleteEntry::firstIndex).min()
+                                long checkpoint = unresolved.stream().mapToLong(JournalScans.IncompleteEntry::firstIndex).min()
                                         .orElse(scan.endIndex());
                                 return vertx.executeBlocking(() -> {
-                                    Journal.writeCheckpoint(journalDir, checkpoint);
+                                    Checkpoint.write(journalDir, checkpoint);
                                     return new Report(pending.size(), pending.size() - unresolved.size(), unresolved.size());
                                 });
                             });
@@ -85,8 +86,8 @@ public final class Recovery {
     }
 
     /** One of the bounded number of lanes: takes the next pending payment until none is left. */
-    private Future<Void> lane(List<Journal.IncompleteEntry> pending, AtomicInteger next,
-                              List<Journal.IncompleteEntry> unresolved) {
+    private Future<Void> lane(List<JournalScans.IncompleteEntry> pending, AtomicInteger next,
+                              List<JournalScans.IncompleteEntry> unresolved) {
         int index = next.getAndIncrement();
         if (index >= pending.size()) {
             return Future.succeededFuture();
@@ -94,7 +95,7 @@ public final class Recovery {
         if (index > 0 && index % PROGRESS_EVERY == 0) {
             LOG.info("recovery: {}/{} replayed", index, pending.size());
         }
-        Journal.IncompleteEntry entry = pending.get(index);
+        JournalScans.IncompleteEntry entry = pending.get(index);
         JournalRecord last = entry.last();
         Resumer resumer = resumers.get(last.flow());
         if (resumer == null) {
