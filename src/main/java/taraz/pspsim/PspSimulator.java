@@ -79,15 +79,12 @@ public final class PspSimulator {
 
     /** Replays {@code dataDir/psp-sim.jsonl} and listens on 127.0.0.1:port (0 picks a free port). */
     public static Future<PspSimulator> start(Vertx vertx, int port, Path dataDir) {
-        return vertx.executeBlocking(() -> SimStore.open(dataDir)).compose(replayed -> {
-            PspSimulator sim = new PspSimulator(vertx, replayed.store());
-            try {
-                sim.replay(replayed.lines());
-            } catch (RuntimeException e) {
-                return sim.close().transform(ignored -> Future.failedFuture(e));
-            }
-            return sim.listen(port).recover(e -> sim.close().transform(ignored -> Future.failedFuture(e)));
-        });
+        return vertx.executeBlocking(() -> new PspSimulator(vertx, SimStore.open(dataDir))).compose(sim ->
+                vertx.executeBlocking(() -> {
+                    sim.store.replay(sim::replay);
+                    return sim;
+                }).compose(replayed -> replayed.listen(port))
+                        .recover(e -> sim.close().transform(ignored -> Future.failedFuture(e))));
     }
 
     public int port() {
@@ -105,26 +102,25 @@ public final class PspSimulator {
         });
     }
 
-    private void replay(List<JsonObject> lines) {
-        for (JsonObject line : lines) {
-            switch (line.getString("type", "")) {
-                case "payment" -> {
-                    SimPayment p = SimPayment.fromJson(line.getJsonObject("payment"));
-                    payments.put(p.authority, p);
-                    if (p.refId != null) {
-                        lastRefId = Math.max(lastRefId, p.refId);
-                    }
+    /** One line of the store, oldest first: the last line per payment, and the last counters, win. */
+    private void replay(JsonObject line) {
+        switch (line.getString("type", "")) {
+            case "payment" -> {
+                SimPayment p = SimPayment.fromJson(line.getJsonObject("payment"));
+                payments.put(p.authority, p);
+                if (p.refId != null) {
+                    lastRefId = Math.max(lastRefId, p.refId);
                 }
-                case "faults" -> faults = SimFaults.fromJson(line.getJsonObject("faults"));
-                case "counters" -> { }
-                default -> throw new IllegalStateException("unknown psp-sim line: " + line.encode());
             }
-            JsonObject counters = line.getJsonObject("counters");
-            requestCalls = counters.getLong("requestCalls");
-            verifyCalls = counters.getLong("verifyCalls");
-            unknownAuthorityCalls = counters.getLong("unknownAuthorityCalls", 0L);
-            lastRefId = Math.max(lastRefId, counters.getLong("lastRefId"));
+            case "faults" -> faults = SimFaults.fromJson(line.getJsonObject("faults"));
+            case "counters" -> { }
+            default -> throw new IllegalStateException("unknown psp-sim line: " + line.encode());
         }
+        JsonObject counters = line.getJsonObject("counters");
+        requestCalls = counters.getLong("requestCalls");
+        verifyCalls = counters.getLong("verifyCalls");
+        unknownAuthorityCalls = counters.getLong("unknownAuthorityCalls", 0L);
+        lastRefId = Math.max(lastRefId, counters.getLong("lastRefId"));
     }
 
     private Future<PspSimulator> listen(int port) {

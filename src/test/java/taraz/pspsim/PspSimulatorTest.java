@@ -13,12 +13,14 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -273,6 +275,26 @@ class PspSimulatorTest {
         assertEquals(101, verify(authority, AMOUNT_RIALS).getJsonObject("data").getInteger("code"));
         JsonObject next = verify(waiting, AMOUNT_RIALS).getJsonObject("data");
         assertTrue(next.getLong("ref_id") > refId, "ref_id keeps increasing across restarts");
+    }
+
+    @Test
+    void replayRefusesALineOverItsBoundAndSkipsATornLastLine() throws Exception {
+        String authority = request(AMOUNT_RIALS);
+        JsonObject before = simPayment(authority);
+        await(sim.close());
+        Path file = dataDir.resolve(SimStore.FILE_NAME);
+        String intact = Files.readString(file);
+
+        Files.writeString(file, intact + "\n" + "x".repeat(SimStore.LINE_CHARS_MAX + 1));
+        ExecutionException refused = assertThrows(ExecutionException.class,
+                () -> await(PspSimulator.start(vertx, 0, dataDir)));
+        assertTrue(refused.getCause().getMessage().endsWith(
+                "line 3 is longer than " + SimStore.LINE_CHARS_MAX + " characters: not a line this simulator writes"),
+                refused.getCause().getMessage());
+
+        Files.writeString(file, intact + "\n{\"type\":\"payment\",\"paym");
+        sim = await(PspSimulator.start(vertx, 0, dataDir));
+        assertEquals(before, simPayment(authority));
     }
 
     @Test
