@@ -1,5 +1,6 @@
 package taraz.http;
 
+import org.apache.commons.codec.digest.DigestUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
@@ -44,8 +44,8 @@ public final class ApiKeys {
         if (adminToken != null) {
             requireStrong("the admin token", adminToken);
         }
-        this.keyHashes = keys.stream().map(ApiKeys::sha256).toList();
-        this.adminHash = adminToken == null ? null : sha256(adminToken);
+        this.keyHashes = keys.stream().map(DigestUtils::sha256).toList();
+        this.adminHash = adminToken == null ? null : DigestUtils.sha256(adminToken);
     }
 
     /** Who a request's {@code Authorization} header names. */
@@ -55,7 +55,7 @@ public final class ApiKeys {
         if (authorization == null || !authorization.startsWith("Bearer ")) {
             return Caller.NONE;
         }
-        byte[] given = sha256(authorization.substring("Bearer ".length()));
+        byte[] given = DigestUtils.sha256(authorization.substring("Bearer ".length()));
         // Every hash is compared, matched or not, so the time taken does not depend on which key matched.
         boolean service = false;
         for (byte[] hash : keyHashes) {
@@ -106,14 +106,6 @@ public final class ApiKeys {
         if (secret.length() < LENGTH_MIN || !secret.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != ',')) {
             throw new IllegalArgumentException(what + " must be at least " + LENGTH_MIN
                     + " printable ASCII characters without spaces or commas");
-        }
-    }
-
-    private static byte[] sha256(String text) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

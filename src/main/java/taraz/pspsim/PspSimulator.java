@@ -9,10 +9,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,11 +19,12 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
+import org.apache.commons.codec.digest.DigestUtils;
 import taraz.pspsim.SimPayment.Status;
 
 /**
@@ -467,7 +465,8 @@ public final class PspSimulator {
     // ---- wire helpers ----
 
     private static JsonObject verified(SimPayment p, int code) {
-        return ok(new JsonObject().put("code", code).put("message", "Verified").put("card_hash", sha256(p.cardPan))
+        return ok(new JsonObject().put("code", code).put("message", "Verified")
+                .put("card_hash", DigestUtils.sha256Hex(p.cardPan).toUpperCase(Locale.ROOT))
                 .put("card_pan", p.cardPan).put("ref_id", p.refId).put("fee_type", "Merchant").put("fee", 0));
     }
 
@@ -499,14 +498,5 @@ public final class PspSimulator {
 
     private static void sendJson(RoutingContext ctx, int status, JsonObject json) {
         ctx.response().setStatusCode(status).putHeader("content-type", JSON).end(json.encode());
-    }
-
-    private static String sha256(String text) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().withUpperCase().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }
