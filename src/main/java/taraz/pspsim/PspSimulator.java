@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import org.apache.commons.codec.digest.DigestUtils;
+import taraz.psp.SettlementCsv;
 import taraz.pspsim.SimPayment.Status;
 
 /**
@@ -371,16 +372,14 @@ public final class PspSimulator {
             return;
         }
         applyAutoReverse().onFailure(ctx::fail).onSuccess(v -> {
-            StringBuilder csv = new StringBuilder("date,terminal,authority,ref_id,masked_card,amount,status,paid_at\n");
-            payments.values().stream()
+            List<String[]> rows = payments.values().stream()
                     .filter(p -> settledOn(p, date) != null)
                     .sorted(Comparator.comparing((SimPayment p) -> settledOn(p, date)))
-                    .forEach(p -> csv.append(date).append(',').append(TERMINAL).append(',').append(p.authority)
-                            .append(',').append(p.refId == null ? "" : p.refId).append(',').append(p.cardPan)
-                            .append(',').append(p.amountRials).append(',')
-                            .append(p.status == Status.VERIFIED ? "SETTLED" : "REVERSED").append(',')
-                            .append(p.paidAt == null ? "" : p.paidAt.toString()).append('\n'));
-            ctx.response().putHeader("content-type", "text/csv; charset=utf-8").end(csv.toString());
+                    .map(p -> new String[] {date.toString(), TERMINAL, p.authority, p.refId == null ? "" : p.refId.toString(),
+                            p.cardPan, Long.toString(p.amountRials), p.status == Status.VERIFIED ? "SETTLED" : "REVERSED",
+                            p.paidAt == null ? "" : p.paidAt.toString()})
+                    .toList();
+            ctx.response().putHeader("content-type", "text/csv; charset=utf-8").end(SettlementCsv.write(rows));
         });
     }
 

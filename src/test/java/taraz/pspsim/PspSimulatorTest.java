@@ -26,6 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import taraz.psp.SettlementCsv;
 
 /** Drives the simulator over real HTTP, with a real merchant server receiving the callbacks. */
 class PspSimulatorTest {
@@ -96,7 +97,7 @@ class PspSimulatorTest {
         HttpResponse<Buffer> csv = await(http.get(sim.port(), "127.0.0.1", "/sim/settlement?date=" + today).send());
         assertEquals(200, csv.statusCode());
         String[] lines = csv.bodyAsString().split("\n");
-        assertEquals("date,terminal,authority,ref_id,masked_card,amount,status,paid_at", lines[0]);
+        assertEquals(SettlementCsv.HEADER_PAID_AT, lines[0]);
         assertEquals(2, lines.length);
         assertEquals(today + ",T-SIM-0001," + authority + "," + refId + "," + first.getString("card_pan")
                 + "," + AMOUNT_RIALS + ",SETTLED," + java.time.Instant.parse(lines[1].substring(lines[1].lastIndexOf(',') + 1)), lines[1]);
