@@ -23,10 +23,10 @@ import taraz.psp.SettlementCsv;
 /**
  * One day of the PSP's settlement report: a UTF-8 CSV with the header {@link SettlementCsv#HEADER}
  * ({@code date,terminal,authority,ref_id,masked_card,amount,status}) and optionally a last
- * {@code paid_at} column (ISO-8601 time of the payment), each row split by {@link SettlementCsv}. Read as a stream, a row at a time, and
- * checked strictly: any fault stops the whole run with the file and line named, before anything
- * is applied. A file covers one day: every row carries the same date, and a date in the file's
- * name ({@code settlement-2026-11-25.csv}) must be that day.
+ * {@code paid_at} column (ISO-8601 time of the payment), each row split by {@link SettlementCsv}.
+ * Read as a stream, a row at a time, and checked strictly: any fault stops the whole run with the
+ * file and line named, before anything is applied. A file covers one day: every row carries the
+ * same date, and a date in the file's name ({@code settlement-2026-11-25.csv}) must be that day.
  */
 public final class SettlementFile {
 
