@@ -190,7 +190,8 @@ public record Settings(JsonObject json) {
         long verifyMillisMax = ZarinpalPsp.retriedCallMillisMax(longValue("pspTimeoutMillis"), intValue("pspRetriesMax"));
         if (longValue(key) <= verifyMillisMax) {
             throw new IllegalArgumentException(key + " (" + longValue(key) + ") must be longer than the PSP's worst verify, "
-                    + verifyMillisMax + " ms: (pspRetriesMax + 1) x pspTimeoutMillis plus the backoffs, with pspTimeoutMillis "
+                    + verifyMillisMax + " ms: (pspRetriesMax + 1) x 2 x pspTimeoutMillis (connect, then answer) plus the backoffs, "
+                    + "with pspTimeoutMillis "
                     + longValue("pspTimeoutMillis") + " and pspRetriesMax " + longValue("pspRetriesMax"));
         }
     }

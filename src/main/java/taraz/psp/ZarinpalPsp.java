@@ -111,7 +111,7 @@ public final class ZarinpalPsp implements Psp {
     }
 
     /**
-     * The longest a retried call (verify, inquiry, unVerified) can take: every attempt runs to its timeout, with the
+     * The longest a retried call (verify, inquiry, unVerified) can take: every attempt runs to its bound, with the
      * backoffs between them. A step that waits on such a call must be bounded by more than this; settings check it.
      */
     public static long retriedCallMillisMax(long timeoutMillis, int retriesMax) {
@@ -119,7 +119,12 @@ public final class ZarinpalPsp implements Psp {
         for (int retry = 0; retry < retriesMax; retry++) {
             backoffMillis += BACKOFF_MILLIS_BASE << retry;
         }
-        return (retriesMax + 1) * timeoutMillis + backoffMillis;
+        return (retriesMax + 1) * attemptMillisMax(timeoutMillis) + backoffMillis;
+    }
+
+    /** One attempt: the connection (at most timeoutMillis), then the answer (at most timeoutMillis). */
+    static long attemptMillisMax(long timeoutMillis) {
+        return 2 * timeoutMillis;
     }
 
     /** A protocol answer: its code and its data object. */
@@ -131,9 +136,10 @@ public final class ZarinpalPsp implements Psp {
                 .timeout(timeoutMillis)
                 .putHeader("Accept", "application/json")
                 .sendJsonObject(body)
-                // The request's own timeout is an idle bound (no data for that long); this one bounds the whole
-                // attempt, so a PSP that trickles its answer cannot stretch a call past retriedCallMillisMax.
-                .timeout(timeoutMillis, TimeUnit.MILLISECONDS)
+                // The connect timeout and the request's own (an idle bound: no data for that long) allow an attempt
+                // up to twice timeoutMillis; this bounds the whole attempt at that, so a PSP that trickles its answer
+                // cannot stretch a call past retriedCallMillisMax.
+                .timeout(attemptMillisMax(timeoutMillis), TimeUnit.MILLISECONDS)
                 .transform(result -> {
                     Answer answer = null;
                     Throwable failure = result.cause();

@@ -37,7 +37,7 @@ class ZarinpalPspTest {
     private static final long AMOUNT_RIALS = 120_000;
     private static final long AWAIT_SECONDS = 30;
     private static final long TRICKLE_MILLIS = 100;
-    /** 6 s of trickle: past both attempts' timeouts, inside AWAIT_SECONDS, so only a bounded attempt fails. */
+    /** 6 s of trickle: past an attempt's 4 s bound, inside AWAIT_SECONDS, so only a bounded attempt fails. */
     private static final int TRICKLE_WRITES = 60;
 
     @TempDir
@@ -234,7 +234,7 @@ class ZarinpalPspTest {
     @Test
     void anAnswerTrickledPastTheTimeoutIsUnavailable() throws Exception {
         // A byte every TRICKLE_MILLIS keeps the request's idle timeout from firing; the answer, a valid one, comes
-        // only after TRICKLE_WRITES of them, well past TIMEOUT_MILLIS. Only the bound on the whole attempt ends it.
+        // only after TRICKLE_WRITES of them, past an attempt's bound (2 x TIMEOUT_MILLIS). Only that bound ends it.
         HttpServer trickle = await(vertx.createHttpServer().requestHandler(req -> {
             HttpServerResponse response = req.response().setChunked(true).putHeader("content-type", "application/json");
             response.write("{");
