@@ -42,6 +42,7 @@ import taraz.reconcile.Rules;
 import taraz.recovery.Recovery;
 import taraz.trip.HoldSweeper;
 import taraz.trip.TripService;
+import taraz.wiring.Flows;
 
 import java.util.List;
 import java.util.Map;
@@ -139,18 +140,15 @@ public final class Gateway {
                 .compose(opened -> {
                     String pgUrl = opened.resultAt(0);
                     RequestBodies bodies = opened.resultAt(2);
-                    Ledger ledger = new Ledger(pool);
-                    writer = new BatchWriter(vertx, Database.connectOptions(pgUrl), failpoints, node,
-                            settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), metrics.registry());
-                    TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
-                            settings.longValue("holdTtlSecondsDefault"), steps);
-                    AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
                             settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax"), metrics.registry());
-                    TopupService topups = new TopupService(pool, ledger, writer, journal, failpoints, node, psp,
-                            settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
-                            settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
-                            settings.longValue("topupLeaseMillis"), steps);
+                    Flows flows = Flows.wire(vertx, settings, pgUrl, pool, journal, failpoints, node, psp, steps,
+                            metrics.registry());
+                    Ledger ledger = flows.ledger();
+                    writer = flows.writer();
+                    TripService trips = flows.trips();
+                    TopupService topups = flows.topups();
+                    AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.longValue("topupCallbackGraceSeconds"),
                             settings.intValue("topupSweepBatchMax"), settings.intValue("topupSweepConcurrency"));
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
@@ -245,10 +243,7 @@ public final class Gateway {
 
     /** Blocking: the journal's queue opened and its writer started. */
     private Journal openJournal() throws Exception {
-        journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(new taraz.journal.JournalSettings(
-                settings.journalDir(), settings.string("journalSync"),
-                settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
-                settings.intValue("journalRetentionDays")), metrics.registry()));
+        journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(Flows.journalSettings(settings), metrics.registry()));
         return journal;
     }
 

@@ -3,6 +3,7 @@ package taraz.config;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import taraz.db.Database;
+import taraz.psp.ZarinpalPsp;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -162,6 +163,7 @@ public record Settings(JsonObject json) {
         requireRange("journalRetentionDays", 1, 3650);
         requireRange("recoveryStepTimeoutMillis", 100, 600_000);
         requireRange("recoveryConcurrency", 1, 100_000);
+        requireLongerThanPspVerify("recoveryStepTimeoutMillis");
         requireRange("ledgerBatchMax", 1, 10_000);
         requireRange("ledgerQueueMax", 1, 1_000_000);
         String sync = string("journalSync");
@@ -178,6 +180,20 @@ public record Settings(JsonObject json) {
         if (pgUrl() != null) {
             // A malformed URL, an unknown sslmode or an unreadable CA file fails the start, not the first query.
             Database.connectOptions(pgUrl());
+        }
+    }
+
+    /**
+     * A step that may wait on a PSP verify (with its retries) must outlast it, or it gives up on a payment the bank
+     * is still answering for: recovery would leave every such top-up to the sweeper.
+     */
+    private void requireLongerThanPspVerify(String key) {
+        long verifyMillisMax = ZarinpalPsp.retriedCallMillisMax(longValue("pspTimeoutMillis"), intValue("pspRetriesMax"));
+        if (longValue(key) <= verifyMillisMax) {
+            throw new IllegalArgumentException(key + " (" + longValue(key) + ") must be longer than the PSP's worst verify, "
+                    + verifyMillisMax + " ms: (pspRetriesMax + 1) x 2 x pspTimeoutMillis (connect, then answer) plus the backoffs, "
+                    + "with pspTimeoutMillis "
+                    + longValue("pspTimeoutMillis") + " and pspRetriesMax " + longValue("pspRetriesMax"));
         }
     }
 

@@ -1,5 +1,6 @@
 /**
  * Owns the settings of a process: conf/taraz.json, then the environment, then flags, read once and validated.
- * May import db (to check a PostgreSQL URL) and nothing else of taraz; every layer may import it.
+ * May import db (to check a PostgreSQL URL) and psp (to check the recovery step against the PSP's worst call), and
+ * nothing else of taraz; every layer above may import it.
  */
 package taraz.config;

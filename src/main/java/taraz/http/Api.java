@@ -11,6 +11,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.ext.healthchecks.HealthChecks;
+import org.apache.commons.codec.digest.DigestUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
@@ -29,9 +30,6 @@ import taraz.ops.Readiness;
 import taraz.topup.TopupService;
 import taraz.trip.TripService;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -189,7 +187,7 @@ public final class Api {
     private Supplier<Future<Reply>> createTopup(RoutingContext ctx, JsonObject body) {
         long amountRials = bodies.amount(body, "amount", 1);
         // From the key: a retry after the first attempt died continues that top-up, never a second one.
-        String topupId = "tp_" + sha256(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
+        String topupId = "tp_" + DigestUtils.sha256Hex(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
         return () -> counted("topup", topups.create(topupId, body.getString("walletId"), amountRials))
                 .map(topup -> new Reply(201, topups.withPaymentUrl(topup)));
     }
@@ -238,7 +236,7 @@ public final class Api {
             throw Failure.badRequest("invalid_amount", "amount must be a non-zero integer number of Rials within ±"
                     + settings.amountRialsMax() + ", got " + amountRials);
         }
-        String adjustmentId = "adj_" + sha256(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
+        String adjustmentId = "adj_" + DigestUtils.sha256Hex(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
         return idem -> adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
                 body.getString("reason"), body.getString("ticket"), 1, idem);
     }
@@ -341,7 +339,7 @@ public final class Api {
     }
 
     private static String requestHash(RoutingContext ctx, JsonObject body) {
-        return sha256(ctx.request().method() + " " + ctx.request().path() + "\n"
+        return DigestUtils.sha256Hex(ctx.request().method() + " " + ctx.request().path() + "\n"
                 + new JsonObject(new TreeMap<>(body.getMap())).encode());
     }
 
@@ -607,14 +605,6 @@ public final class Api {
         byte[] bytes = new byte[12];
         random.nextBytes(bytes);
         return HexFormat.of().formatHex(bytes);
-    }
-
-    static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static JsonObject errorBody(Failure failure) {

@@ -1,5 +1,6 @@
 package taraz.http;
 
+import org.apache.commons.codec.digest.DigestUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.config.Settings;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
@@ -43,8 +43,8 @@ public final class ApiKeys {
         if (adminToken != null) {
             Settings.requireStrong("the admin token", adminToken);
         }
-        this.keyHashes = keys.stream().map(ApiKeys::sha256).toList();
-        this.adminHash = adminToken == null ? null : sha256(adminToken);
+        this.keyHashes = keys.stream().map(DigestUtils::sha256).toList();
+        this.adminHash = adminToken == null ? null : DigestUtils.sha256(adminToken);
     }
 
     /** Who a request's {@code Authorization} header names. */
@@ -54,7 +54,7 @@ public final class ApiKeys {
         if (authorization == null || !authorization.startsWith("Bearer ")) {
             return Caller.NONE;
         }
-        byte[] given = sha256(authorization.substring("Bearer ".length()));
+        byte[] given = DigestUtils.sha256(authorization.substring("Bearer ".length()));
         // Every hash is compared, matched or not, so the time taken does not depend on which key matched.
         boolean service = false;
         for (byte[] hash : keyHashes) {
@@ -97,14 +97,6 @@ public final class ApiKeys {
             return key;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or write the API key file " + file, e);
-        }
-    }
-
-    private static byte[] sha256(String text) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

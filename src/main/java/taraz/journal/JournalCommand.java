@@ -114,7 +114,7 @@ public final class JournalCommand implements Callable<Integer> {
                     out.println(json ? r.toJson().put("index", index).encode() : human(r));
                 }
             };
-            try (Journal.Reader reader = Journal.reader(journalDir, 0)) {
+            try (JournalReader reader = new JournalReader(journalDir, 0)) {
                 reader.poll(printer);
                 out.flush();
                 while (follow) {
@@ -133,9 +133,9 @@ public final class JournalCommand implements Callable<Integer> {
     public static final class Incomplete extends Sub {
         @Override
         int run(Path journalDir, PrintWriter out) {
-            Map<String, Journal.IncompleteEntry> open = Journal.incomplete(journalDir, Journal.readCheckpoint(journalDir));
+            Map<String, JournalScans.IncompleteEntry> open = JournalScans.incomplete(journalDir, Checkpoint.read(journalDir));
             long nowMillis = System.currentTimeMillis();
-            for (Journal.IncompleteEntry entry : open.values()) {
+            for (JournalScans.IncompleteEntry entry : open.values()) {
                 JournalRecord r = entry.last();
                 long ageMillis = nowMillis - r.timeMillis();
                 if (json) {
@@ -155,7 +155,7 @@ public final class JournalCommand implements Callable<Integer> {
     public static final class StatsCmd extends Sub {
         @Override
         int run(Path journalDir, PrintWriter out) {
-            Journal.Stats stats = Journal.stats(journalDir);
+            JournalScans.Stats stats = JournalScans.stats(journalDir);
             if (json) {
                 out.println(stats.toJson().encode());
             } else {

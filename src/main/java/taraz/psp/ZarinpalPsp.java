@@ -110,6 +110,23 @@ public final class ZarinpalPsp implements Psp {
                 .map(data -> data.code() == 100);
     }
 
+    /**
+     * The longest a retried call (verify, inquiry, unVerified) can take: every attempt runs to its bound, with the
+     * backoffs between them. A step that waits on such a call must be bounded by more than this; settings check it.
+     */
+    public static long retriedCallMillisMax(long timeoutMillis, int retriesMax) {
+        long backoffMillis = 0;
+        for (int retry = 0; retry < retriesMax; retry++) {
+            backoffMillis += BACKOFF_MILLIS_BASE << retry;
+        }
+        return (retriesMax + 1) * attemptMillisMax(timeoutMillis) + backoffMillis;
+    }
+
+    /** One attempt: the connection (at most timeoutMillis), then the answer (at most timeoutMillis). */
+    static long attemptMillisMax(long timeoutMillis) {
+        return 2 * timeoutMillis;
+    }
+
     /** A protocol answer: its code and its data object. */
     private record Answer(int code, JsonObject body) {}
 
@@ -119,6 +136,10 @@ public final class ZarinpalPsp implements Psp {
                 .timeout(timeoutMillis)
                 .putHeader("Accept", "application/json")
                 .sendJsonObject(body)
+                // The connect timeout and the request's own (an idle bound: no data for that long) allow an attempt
+                // up to twice timeoutMillis; this bounds the whole attempt at that, so a PSP that trickles its answer
+                // cannot stretch a call past retriedCallMillisMax.
+                .timeout(attemptMillisMax(timeoutMillis), TimeUnit.MILLISECONDS)
                 .transform(result -> {
                     Answer answer = null;
                     Throwable failure = result.cause();

@@ -9,10 +9,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,11 +19,13 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
+import org.apache.commons.codec.digest.DigestUtils;
+import taraz.psp.SettlementCsv;
 import taraz.pspsim.SimPayment.Status;
 
 /**
@@ -79,15 +78,12 @@ public final class PspSimulator {
 
     /** Replays {@code dataDir/psp-sim.jsonl} and listens on 127.0.0.1:port (0 picks a free port). */
     public static Future<PspSimulator> start(Vertx vertx, int port, Path dataDir) {
-        return vertx.executeBlocking(() -> SimStore.open(dataDir)).compose(replayed -> {
-            PspSimulator sim = new PspSimulator(vertx, replayed.store());
-            try {
-                sim.replay(replayed.lines());
-            } catch (RuntimeException e) {
-                return sim.close().transform(ignored -> Future.failedFuture(e));
-            }
-            return sim.listen(port).recover(e -> sim.close().transform(ignored -> Future.failedFuture(e)));
-        });
+        return vertx.executeBlocking(() -> new PspSimulator(vertx, SimStore.open(dataDir))).compose(sim ->
+                vertx.executeBlocking(() -> {
+                    sim.store.replay(sim::replay);
+                    return sim;
+                }).compose(replayed -> replayed.listen(port))
+                        .recover(e -> sim.close().transform(ignored -> Future.failedFuture(e))));
     }
 
     public int port() {
@@ -105,26 +101,25 @@ public final class PspSimulator {
         });
     }
 
-    private void replay(List<JsonObject> lines) {
-        for (JsonObject line : lines) {
-            switch (line.getString("type", "")) {
-                case "payment" -> {
-                    SimPayment p = SimPayment.fromJson(line.getJsonObject("payment"));
-                    payments.put(p.authority, p);
-                    if (p.refId != null) {
-                        lastRefId = Math.max(lastRefId, p.refId);
-                    }
+    /** One line of the store, oldest first: the last line per payment, and the last counters, win. */
+    private void replay(JsonObject line) {
+        switch (line.getString("type", "")) {
+            case "payment" -> {
+                SimPayment p = SimPayment.fromJson(line.getJsonObject("payment"));
+                payments.put(p.authority, p);
+                if (p.refId != null) {
+                    lastRefId = Math.max(lastRefId, p.refId);
                 }
-                case "faults" -> faults = SimFaults.fromJson(line.getJsonObject("faults"));
-                case "counters" -> { }
-                default -> throw new IllegalStateException("unknown psp-sim line: " + line.encode());
             }
-            JsonObject counters = line.getJsonObject("counters");
-            requestCalls = counters.getLong("requestCalls");
-            verifyCalls = counters.getLong("verifyCalls");
-            unknownAuthorityCalls = counters.getLong("unknownAuthorityCalls", 0L);
-            lastRefId = Math.max(lastRefId, counters.getLong("lastRefId"));
+            case "faults" -> faults = SimFaults.fromJson(line.getJsonObject("faults"));
+            case "counters" -> { }
+            default -> throw new IllegalStateException("unknown psp-sim line: " + line.encode());
         }
+        JsonObject counters = line.getJsonObject("counters");
+        requestCalls = counters.getLong("requestCalls");
+        verifyCalls = counters.getLong("verifyCalls");
+        unknownAuthorityCalls = counters.getLong("unknownAuthorityCalls", 0L);
+        lastRefId = Math.max(lastRefId, counters.getLong("lastRefId"));
     }
 
     private Future<PspSimulator> listen(int port) {
@@ -377,16 +372,14 @@ public final class PspSimulator {
             return;
         }
         applyAutoReverse().onFailure(ctx::fail).onSuccess(v -> {
-            StringBuilder csv = new StringBuilder("date,terminal,authority,ref_id,masked_card,amount,status,paid_at\n");
-            payments.values().stream()
+            List<String[]> rows = payments.values().stream()
                     .filter(p -> settledOn(p, date) != null)
                     .sorted(Comparator.comparing((SimPayment p) -> settledOn(p, date)))
-                    .forEach(p -> csv.append(date).append(',').append(TERMINAL).append(',').append(p.authority)
-                            .append(',').append(p.refId == null ? "" : p.refId).append(',').append(p.cardPan)
-                            .append(',').append(p.amountRials).append(',')
-                            .append(p.status == Status.VERIFIED ? "SETTLED" : "REVERSED").append(',')
-                            .append(p.paidAt == null ? "" : p.paidAt.toString()).append('\n'));
-            ctx.response().putHeader("content-type", "text/csv; charset=utf-8").end(csv.toString());
+                    .map(p -> new String[] {date.toString(), TERMINAL, p.authority, p.refId == null ? "" : p.refId.toString(),
+                            p.cardPan, Long.toString(p.amountRials), p.status == Status.VERIFIED ? "SETTLED" : "REVERSED",
+                            p.paidAt == null ? "" : p.paidAt.toString()})
+                    .toList();
+            ctx.response().putHeader("content-type", "text/csv; charset=utf-8").end(SettlementCsv.write(rows));
         });
     }
 
@@ -471,7 +464,8 @@ public final class PspSimulator {
     // ---- wire helpers ----
 
     private static JsonObject verified(SimPayment p, int code) {
-        return ok(new JsonObject().put("code", code).put("message", "Verified").put("card_hash", sha256(p.cardPan))
+        return ok(new JsonObject().put("code", code).put("message", "Verified")
+                .put("card_hash", DigestUtils.sha256Hex(p.cardPan).toUpperCase(Locale.ROOT))
                 .put("card_pan", p.cardPan).put("ref_id", p.refId).put("fee_type", "Merchant").put("fee", 0));
     }
 
@@ -503,14 +497,5 @@ public final class PspSimulator {
 
     private static void sendJson(RoutingContext ctx, int status, JsonObject json) {
         ctx.response().setStatusCode(status).putHeader("content-type", JSON).end(json.encode());
-    }
-
-    private static String sha256(String text) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().withUpperCase().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
-        }
     }
 }

@@ -3,7 +3,7 @@ package taraz.reconcile;
 import io.vertx.core.json.JsonObject;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
-import taraz.journal.Journal;
+import taraz.journal.JournalScans;
 import taraz.ledger.AccountKind;
 import taraz.reconcile.Finding.Kind;
 
@@ -533,10 +533,10 @@ public final class Detector {
      * not show the step done either: the gateway's recovery finishes them at its next start.
      * Top-ups are judged from the database above; this covers trips and adjustments.
      */
-    public void journal(Map<String, Journal.IncompleteEntry> incomplete) throws SQLException {
+    public void journal(Map<String, JournalScans.IncompleteEntry> incomplete) throws SQLException {
         OffsetDateTime before = OffsetDateTime.now().minusSeconds(rules.stuckAfterSeconds());
         try (PreparedStatement trip = db.prepareStatement("SELECT state FROM trips WHERE trip_id = ?")) {
-            for (Journal.IncompleteEntry entry : incomplete.values()) {
+            for (JournalScans.IncompleteEntry entry : incomplete.values()) {
                 var last = entry.last();
                 if (!last.flow().equals("trip") || !Instant.ofEpochMilli(last.timeMillis()).isBefore(before.toInstant())) {
                     continue;

@@ -13,16 +13,16 @@ import taraz.config.Settings;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
+import taraz.journal.Checkpoint;
 import taraz.journal.Inflight;
 import taraz.journal.Journal;
-import taraz.journal.JournalSettings;
+import taraz.journal.JournalReader;
+import taraz.journal.JournalScans;
 import taraz.ledger.BatchWriter;
-import taraz.ledger.Ledger;
 import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
-import taraz.topup.TopupService;
-import taraz.trip.TripService;
+import taraz.wiring.Flows;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -190,8 +190,8 @@ public final class ReconcileCommand implements Callable<Integer> {
         detector.detect(null, unverified);
         Path journalDir = settings.journalDir();
         String journalNote = "none at " + journalDir;
-        if (Journal.exists(journalDir)) {
-            Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(journalDir, Journal.readCheckpoint(journalDir));
+        if (JournalReader.exists(journalDir)) {
+            Map<String, JournalScans.IncompleteEntry> incomplete = JournalScans.incomplete(journalDir, Checkpoint.read(journalDir));
             detector.journal(incomplete);
             journalNote = incomplete.size() + " incomplete payment(s) in " + journalDir;
         }
@@ -223,24 +223,15 @@ public final class ReconcileCommand implements Callable<Integer> {
         Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(url))
                 .using(vertx).build();
         String node = "reconcile-" + ProcessHandle.current().pid();
-        Journal journal = Journal.open(new JournalSettings(settings.journalDir(), settings.string("journalSync"),
-                settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
-                settings.intValue("journalRetentionDays")), new SimpleMeterRegistry());
+        Journal journal = Journal.open(Flows.journalSettings(settings), new SimpleMeterRegistry());
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
-        BatchWriter writer = new BatchWriter(vertx, Database.connectOptions(url), failpoints, node,
-                settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), new SimpleMeterRegistry());
+        Flows flows = Flows.wire(vertx, settings, url, pool, journal, failpoints, node, psp, new Inflight(),
+                new SimpleMeterRegistry());
+        BatchWriter writer = flows.writer();
         try {
             Corrector.await(writer.start(), STEP_TIMEOUT_MILLIS);
-            Ledger ledger = new Ledger(pool);
-            Inflight inflight = new Inflight();
-            TopupService topups = new TopupService(pool, ledger, writer, journal, failpoints, node, psp,
-                    settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
-                    settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
-                    settings.longValue("topupLeaseMillis"), inflight);
-            TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
-                    settings.longValue("holdTtlSecondsDefault"), inflight);
-            Corrector corrector = new Corrector(vertx, pool, ledger, writer, topups, trips, psp, rules, runId, failpoints, offline,
-                    trustSettlement);
+            Corrector corrector = new Corrector(vertx, pool, flows.ledger(), writer, flows.topups(), flows.trips(), psp, rules,
+                    runId, failpoints, offline, trustSettlement);
             try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
                     + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");
                  PreparedStatement update = db.prepareStatement("UPDATE findings SET status = ?, done = ? WHERE seq = ?")) {

@@ -3,6 +3,10 @@ package taraz.reconcile;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.SequenceWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvGenerator;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import io.vertx.core.json.JsonObject;
 
 import java.io.BufferedWriter;
@@ -27,6 +31,7 @@ import java.util.Map;
 final class Reports {
 
     private static final String BOM = "\uFEFF";
+    private static final CsvMapper CSV = new CsvMapper();
     /** The first characters that make a spreadsheet evaluate a cell (OWASP's CSV injection list). */
     private static final String FORMULA_FIRST = "=+-@\t\r";
     private static final String FINDINGS = "SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, story, plan, status, "
@@ -78,12 +83,11 @@ final class Reports {
     }
 
     private static void csv(Connection db, Path file) throws IOException, SQLException {
-        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            out.write(BOM);
-            row(out, List.of("kind", "key", "flow", "payment_id", "wallet_id", "amount_rials", "status", "what_happened",
-                    "what_was_done"));
-            stream(db, FINDINGS, r -> row(out, List.of(r.getString(2), r.getString(3), r.getString(4), nz(r.getString(5)),
-                    nz(r.getString(6)), r.getLong(7), r.getString(10), r.getString(8), nz(r.getString(11)))));
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+             SequenceWriter rows = csvRows(out, List.of("kind", "key", "flow", "payment_id", "wallet_id", "amount_rials",
+                     "status", "what_happened", "what_was_done"))) {
+            stream(db, FINDINGS, r -> row(rows, r.getString(2), r.getString(3), r.getString(4), nz(r.getString(5)),
+                    nz(r.getString(6)), r.getLong(7), r.getString(10), r.getString(8), nz(r.getString(11))));
         }
     }
 
@@ -96,14 +100,24 @@ final class Reports {
                 + "bool_and(f.status IN ('fixed', 'already_fixed')) "
                 + "FROM findings f JOIN accounts a ON a.id = f.wallet_id WHERE a.kind IN ('passenger', 'driver') "
                 + "GROUP BY f.wallet_id, a.name, a.phone, a.kind ORDER BY min(f.seq)";
-        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            out.write(BOM);
-            row(out, List.of("wallet_id", "customer", "name", "phone", "kinds", "what_happened", "amount_rials",
-                    "what_was_done", "resolved", "payment_ids"));
-            stream(db, sql, r -> row(out, List.of(r.getString(1), r.getString(4), r.getString(2), r.getString(3),
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+             SequenceWriter rows = csvRows(out, List.of("wallet_id", "customer", "name", "phone", "kinds", "what_happened",
+                     "amount_rials", "what_was_done", "resolved", "payment_ids"))) {
+            stream(db, sql, r -> row(rows, r.getString(1), r.getString(4), r.getString(2), r.getString(3),
                     r.getString(5), r.getString(6), r.getLong(7), r.getString(8),
-                    r.getBoolean(10) ? "yes" : "no", r.getString(9).trim())));
+                    r.getBoolean(10) ? "yes" : "no", r.getString(9).trim()));
         }
+    }
+
+    /**
+     * A CSV file after its byte-order mark: the header, then a row each, CRLF line ends (RFC 4180). A field with a
+     * comma, quote or line break is quoted, its quotes doubled; others are written as they are.
+     */
+    private static SequenceWriter csvRows(BufferedWriter out, List<String> columns) throws IOException {
+        out.write(BOM);
+        CsvSchema schema = CsvSchema.builder().addColumns(columns, CsvSchema.ColumnType.STRING).setUseHeader(true)
+                .setLineSeparator("\r\n").build();
+        return CSV.writer(schema).with(CsvGenerator.Feature.STRICT_CHECK_FOR_QUOTING).writeValues(out);
     }
 
     private static String nz(String value) {
@@ -111,28 +125,17 @@ final class Reports {
     }
 
     /**
-     * RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. A text
-     * cell that a spreadsheet would read as a formula ({@code = + - @}, a tab or a CR first: a
+     * A text cell that a spreadsheet would read as a formula ({@code = + - @}, a tab or a CR first: a
      * customer named {@code =HYPERLINK(...)}) gets a leading single quote, so it shows as text.
      * Amounts are cells of their own type, {@code Long}, written as numbers: they come from the
      * ledger, not from a customer, and a negative amount must stay a number to add up.
      */
-    static void row(BufferedWriter out, List<?> cells) throws IOException {
-        for (int i = 0; i < cells.size(); i++) {
-            if (i > 0) {
-                out.write(',');
-            }
-            Object cell = cells.get(i);
-            String field = cell instanceof Long amount ? amount.toString() : neutralized((String) cell);
-            if (field.indexOf(',') >= 0 || field.indexOf('"') >= 0 || field.indexOf('\n') >= 0 || field.indexOf('\r') >= 0) {
-                out.write('"');
-                out.write(field.replace("\"", "\"\""));
-                out.write('"');
-            } else {
-                out.write(field);
-            }
+    private static void row(SequenceWriter rows, Object... cells) throws IOException {
+        Object[] fields = new Object[cells.length];
+        for (int i = 0; i < cells.length; i++) {
+            fields[i] = cells[i] instanceof Long amount ? amount : neutralized((String) cells[i]);
         }
-        out.write("\r\n");
+        rows.write(fields);
     }
 
     static String neutralized(String text) {

@@ -1,5 +1,6 @@
 package taraz.reconcile;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -14,23 +15,21 @@ import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import taraz.psp.SettlementCsv;
 
 /**
- * One day of the PSP's settlement report: a UTF-8 CSV with the header
- * {@code date,terminal,authority,ref_id,masked_card,amount,status} and optionally a last
- * {@code paid_at} column (ISO-8601 time of the payment). Read as a stream, a row at a time, and
- * checked strictly: any fault stops the whole run with the file and line named, before anything
- * is applied. A file covers one day: every row carries the same date, and a date in the file's
- * name ({@code settlement-2026-11-25.csv}) must be that day.
+ * One day of the PSP's settlement report: a UTF-8 CSV with the header {@link SettlementCsv#HEADER}
+ * ({@code date,terminal,authority,ref_id,masked_card,amount,status}) and optionally a last
+ * {@code paid_at} column (ISO-8601 time of the payment), each row split by {@link SettlementCsv}.
+ * Read as a stream, a row at a time, and checked strictly: any fault stops the whole run with the
+ * file and line named, before anything is applied. A file covers one day: every row carries the
+ * same date, and a date in the file's name ({@code settlement-2026-11-25.csv}) must be that day.
  */
 public final class SettlementFile {
 
-    static final List<String> COLUMNS = List.of("date", "terminal", "authority", "ref_id", "masked_card", "amount", "status");
-    static final String PAID_AT = "paid_at";
     /**
      * The longest line, in bytes without its end. A real row is under 200; the bound keeps one
      * endless line (a broken export, a hostile file) from taking the reader's memory.
@@ -78,20 +77,20 @@ public final class SettlementFile {
             String header = in.readLine();
             line = 1;
             if (header == null) {
-                throw bad(name, 1, "the file is empty: expected the header " + String.join(",", COLUMNS));
+                throw bad(name, 1, "the file is empty: expected the header " + SettlementCsv.HEADER);
             }
             if (header.startsWith("\uFEFF")) {
                 header = header.substring(1);
             }
-            boolean withPaidAt = header.equals(String.join(",", COLUMNS) + "," + PAID_AT);
-            if (!withPaidAt && !header.equals(String.join(",", COLUMNS))) {
-                throw bad(name, 1, "expected the header " + String.join(",", COLUMNS) + "[," + PAID_AT + "], found '"
-                        + abbreviate(header) + "'");
+            boolean withPaidAt = header.equals(SettlementCsv.HEADER_PAID_AT);
+            if (!withPaidAt && !header.equals(SettlementCsv.HEADER)) {
+                throw bad(name, 1, "expected the header " + SettlementCsv.HEADER + "[," + SettlementCsv.PAID_AT
+                        + "], found '" + abbreviate(header) + "'");
             }
             if (named.isPresent() && named.get().isAfter(today)) {
                 throw bad(name, 1, "date " + named.get() + " in the file's name is in the future");
             }
-            int columns = COLUMNS.size() + (withPaidAt ? 1 : 0);
+            int columns = SettlementCsv.COLUMNS.size() + (withPaidAt ? 1 : 0);
             LocalDate day = named.orElse(null);
             String text;
             while ((text = in.readLine()) != null) {
@@ -99,7 +98,12 @@ public final class SettlementFile {
                 if (text.isEmpty()) {
                     throw bad(name, line, "an empty line");
                 }
-                String[] f = text.split(",", -1);
+                String[] f;
+                try {
+                    f = SettlementCsv.fields(text);
+                } catch (JsonProcessingException e) {
+                    throw bad(name, line, "not a CSV row (" + e.getOriginalMessage() + ")");
+                }
                 if (f.length != columns) {
                     throw bad(name, line, "expected " + columns + " columns, found " + f.length);
                 }

@@ -4,9 +4,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import taraz.async.Lanes;
 import taraz.domain.DomainError;
-import taraz.journal.Journal;
+import taraz.journal.Checkpoint;
 import taraz.journal.JournalRecord;
+import taraz.journal.JournalScans;
 import taraz.ops.Metrics;
 
 import java.nio.file.Path;
@@ -14,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -58,24 +59,20 @@ public final class Recovery {
     public Future<Report> run() {
         long started = System.nanoTime();
         return vertx.executeBlocking(() -> {
-                    long checkpoint = Journal.readCheckpoint(journalDir);
-                    return Journal.scanIncomplete(journalDir, checkpoint);
+                    long checkpoint = Checkpoint.read(journalDir);
+                    return JournalScans.scanIncomplete(journalDir, checkpoint);
                 })
                 .compose(scan -> {
-                    List<Journal.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
+                    List<JournalScans.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
                     LOG.info("recovery: {} incomplete payment(s) in the journal since index {}", pending.size(), scan.fromIndex());
-                    List<Journal.IncompleteEntry> unresolved = java.util.Collections.synchronizedList(new ArrayList<>());
-                    AtomicInteger next = new AtomicInteger();
-                    List<Future<Void>> lanes = new ArrayList<>();
-                    for (int lane = 0; lane < Math.min(concurrency, Math.max(1, pending.size())); lane++) {
-                        lanes.add(lane(pending, next, unresolved));
-                    }
-                    return Future.join(lanes)
+                    List<JournalScans.IncompleteEntry> unresolved = java.util.Collections.synchronizedList(new ArrayList<>());
+                    return Lanes.each(pending, concurrency, () -> false,
+                                    (entry, index) -> replay(entry, index, pending.size(), unresolved))
                             .compose(done -> {
-                                long checkpoint = unresolved.stream().mapToLong(Journal.IncompleteEntry::firstIndex).min()
+                                long checkpoint = unresolved.stream().mapToLong(JournalScans.IncompleteEntry::firstIndex).min()
                                         .orElse(scan.endIndex());
                                 return vertx.executeBlocking(() -> {
-                                    Journal.writeCheckpoint(journalDir, checkpoint);
+                                    Checkpoint.write(journalDir, checkpoint);
                                     return new Report(pending.size(), pending.size() - unresolved.size(), unresolved.size());
                                 });
                             });
@@ -84,17 +81,12 @@ public final class Recovery {
                         (System.nanoTime() - started) / 1_000_000, report.found(), report.finished(), report.unresolved()));
     }
 
-    /** One of the bounded number of lanes: takes the next pending payment until none is left. */
-    private Future<Void> lane(List<Journal.IncompleteEntry> pending, AtomicInteger next,
-                              List<Journal.IncompleteEntry> unresolved) {
-        int index = next.getAndIncrement();
-        if (index >= pending.size()) {
-            return Future.succeededFuture();
-        }
+    /** Runs one pending payment's step again; an unfinished one is added to {@code unresolved}. */
+    private Future<Void> replay(JournalScans.IncompleteEntry entry, int index, int pendingCount,
+                                List<JournalScans.IncompleteEntry> unresolved) {
         if (index > 0 && index % PROGRESS_EVERY == 0) {
-            LOG.info("recovery: {}/{} replayed", index, pending.size());
+            LOG.info("recovery: {}/{} replayed", index, pendingCount);
         }
-        Journal.IncompleteEntry entry = pending.get(index);
         JournalRecord last = entry.last();
         Resumer resumer = resumers.get(last.flow());
         if (resumer == null) {
@@ -116,11 +108,11 @@ public final class Recovery {
                         LOG.warn("recovery: txn={} flow={} state={} not finished, left for the sweeper or the next boot: {}",
                                 last.paymentId(), last.flow(), last.state(), String.valueOf(result.cause()));
                         unresolved.add(entry);
-                    } else if (pending.size() <= LOG_EACH_MAX) {
+                    } else if (pendingCount <= LOG_EACH_MAX) {
                         LOG.info("recovery: txn={} flow={} state={} attempt={} finished", last.paymentId(), last.flow(),
                                 last.state(), last.attempt() + 1);
                     }
-                    return lane(pending, next, unresolved);
+                    return Future.succeededFuture();
                 });
     }
 }

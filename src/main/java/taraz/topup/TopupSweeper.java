@@ -3,8 +3,8 @@ package taraz.topup;
 import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import taraz.async.Lanes;
 
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -57,30 +57,17 @@ public final class TopupSweeper {
      * until its timeout holds up one lane, not the whole round.
      */
     private Future<Void> all(List<Topup> claimed, Set<String> paid, BooleanSupplier stopped, AtomicInteger inflight) {
-        AtomicInteger next = new AtomicInteger();
-        List<Future<Void>> lanes = new ArrayList<>();
-        for (int lane = 0; lane < Math.min(concurrency, claimed.size()); lane++) {
-            lanes.add(lane(claimed, next, paid, stopped, inflight));
-        }
-        return Future.join(lanes).mapEmpty();
-    }
-
-    private Future<Void> lane(List<Topup> claimed, AtomicInteger next, Set<String> paid, BooleanSupplier stopped,
-                              AtomicInteger inflight) {
-        int index = next.getAndIncrement();
-        if (index >= claimed.size() || stopped.getAsBoolean()) {
-            return Future.succeededFuture();
-        }
-        Topup topup = claimed.get(index);
-        inflight.incrementAndGet();
-        return topups.sweep(topup, paid).transform(result -> {
-            inflight.decrementAndGet();
-            if (result.failed()) {
-                LOG.warn("txn={} flow=topup sweep failed; next round retries: {}", topup.topupId(), result.cause().toString());
-            } else if (result.result().state() != topup.state()) {
-                LOG.info("txn={} flow=topup sweeper moved {} -> {}", topup.topupId(), topup.state(), result.result().state());
-            }
-            return lane(claimed, next, paid, stopped, inflight);
+        return Lanes.each(claimed, concurrency, stopped, (topup, index) -> {
+            inflight.incrementAndGet();
+            return topups.sweep(topup, paid).transform(result -> {
+                inflight.decrementAndGet();
+                if (result.failed()) {
+                    LOG.warn("txn={} flow=topup sweep failed; next round retries: {}", topup.topupId(), result.cause().toString());
+                } else if (result.result().state() != topup.state()) {
+                    LOG.info("txn={} flow=topup sweeper moved {} -> {}", topup.topupId(), topup.state(), result.result().state());
+                }
+                return Future.succeededFuture();
+            });
         });
     }
 }

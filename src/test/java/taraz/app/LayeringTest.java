@@ -27,12 +27,13 @@ class LayeringTest {
     private static final Pattern USE = Pattern.compile("\\btaraz\\.([a-z]+)\\.[A-Z]");
     private static final Map<String, Integer> LAYER = Map.ofEntries(
             Map.entry("domain", 0), Map.entry("db", 0), Map.entry("failpoint", 0), Map.entry("journal", 0),
-            Map.entry("idempotency", 0), Map.entry("psp", 0), Map.entry("pspsim", 0), Map.entry("bench", 0),
-            Map.entry("config", 1), Map.entry("ledger", 1),
+            Map.entry("idempotency", 0), Map.entry("psp", 0), Map.entry("async", 0), Map.entry("bench", 0),
+            Map.entry("config", 1), Map.entry("ledger", 1), Map.entry("pspsim", 1),
             Map.entry("ops", 2),
             Map.entry("trip", 3), Map.entry("topup", 3), Map.entry("admin", 3), Map.entry("recovery", 3),
-            Map.entry("reconcile", 4),
-            Map.entry("http", 5), Map.entry("app", 5));
+            Map.entry("wiring", 4),
+            Map.entry("reconcile", 5),
+            Map.entry("http", 6), Map.entry("app", 6));
 
     @Test
     void everyPackageUsesOnlyLowerLayers() throws IOException {

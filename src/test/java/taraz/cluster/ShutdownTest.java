@@ -7,8 +7,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
-import taraz.journal.Journal;
+import taraz.journal.JournalReader;
 import taraz.journal.JournalRecord;
+import taraz.journal.JournalScans;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.Sql;
@@ -212,7 +213,7 @@ class ShutdownTest {
                     + tail(first.output(), 40));
 
             // The journal: nothing left incomplete for any of them.
-            Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(dataDir.resolve("journal"), 0);
+            Map<String, JournalScans.IncompleteEntry> incomplete = JournalScans.incomplete(dataDir.resolve("journal"), 0);
             for (String tripId : tripIds) {
                 assertFalse(incomplete.containsKey("trip/" + tripId), "incomplete in the journal: trip " + tripId);
             }
@@ -483,7 +484,7 @@ class ShutdownTest {
         for (String id : paymentIds) {
             records.put(id, new ArrayList<>());
         }
-        Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
+        JournalReader.read(dataDir.resolve("journal"), 0, (record, index) -> {
             List<JournalRecord> list = records.get(record.paymentId());
             if (list != null) {
                 list.add(record);

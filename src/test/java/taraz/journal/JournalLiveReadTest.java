@@ -108,7 +108,7 @@ class JournalLiveReadTest {
     static int readUntilComplete(Path dir, boolean follow) {
         long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READER_WAIT_MILLIS);
         int[] seen = {0};
-        Journal.Reader kept = follow ? Journal.reader(dir, 0) : null;
+        JournalReader kept = follow ? new JournalReader(dir, 0) : null;
         try {
             while (seen[0] < RECORDS) {
                 if (System.nanoTime() > deadlineNanos) {
@@ -119,7 +119,7 @@ class JournalLiveReadTest {
                     kept.poll((r, index) -> expect(r, seen[0]++));
                 } else {
                     int[] pass = {0};
-                    Journal.read(dir, 0, (r, index) -> expect(r, pass[0]++));
+                    JournalReader.read(dir, 0, (r, index) -> expect(r, pass[0]++));
                     if (pass[0] < before) {
                         throw new AssertionError("prefix shrank from " + before + " to " + pass[0]);
                     }
@@ -150,7 +150,7 @@ class JournalLiveReadTest {
     public static final class ChildReader {
         public static void main(String[] args) {
             try {
-                Journal.read(Path.of(args[0]), 0, (r, index) -> { });
+                JournalReader.read(Path.of(args[0]), 0, (r, index) -> { });
                 System.out.println("READY");
                 System.out.flush();
                 System.out.println("OK " + readUntilComplete(Path.of(args[0]), true));

@@ -71,7 +71,7 @@ class JournalTest {
 
     static List<Object[]> readAll(Path dir) {
         List<Object[]> read = new ArrayList<>();
-        Journal.read(dir, 0, (r, index) -> read.add(new Object[] {r, index}));
+        JournalReader.read(dir, 0, (r, index) -> read.add(new Object[] {r, index}));
         return read;
     }
 
@@ -150,41 +150,41 @@ class JournalTest {
                 record("later", "HOLDING", Status.PENDING))) {
             indexes.add(await(journal.append(r)));
         }
-        Map<String, Journal.IncompleteEntry> incomplete = Journal.incomplete(dir, 0);
+        Map<String, JournalScans.IncompleteEntry> incomplete = JournalScans.incomplete(dir, 0);
         assertEquals(List.of("trip/open", "trip/later"), new ArrayList<>(incomplete.keySet()));
-        Journal.IncompleteEntry open = incomplete.get("trip/open");
+        JournalScans.IncompleteEntry open = incomplete.get("trip/open");
         assertEquals("SETTLING", open.last().state());
         assertEquals(indexes.get(0), open.firstIndex());
         assertEquals(indexes.get(6), open.lastIndex());
 
         // From a checkpoint past the first record of "open", only its later records count.
-        Map<String, Journal.IncompleteEntry> fromCheckpoint = Journal.incomplete(dir, indexes.get(4));
+        Map<String, JournalScans.IncompleteEntry> fromCheckpoint = JournalScans.incomplete(dir, indexes.get(4));
         assertEquals(indexes.get(6), fromCheckpoint.get("trip/open").firstIndex());
-        assertEquals(2, Journal.stats(dir).incomplete());
+        assertEquals(2, JournalScans.stats(dir).incomplete());
     }
 
     @Test
     void checkpointIsZeroUntilWrittenThenReadsBackAndLeavesTheQueueReadable() throws Exception {
         Journal journal = open("every", 16);
-        assertEquals(0, Journal.readCheckpoint(dir));
+        assertEquals(0, Checkpoint.read(dir));
         long index = await(journal.append(record("t1", "HOLDING", Status.PENDING)));
-        Journal.writeCheckpoint(dir, index);
-        assertEquals(index, Journal.readCheckpoint(dir));
-        Journal.writeCheckpoint(dir, index + 1);
-        assertEquals(index + 1, Journal.readCheckpoint(dir));
-        assertFalse(Files.exists(dir.resolve(Journal.CHECKPOINT_FILE + ".tmp")));
+        Checkpoint.write(dir, index);
+        assertEquals(index, Checkpoint.read(dir));
+        Checkpoint.write(dir, index + 1);
+        assertEquals(index + 1, Checkpoint.read(dir));
+        assertFalse(Files.exists(dir.resolve(Checkpoint.FILE + ".tmp")));
         await(journal.append(record("t2", "HOLDING", Status.PENDING)));
         assertEquals(2, readAll(dir).size());
         // A checkpoint just past the last record reads nothing old, and what comes next.
-        assertEquals(List.of("trip/t2"), new ArrayList<>(Journal.incomplete(dir, index + 1).keySet()));
+        assertEquals(List.of("trip/t2"), new ArrayList<>(JournalScans.incomplete(dir, index + 1).keySet()));
 
-        Journal.Scan scan = Journal.scanIncomplete(dir, 0);
+        JournalScans.Scan scan = JournalScans.scanIncomplete(dir, 0);
         assertEquals(2, scan.incomplete().size());
-        Journal.Scan empty = Journal.scanIncomplete(dir, scan.endIndex());
+        JournalScans.Scan empty = JournalScans.scanIncomplete(dir, scan.endIndex());
         assertEquals(0, empty.incomplete().size());
         assertEquals(scan.endIndex(), empty.endIndex());
         long t3 = await(journal.append(record("t3", "HOLDING", Status.PENDING)));
-        Journal.Scan next = Journal.scanIncomplete(dir, scan.endIndex());
+        JournalScans.Scan next = JournalScans.scanIncomplete(dir, scan.endIndex());
         assertEquals(List.of("trip/t3"), new ArrayList<>(next.incomplete().keySet()));
         assertEquals(t3 + 1, next.endIndex());
     }
@@ -204,7 +204,7 @@ class JournalTest {
         open("every", 16).close(); // no checkpoint yet: recovery may need everything, nothing is deleted
         assertTrue(Files.exists(old));
 
-        Journal.writeCheckpoint(dir, index);
+        Checkpoint.write(dir, index);
         open("every", 16);
         assertFalse(Files.exists(old));
         assertTrue(Files.exists(current));

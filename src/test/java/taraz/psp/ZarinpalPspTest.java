@@ -3,6 +3,8 @@ package taraz.psp;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,6 +36,9 @@ class ZarinpalPspTest {
     private static final int RETRIES = 1;
     private static final long AMOUNT_RIALS = 120_000;
     private static final long AWAIT_SECONDS = 30;
+    private static final long TRICKLE_MILLIS = 100;
+    /** 6 s of trickle: past an attempt's 4 s bound, inside AWAIT_SECONDS, so only a bounded attempt fails. */
+    private static final int TRICKLE_WRITES = 60;
 
     @TempDir
     static Path dataDir;
@@ -224,6 +229,35 @@ class ZarinpalPspTest {
             sim.resetFaults();
         }
         assertEquals("IN_BANK", await(psp.inquiry(authority)));
+    }
+
+    @Test
+    void anAnswerTrickledPastTheTimeoutIsUnavailable() throws Exception {
+        // A byte every TRICKLE_MILLIS keeps the request's idle timeout from firing; the answer, a valid one, comes
+        // only after TRICKLE_WRITES of them, past an attempt's bound (2 x TIMEOUT_MILLIS). Only that bound ends it.
+        HttpServer trickle = await(vertx.createHttpServer().requestHandler(req -> {
+            HttpServerResponse response = req.response().setChunked(true).putHeader("content-type", "application/json");
+            response.write("{");
+            int[] writes = {0};
+            vertx.setPeriodic(TRICKLE_MILLIS, id -> {
+                if (response.closed() || response.ended()) {
+                    vertx.cancelTimer(id);
+                } else if (++writes[0] < TRICKLE_WRITES) {
+                    response.write(" ");
+                } else {
+                    vertx.cancelTimer(id);
+                    response.end("\"data\":{\"code\":100,\"status\":\"PAID\"},\"errors\":[]}");
+                }
+            });
+        }).listen(0, "127.0.0.1"));
+        try {
+            ZarinpalPsp slow = new ZarinpalPsp(vertx, "http://127.0.0.1:" + trickle.actualPort(), MERCHANT_ID,
+                    TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
+            ExecutionException e = assertThrows(ExecutionException.class, () -> await(slow.inquiry("A" + "4".repeat(35))));
+            assertInstanceOf(PspUnavailableException.class, e.getCause(), e.toString());
+        } finally {
+            await(trickle.close());
+        }
     }
 
     @Test

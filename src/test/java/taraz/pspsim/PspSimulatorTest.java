@@ -14,17 +14,20 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import taraz.psp.SettlementCsv;
 
 /** Drives the simulator over real HTTP, with a real merchant server receiving the callbacks. */
 class PspSimulatorTest {
@@ -94,7 +97,7 @@ class PspSimulatorTest {
         HttpResponse<Buffer> csv = await(http.get(sim.port(), "127.0.0.1", "/sim/settlement?date=" + today).send());
         assertEquals(200, csv.statusCode());
         String[] lines = csv.bodyAsString().split("\n");
-        assertEquals("date,terminal,authority,ref_id,masked_card,amount,status,paid_at", lines[0]);
+        assertEquals(SettlementCsv.HEADER_PAID_AT, lines[0]);
         assertEquals(2, lines.length);
         assertEquals(today + ",T-SIM-0001," + authority + "," + refId + "," + first.getString("card_pan")
                 + "," + AMOUNT_RIALS + ",SETTLED," + java.time.Instant.parse(lines[1].substring(lines[1].lastIndexOf(',') + 1)), lines[1]);
@@ -271,6 +274,26 @@ class PspSimulatorTest {
         assertEquals(101, verify(authority, AMOUNT_RIALS).getJsonObject("data").getInteger("code"));
         JsonObject next = verify(waiting, AMOUNT_RIALS).getJsonObject("data");
         assertTrue(next.getLong("ref_id") > refId, "ref_id keeps increasing across restarts");
+    }
+
+    @Test
+    void replayRefusesALineOverItsBoundAndSkipsATornLastLine() throws Exception {
+        String authority = request(AMOUNT_RIALS);
+        JsonObject before = simPayment(authority);
+        await(sim.close());
+        Path file = dataDir.resolve(SimStore.FILE_NAME);
+        String intact = Files.readString(file);
+
+        Files.writeString(file, intact + "\n" + "x".repeat(SimStore.LINE_CHARS_MAX + 1));
+        ExecutionException refused = assertThrows(ExecutionException.class,
+                () -> await(PspSimulator.start(vertx, 0, dataDir)));
+        assertTrue(refused.getCause().getMessage().endsWith(
+                "line 3 is longer than " + SimStore.LINE_CHARS_MAX + " characters: not a line this simulator writes"),
+                refused.getCause().getMessage());
+
+        Files.writeString(file, intact + "\n{\"type\":\"payment\",\"paym");
+        sim = await(PspSimulator.start(vertx, 0, dataDir));
+        assertEquals(before, simPayment(authority));
     }
 
     @Test

@@ -22,6 +22,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import taraz.psp.SettlementCsv;
 import taraz.support.ReconcileDb;
 
 /**
@@ -33,7 +34,7 @@ import taraz.support.ReconcileDb;
  */
 class ReconcileBadInputTest {
 
-    static final String HEADER = "date,terminal,authority,ref_id,masked_card,amount,status";
+    static final String HEADER = SettlementCsv.HEADER;
     static final long AMOUNT = 250_000;
     static final String CARD = "603799******1234";
 

@@ -3,7 +3,7 @@ package taraz.reconcile;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
-import taraz.journal.Journal;
+import taraz.journal.JournalReader;
 import taraz.journal.JournalRecord;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
@@ -152,7 +152,7 @@ class ReconcileFlowIdsTest {
     /** The last journal record of one flow's payment, or null. */
     private static JournalRecord last(Path dataDir, String flow, String id) {
         List<JournalRecord> records = new ArrayList<>();
-        Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
+        JournalReader.read(dataDir.resolve("journal"), 0, (record, index) -> {
             if (record.flow().equals(flow) && record.paymentId().equals(id)) {
                 records.add(record);
             }

@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import taraz.psp.SettlementCsv;
 import taraz.support.ReconcileDb;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
@@ -75,7 +76,7 @@ class ReconcileMigrationTest {
             transfersBefore = rows(c, "SELECT id, kind FROM transfers");
         }
         settlement = db.dataDir().resolve("settlement-" + day + ".csv");
-        Files.writeString(settlement, "date,terminal,authority,ref_id,masked_card,amount,status,paid_at\n" + settlementRows,
+        Files.writeString(settlement, SettlementCsv.HEADER_PAID_AT + "\n" + settlementRows,
                 StandardCharsets.UTF_8);
         db.migrate();
     }

@@ -5,7 +5,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import taraz.failpoint.Failpoints;
-import taraz.journal.Journal;
+import taraz.journal.JournalReader;
 import taraz.journal.JournalRecord;
 import taraz.support.ApiClient;
 import taraz.support.BrokenHistory;
@@ -163,7 +163,7 @@ class ReconcileProcessTest {
 
     private static JournalRecord lastJournalRecord(Path dataDir, String paymentId) {
         List<JournalRecord> records = new ArrayList<>();
-        Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
+        JournalReader.read(dataDir.resolve("journal"), 0, (record, index) -> {
             if (record.paymentId().equals(paymentId)) {
                 records.add(record);
             }

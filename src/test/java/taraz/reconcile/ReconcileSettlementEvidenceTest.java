@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import taraz.psp.SettlementCsv;
 import taraz.support.ApiClient;
 import taraz.support.ReconcileDb;
 import taraz.support.Sql;
@@ -132,7 +133,7 @@ class ReconcileSettlementEvidenceTest {
         }
         String today = LocalDate.now(ZoneOffset.UTC).toString();
         Path settlement = dir.resolve("settlement-" + today + ".csv");
-        Files.writeString(settlement, "date,terminal,authority,ref_id,masked_card,amount,status\n"
+        Files.writeString(settlement, SettlementCsv.HEADER + "\n"
                 + today + ",T1001," + authority + "," + refId + ",603799******4321," + AMOUNT_RIALS + ",SETTLED\n");
         return settlement;
     }

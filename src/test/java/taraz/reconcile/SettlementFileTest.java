@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import taraz.psp.SettlementCsv;
 
 /**
  * The settlement CSV reader on its own: good files hand every row to the sink with its values,
@@ -30,8 +31,8 @@ class SettlementFileTest {
 
     static final long MAX = 1_000_000_000_000L;
     static final LocalDate TODAY = LocalDate.parse("2026-11-25");
-    static final String HEADER = "date,terminal,authority,ref_id,masked_card,amount,status";
-    static final String HEADER_PAID_AT = HEADER + ",paid_at";
+    static final String HEADER = SettlementCsv.HEADER;
+    static final String HEADER_PAID_AT = SettlementCsv.HEADER_PAID_AT;
 
     @TempDir
     Path dir;
@@ -155,7 +156,9 @@ class SettlementFileTest {
                 bad("row with too few columns", name, lines(HEADER, good("A1"), "2026-11-20,T1001,A2,R2,603799******1234,250000"), 3, "expected 7 columns, found 6"),
                 bad("row with too many columns", name, lines(HEADER, good("A1"), good("A2") + ",extra"), 3, "expected 7 columns, found 8"),
                 bad("row without paid_at under a paid_at header", name, lines(HEADER_PAID_AT, good("A1") + ",2026-11-20T10:15:00Z", good("A2")), 3, "expected 8 columns, found 7"),
-                bad("quoted amount with a thousands comma", name, lines(HEADER, good("A1"), row("2026-11-20", "A2", "\"250,000\"", "SETTLED")), 3, "expected 7 columns, found 8"),
+                // A quoted field is one field (RFC 4180), so the thousands comma stays in the amount, which is refused.
+                bad("quoted amount with a thousands comma", name, lines(HEADER, good("A1"), row("2026-11-20", "A2", "\"250,000\"", "SETTLED")), 3, "amount '250,000' is not a positive whole number of rials"),
+                bad("a quote left open", name, lines(HEADER, good("A1"), row("2026-11-20", "A2", "\"250000", "SETTLED")), 3, "not a CSV row"),
                 // amounts
                 bad("amount 12.5", name, lines(HEADER, good("A1"), row("2026-11-20", "A2", "12.5", "SETTLED")), 3, "amount '12.5' is not a positive whole number"),
                 bad("amount -100", name, lines(HEADER, good("A1"), row("2026-11-20", "A2", "-100", "SETTLED")), 3, "amount '-100' is not a positive whole number"),

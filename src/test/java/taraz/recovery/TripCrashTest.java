@@ -4,7 +4,7 @@ import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import taraz.failpoint.Failpoints;
-import taraz.journal.Journal;
+import taraz.journal.JournalReader;
 import taraz.journal.JournalRecord;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
@@ -127,7 +127,7 @@ class TripCrashTest {
 
     static String lastJournalState(Path dataDir, String paymentId) {
         List<JournalRecord> records = new ArrayList<>();
-        Journal.read(dataDir.resolve("journal"), 0, (record, index) -> {
+        JournalReader.read(dataDir.resolve("journal"), 0, (record, index) -> {
             if (record.paymentId().equals(paymentId)) {
                 records.add(record);
             }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import taraz.psp.SettlementCsv;
 
 /**
  * The history the old payment server left: tens of thousands of healthy top-ups and trips, the
@@ -358,7 +359,7 @@ public final class BrokenHistory {
         Files.createDirectories(dir);
         for (Map.Entry<LocalDate, StringBuilder> day : settlement.entrySet()) {
             try (BufferedWriter out = Files.newBufferedWriter(dir.resolve("settlement-" + day.getKey() + ".csv"), StandardCharsets.UTF_8)) {
-                out.write("date,terminal,authority,ref_id,masked_card,amount,status,paid_at\n");
+                out.write(SettlementCsv.HEADER_PAID_AT + "\n");
                 out.write(day.getValue().toString());
             }
         }
