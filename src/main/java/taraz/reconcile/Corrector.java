@@ -96,7 +96,7 @@ public final class Corrector {
     private Future<Outcome> confirmedAtBank(Finding f, String authority) {
         return psp.inquiry(authority).transform(asked -> {
             if (asked.succeeded()) {
-                return "VERIFIED".equals(asked.result()) ? carryOut(f) : Future.succeededFuture(new Outcome("manual",
+                return asked.result() == Psp.Inquiry.VERIFIED ? carryOut(f) : Future.succeededFuture(new Outcome("manual",
                         "Nothing done: the settlement report lists the payment as settled, but the bank's inquiry of "
                                 + authority + " says " + asked.result() + "."));
             }
@@ -201,11 +201,11 @@ public final class Corrector {
     }
 
     /** What the bank says of the second payment decides; {@code mayReverse}: this run has not tried a reverse yet. */
-    private Future<Outcome> afterInquiry(Finding f, JsonObject plan, String atBank, boolean mayReverse) {
-        if (atBank.equals("REVERSED")) {
+    private Future<Outcome> afterInquiry(Finding f, JsonObject plan, Psp.Inquiry atBank, boolean mayReverse) {
+        if (atBank == Psp.Inquiry.REVERSED) {
             return reversedAtBank(f);
         }
-        if (!atBank.equals("VERIFIED") && !atBank.equals("PAID")) {
+        if (!atBank.paid()) {
             return release(f).map(v -> new Outcome("manual", "Nothing done: the bank's inquiry of " + f.paymentId()
                     + " says " + atBank + " for a payment its settlement report lists as settled."));
         }
