@@ -6,6 +6,8 @@ import org.postgresql.copy.CopyIn;
 import taraz.journal.JournalScans;
 import taraz.ledger.AccountKind;
 import taraz.reconcile.Finding.Kind;
+import taraz.topup.Topup;
+import taraz.trip.Trip;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +24,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -43,8 +44,6 @@ public final class Detector {
         void accept(Finding finding) throws SQLException;
     }
 
-    private static final Set<String> OPEN_STATES = Set.of("CREATED", "REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED");
-    private static final Set<String> CLOSED_UNPAID_STATES = Set.of("FAILED", "EXPIRED", "REVERSED");
     private static final int FETCH = 2_000;
     private static final int COPY_CHUNK_BYTES = 1 << 16;
 
@@ -295,8 +294,9 @@ public final class Detector {
         String p = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.passenger_wallet_id), 0)";
         String d = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.driver_wallet_id), 0)";
         String c = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'), 0)";
-        String fare = "CASE WHEN t.state = 'SETTLED' THEN t.fare_rials ELSE 0 END";
-        String commission = "CASE WHEN t.state = 'SETTLED' THEN t.commission_rials ELSE 0 END";
+        String settled = "t.state = '" + Trip.State.SETTLED + "'";
+        String fare = "CASE WHEN " + settled + " THEN t.fare_rials ELSE 0 END";
+        String commission = "CASE WHEN " + settled + " THEN t.commission_rials ELSE 0 END";
         String sql = "SELECT t.trip_id, t.state, t.passenger_wallet_id, t.driver_wallet_id, " + fare + ", " + commission + ", "
                 + p + ", " + d + ", " + c + " FROM trips t JOIN transfers tr ON tr.payment_id = t.trip_id "
                 // Only the trip flow's transfers: a top-up may carry the same id (trip ids are the caller's).
@@ -387,7 +387,7 @@ public final class Detector {
         String[] unverified = paidUnverified.toArray(String[]::new);
         OffsetDateTime now = OffsetDateTime.now();
         stream(sql, List.of(from, db.createArrayOf("text", unverified), from, rules.minAgeSeconds()), r -> {
-            TopupRow t = new TopupRow(r.getString(1), r.getString(2), r.getLong(3), r.getString(4), r.getString(5),
+            TopupRow t = new TopupRow(r.getString(1), r.getString(2), r.getLong(3), Topup.State.valueOf(r.getString(4)), r.getString(5),
                     r.getObject(6, OffsetDateTime.class), r.getObject(7, LocalDate.class), r.getBoolean(8), r.getLong(9),
                     r.getString(10), r.getLong(11), r.getInt(12), r.getBoolean(13), r.getBoolean(14), r.getString(15));
             Finding finding = judge(t, now);
@@ -397,16 +397,16 @@ public final class Detector {
         });
     }
 
-    private record TopupRow(String id, String wallet, long amount, String state, String authority, OffsetDateTime createdAt,
+    private record TopupRow(String id, String wallet, long amount, Topup.State state, String authority, OffsetDateTime createdAt,
                          LocalDate day, boolean matched, long settled, String rows, long credited, int credits,
                          boolean dayCovered, boolean unverified, String settledAuthority) {
         boolean open() {
-            return OPEN_STATES.contains(state);
+            return !state.terminal();
         }
 
         /** Our flow closed it as not paid, yet the bank's report settled it: evidence the bank must confirm. */
         boolean settledAfterClosedUnpaid() {
-            return matched && settled > 0 && CLOSED_UNPAID_STATES.contains(state);
+            return matched && settled > 0 && state.terminal() && state != Topup.State.CREDITED;
         }
     }
 
@@ -419,9 +419,9 @@ public final class Detector {
         } else if (t.dayCovered()) {
             expected = 0L;
             evidence = "the bank's settlement report of " + t.day() + ", which does not list it";
-        } else if (t.state().equals("CREDITED") || t.state().equals("VERIFIED")) {
+        } else if (t.state() == Topup.State.CREDITED || t.state() == Topup.State.VERIFIED) {
             expected = t.amount();
-            evidence = t.state().equals("VERIFIED") ? "the bank's verify" : "its CREDITED state";
+            evidence = t.state() == Topup.State.VERIFIED ? "the bank's verify" : "its CREDITED state";
         } else if (t.unverified()) {
             expected = t.amount();
             evidence = "the bank's list of paid but unverified payments";
@@ -445,7 +445,7 @@ public final class Detector {
                     new JsonObject().put("do", unknownToBank ? "expire" : "advance").put("topup", t.id()));
         }
         long credited = t.credited();
-        if (credited == 0 && expected == t.amount() && t.state().equals("CREDITED")) {
+        if (credited == 0 && expected == t.amount() && t.state() == Topup.State.CREDITED) {
             // Its state says a credit was made, yet no transfer names this payment: the old server
             // may have credited it under another payment id. Crediting again could pay twice.
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
@@ -455,7 +455,7 @@ public final class Detector {
         }
         if (credited == 0 && expected == t.amount()) {
             boolean inWindow = t.createdAt().isAfter(now.minusSeconds(topupWindowSeconds));
-            boolean bankVerified = t.matched() || t.state().equals("VERIFIED");
+            boolean bankVerified = t.matched() || t.state() == Topup.State.VERIFIED;
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + ", but the wallet was never credited.",
                     confirmed(t, new JsonObject().put("do", "credit").put("topup", t.id())
@@ -542,14 +542,14 @@ public final class Detector {
                     continue;
                 }
                 trip.setString(1, last.paymentId());
-                String state = null;
+                Trip.State state = null;
                 try (ResultSet r = trip.executeQuery()) {
                     if (r.next()) {
-                        state = r.getString(1);
+                        state = Trip.State.valueOf(r.getString(1));
                     }
                 }
-                boolean done = "SETTLED".equals(state) || "VOIDED".equals(state) || "EXPIRED".equals(state)
-                        || ("HELD".equals(state) && last.state().equals("HOLDING"));
+                boolean done = state == Trip.State.SETTLED || state == Trip.State.VOIDED || state == Trip.State.EXPIRED
+                        || (state == Trip.State.HELD && last.state().equals(Trip.Step.HOLDING.name()));
                 if (done) {
                     continue;
                 }
