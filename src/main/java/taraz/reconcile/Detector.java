@@ -1,6 +1,5 @@
 package taraz.reconcile;
 
-import io.vertx.core.json.JsonObject;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import taraz.journal.JournalScans;
@@ -241,7 +240,7 @@ public final class Detector {
                         "The account balances sum to " + Finding.rials(balances) + " instead of 0"
                                 + (entries == 0 ? "; the entries sum to 0, so cached balances have drifted."
                                 : "; the entries themselves sum to " + Finding.rials(entries) + "."),
-                        new JsonObject().put("do", entries == 0 ? "recheck" : "manual")));
+                        entries == 0 ? new Plan.Recheck() : new Plan.Manual()));
             }
         }
     }
@@ -266,7 +265,7 @@ public final class Detector {
                     + Finding.rials(holds) + "." : "");
             emit(new Finding(Kind.BALANCE_DRIFT, "balance_drift:" + id + ":" + balance + ":" + held, "ledger", null,
                     wallet ? id : null, Math.abs(balance - entries) + Math.abs(held - holds), story.trim(),
-                    new JsonObject().put("do", "repair_balance").put("account", id)));
+                    new Plan.RepairBalance(id)));
         });
     }
 
@@ -281,8 +280,7 @@ public final class Detector {
                     tripId != null ? tripId : holdId, r.getString(2), r.getLong(3),
                     "A hold of " + Finding.rials(r.getLong(3)) + (tripId != null ? " for trip " + tripId : "")
                             + " expired at " + r.getObject(4, OffsetDateTime.class) + " but still blocks that money in the wallet.",
-                    tripId != null ? new JsonObject().put("do", "expire_trip").put("trip", tripId)
-                            : new JsonObject().put("do", "expire_hold").put("hold", holdId).put("account", r.getString(2))));
+                    tripId != null ? new Plan.ExpireTrip(tripId) : new Plan.ExpireHold(holdId, r.getString(2))));
         });
     }
 
@@ -352,7 +350,7 @@ public final class Detector {
                 legs.put(driver, driverShare - driverGot);
             }
             legs.put(AccountKind.PLATFORM_COMMISSION_ID, commissionRials - platformGot);
-            emit(Finding.ofPayment(kind, Finding.TRIP, trip, wallet, amount, story, correction(legs)));
+            emit(Finding.ofPayment(kind, Finding.TRIP, trip, wallet, amount, story, new Plan.Correction(balanced(legs), null)));
         });
     }
 
@@ -442,7 +440,7 @@ public final class Detector {
             return Finding.ofPayment(Kind.STUCK_PAYMENT, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + " has been " + t.state() + " since it was opened"
                             + (unknownToBank ? "; " + evidence + "." : "; the bank has not told us its outcome."),
-                    new JsonObject().put("do", unknownToBank ? "expire" : "advance").put("topup", t.id()));
+                    unknownToBank ? new Plan.Expire(t.id()) : new Plan.Advance(t.id()));
         }
         long credited = t.credited();
         if (credited == 0 && expected == t.amount() && t.state() == Topup.State.CREDITED) {
@@ -451,15 +449,14 @@ public final class Detector {
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + " and marked CREDITED, but no credit names this "
                             + "top-up in the ledger; check the wallet's history before crediting it by hand.",
-                    new JsonObject().put("do", "manual"));
+                    new Plan.Manual());
         }
         if (credited == 0 && expected == t.amount()) {
             boolean inWindow = t.createdAt().isAfter(now.minusSeconds(topupWindowSeconds));
             boolean bankVerified = t.matched() || t.state() == Topup.State.VERIFIED;
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + ", but the wallet was never credited.",
-                    confirmed(t, new JsonObject().put("do", "credit").put("topup", t.id())
-                            .put("verifyFirst", inWindow || !bankVerified).put("bankVerified", bankVerified)));
+                    new Plan.Credit(t.id(), inWindow || !bankVerified, bankVerified, confirmAtBank(t)));
         }
         Kind kind;
         String story;
@@ -479,12 +476,12 @@ public final class Detector {
         Map<String, Long> legs = new LinkedHashMap<>();
         legs.put(t.wallet(), expected - credited);
         return Finding.ofPayment(kind, Finding.TOPUP, t.id(), t.wallet(), Math.abs(expected - credited),
-                story, expected > credited ? confirmed(t, correction(legs)) : correction(legs));
+                story, new Plan.Correction(balanced(legs), expected > credited ? confirmAtBank(t) : null));
     }
 
     /** A plan that credits a top-up our flow closed as not paid waits for the bank's inquiry of the settled payment. */
-    private static JsonObject confirmed(TopupRow t, JsonObject plan) {
-        return t.settledAfterClosedUnpaid() ? plan.put("confirmAtBank", t.settledAuthority()) : plan;
+    private static String confirmAtBank(TopupRow t) {
+        return t.settledAfterClosedUnpaid() ? t.settledAuthority() : null;
     }
 
     /**
@@ -513,7 +510,7 @@ public final class Detector {
                 emit(Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.BANK, authority, null, amount,
                         "The bank settled a payment of " + Finding.rials(amount) + " by card " + r.getString(5) + " on " + r.getObject(7, LocalDate.class)
                                 + " (authority " + authority + ", " + where + ") that matches no top-up of ours.",
-                        new JsonObject().put("do", "manual")));
+                        new Plan.Manual()));
                 return;
             }
             String wallet = r.getString(9);
@@ -523,8 +520,7 @@ public final class Detector {
             emit(Finding.ofPayment(Kind.DOUBLE_CHARGE, Finding.BANK, authority, wallet, amount,
                     "Top-up " + twin + ": the card " + r.getString(5) + " was charged twice, " + Finding.rials(amount)
                             + " again under authority " + authority + " (" + where + ") besides " + r.getString(10) + ".",
-                    correction(legs).put("do", "reverse").put("authority", authority)
-                            .put("paidAt", paidAt == null ? null : paidAt.toString())));
+                    new Plan.Reverse(balanced(legs), authority, paidAt == null ? null : paidAt.toString())));
         });
     }
 
@@ -558,24 +554,25 @@ public final class Detector {
                         "Trip " + last.paymentId() + ": the journal shows a " + last.state() + " step begun at "
                                 + Instant.ofEpochMilli(last.timeMillis()) + " and never finished; the trip is "
                                 + (state == null ? "not in the database" : state) + ". The gateway's recovery finishes it at its next start.",
-                        new JsonObject().put("do", "manual")));
+                        new Plan.Manual()));
             }
         }
     }
 
-    private static JsonObject correction(Map<String, Long> legs) {
-        JsonObject json = new JsonObject();
+    /** The non-zero legs, balanced by the corrections account. */
+    private static Map<String, Long> balanced(Map<String, Long> legs) {
+        Map<String, Long> balanced = new LinkedHashMap<>();
         long sum = 0;
         for (Map.Entry<String, Long> leg : legs.entrySet()) {
             if (leg.getValue() != 0) {
-                json.put(leg.getKey(), leg.getValue());
+                balanced.put(leg.getKey(), leg.getValue());
                 sum += leg.getValue();
             }
         }
         if (sum != 0) {
-            json.put(AccountKind.CORRECTIONS_ID, -sum);
+            balanced.put(AccountKind.CORRECTIONS_ID, -sum);
         }
-        return new JsonObject().put("do", "correction").put("legs", json);
+        return balanced;
     }
 
     private static OffsetDateTime since(OffsetDateTime since) {
