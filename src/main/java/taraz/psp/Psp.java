@@ -24,14 +24,35 @@ public interface Psp {
     /** Server-to-server verification of a payment, with the amount we expect. */
     Future<Verification> verify(String authority, long amountRials);
 
-    /** The payment's status at the bank: IN_BANK, PAID, VERIFIED, FAILED or REVERSED (or UNKNOWN). */
-    Future<String> inquiry(String authority);
+    /** The payment's status at the bank. */
+    Future<Inquiry> inquiry(String authority);
 
     /** Authorities paid but not yet verified (at most the latest 100, as the protocol gives). */
     Future<List<String>> unverified();
 
     /** Returns a payment to the cardholder; true when the bank reversed it. */
     Future<Boolean> reverse(String authority);
+
+    /** The bank's answer to an inquiry; each port maps its bank's words to these. */
+    enum Inquiry {
+        /** Opened, not paid (yet). */
+        IN_BANK,
+        /** Paid by the cardholder, not verified. */
+        PAID,
+        /** Paid and verified. */
+        VERIFIED,
+        /** The cardholder did not pay. */
+        FAILED,
+        /** Paid, then returned to the cardholder. */
+        REVERSED,
+        /** The bank did not say (an unknown authority, or a word we do not know). */
+        UNKNOWN;
+
+        /** The bank has the money: verify it, never close it. */
+        public boolean paid() {
+            return this == PAID || this == VERIFIED;
+        }
+    }
 
     /** The answer to a verify. */
     record Verification(Outcome outcome, int code, String refId, String cardPan) {

@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -87,9 +88,14 @@ public final class ZarinpalPsp implements Psp {
     }
 
     @Override
-    public Future<String> inquiry(String authority) {
+    public Future<Inquiry> inquiry(String authority) {
         return call("inquiry", new JsonObject().put("merchant_id", merchantId).put("authority", authority), retriesMax)
-                .map(data -> data.code() == 100 ? data.body().getString("status", "UNKNOWN") : "UNKNOWN");
+                .map(data -> data.code() == 100 ? fromBank(data.body().getString("status")) : Inquiry.UNKNOWN);
+    }
+
+    /** The bank's status word: its names are ours; any other word (or none) is UNKNOWN. */
+    private static Inquiry fromBank(String status) {
+        return Arrays.stream(Inquiry.values()).filter(i -> i.name().equals(status)).findFirst().orElse(Inquiry.UNKNOWN);
     }
 
     @Override

@@ -2,7 +2,6 @@ package taraz.reconcile;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 import taraz.domain.DomainError;
@@ -83,7 +82,7 @@ public final class Corrector {
     }
 
     public Future<Outcome> apply(Finding f) {
-        String confirm = f.plan().getString("confirmAtBank");
+        String confirm = f.plan().confirmAtBank();
         Future<Outcome> outcome = confirm == null ? carryOut(f) : confirmedAtBank(f, confirm);
         return outcome.recover(e -> Future.succeededFuture(new Outcome("failed", "Not fixed: " + reason(e))));
     }
@@ -96,7 +95,7 @@ public final class Corrector {
     private Future<Outcome> confirmedAtBank(Finding f, String authority) {
         return psp.inquiry(authority).transform(asked -> {
             if (asked.succeeded()) {
-                return "VERIFIED".equals(asked.result()) ? carryOut(f) : Future.succeededFuture(new Outcome("manual",
+                return asked.result() == Psp.Inquiry.VERIFIED ? carryOut(f) : Future.succeededFuture(new Outcome("manual",
                         "Nothing done: the settlement report lists the payment as settled, but the bank's inquiry of "
                                 + authority + " says " + asked.result() + "."));
             }
@@ -108,35 +107,49 @@ public final class Corrector {
     }
 
     private Future<Outcome> carryOut(Finding f) {
-        JsonObject plan = f.plan();
-        Future<Outcome> outcome = switch (plan.getString("do")) {
-            case "credit" -> credit(f, plan);
-            case "advance" -> topups.advance(plan.getString("topup"), 1).map(t -> t.state().journalStatus()
-                    == JournalRecord.Status.TERMINAL
+        Plan plan = f.plan();
+        // Java 17 has no switch over a sealed type's records yet: one branch per record, Manual last.
+        if (plan instanceof Plan.Credit credit) {
+            return credit(f, credit);
+        }
+        if (plan instanceof Plan.Advance advance) {
+            return topups.advance(advance.topup(), 1).map(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
                     ? new Outcome("fixed", "The top-up was finished through its flow: " + t.state() + ".")
                     : new Outcome("failed", "Still " + t.state() + ": the bank has not told us its outcome."));
-            case "expire" -> expire(plan.getString("topup"));
-            case "correction" -> correction(f, plan.getJsonObject("legs"));
-            case "reverse" -> reverse(f, plan);
-            case "repair_balance" -> repairBalance(f, plan.getString("account"));
-            case "expire_trip" -> trips.expire(plan.getString("trip"), 1).compose(trip -> trip.state() == Trip.State.EXPIRED
+        }
+        if (plan instanceof Plan.Expire expire) {
+            return expire(expire.topup());
+        }
+        if (plan instanceof Plan.Correction correction) {
+            return correction(f, correction.legs());
+        }
+        if (plan instanceof Plan.Reverse reverse) {
+            return reverse(f, reverse);
+        }
+        if (plan instanceof Plan.RepairBalance repair) {
+            return repairBalance(f, repair.account());
+        }
+        if (plan instanceof Plan.ExpireTrip expireTrip) {
+            return trips.expire(expireTrip.trip(), 1).compose(trip -> trip.state() == Trip.State.EXPIRED
                     ? Future.succeededFuture(new Outcome("fixed", "The trip's hold expired through the trip flow; the money is available again."))
                     : expireHold(f, trip.holdId(), trip.passengerWalletId()));
-            case "expire_hold" -> expireHold(f, plan.getString("hold"), plan.getString("account"));
-            case "recheck" -> ledger.checkInvariants().map(inv -> inv.sumOfBalancesRials() == 0
+        }
+        if (plan instanceof Plan.ExpireHold expireHold) {
+            return expireHold(f, expireHold.hold(), expireHold.account());
+        }
+        if (plan instanceof Plan.Recheck) {
+            return ledger.checkInvariants().map(inv -> inv.sumOfBalancesRials() == 0
                     ? new Outcome("fixed", "The balances sum to 0 again after the balance repairs.")
                     : new Outcome("failed", "The balances still sum to " + Finding.rials(inv.sumOfBalancesRials()) + "."));
-            default -> Future.succeededFuture(new Outcome("manual", "Nothing done: support must trace this payment."));
-        };
-        return outcome;
+        }
+        return Future.succeededFuture(new Outcome("manual", "Nothing done: support must trace this payment."));
     }
 
-    private Future<Outcome> credit(Finding f, JsonObject plan) {
-        String topupId = plan.getString("topup");
-        Future<Topup> first = plan.getBoolean("verifyFirst", false)
-                ? topups.advance(topupId, 1) : Future.succeededFuture(null);
+    private Future<Outcome> credit(Finding f, Plan.Credit plan) {
+        String topupId = plan.topup();
+        Future<Topup> first = plan.verifyFirst() ? topups.advance(topupId, 1) : Future.succeededFuture(null);
         return first.compose(t -> t != null && t.state() == Topup.State.CREDITED ? Future.succeededFuture(t)
-                        : plan.getBoolean("bankVerified", false) ? topups.creditSettled(topupId, "reconciled_settled")
+                        : plan.bankVerified() ? topups.creditSettled(topupId, "reconciled_settled")
                         : Future.succeededFuture(t))
                 .map(t -> t != null && t.state() == Topup.State.CREDITED
                         ? new Outcome("fixed", "Credited " + Finding.rials(f.amountRials())
@@ -163,12 +176,12 @@ public final class Corrector {
      * run off while the first one's call may still be on its way; no call is made inside a
      * transaction.
      */
-    private Future<Outcome> reverse(Finding f, JsonObject plan) {
+    private Future<Outcome> reverse(Finding f, Plan.Reverse plan) {
         return reverse(f, plan, System.currentTimeMillis() + 2 * leaseMillis());
     }
 
     /** {@code untilMillis}: how long to wait for another run's claim to end, two leases: it ends within one. */
-    private Future<Outcome> reverse(Finding f, JsonObject plan, long untilMillis) {
+    private Future<Outcome> reverse(Finding f, Plan.Reverse plan, long untilMillis) {
         return claim(f).compose(attempts -> {
             if (attempts == 0) {
                 return action(f.key()).compose(action -> !"reversing".equals(action)
@@ -191,7 +204,7 @@ public final class Corrector {
         });
     }
 
-    private Future<Outcome> reverseAtBank(Finding f, JsonObject plan) {
+    private Future<Outcome> reverseAtBank(Finding f, Plan.Reverse plan) {
         return psp.reverse(f.paymentId()).transform(reversed -> reversed.succeeded() && reversed.result()
                 ? failpoints.at("reconcile.after-reverse").compose(v -> reversedAtBank(f))
                 // Refused, timed out, or the answer lost: the bank may have reversed it all the same.
@@ -201,11 +214,11 @@ public final class Corrector {
     }
 
     /** What the bank says of the second payment decides; {@code mayReverse}: this run has not tried a reverse yet. */
-    private Future<Outcome> afterInquiry(Finding f, JsonObject plan, String atBank, boolean mayReverse) {
-        if (atBank.equals("REVERSED")) {
+    private Future<Outcome> afterInquiry(Finding f, Plan.Reverse plan, Psp.Inquiry atBank, boolean mayReverse) {
+        if (atBank == Psp.Inquiry.REVERSED) {
             return reversedAtBank(f);
         }
-        if (!atBank.equals("VERIFIED") && !atBank.equals("PAID")) {
+        if (!atBank.paid()) {
             return release(f).map(v -> new Outcome("manual", "Nothing done: the bank's inquiry of " + f.paymentId()
                     + " says " + atBank + " for a payment its settlement report lists as settled."));
         }
@@ -226,13 +239,13 @@ public final class Corrector {
                 + " is unknown (" + reason(cause) + "); the next run asks the bank before refunding anything."));
     }
 
-    private boolean inWindow(JsonObject plan) {
+    private boolean inWindow(Plan.Reverse plan) {
         return inWindow(plan, 0);
     }
 
     /** Inside the bank's reverse window, moved by {@code shiftMillis} (negative: a window that ends later). */
-    private boolean inWindow(JsonObject plan, long shiftMillis) {
-        String paidAt = plan.getString("paidAt");
+    private boolean inWindow(Plan.Reverse plan, long shiftMillis) {
+        String paidAt = plan.paidAt();
         return paidAt != null && OffsetDateTime.parse(paidAt).isAfter(OffsetDateTime.now()
                 .minusSeconds(rules.reverseWindowSeconds()).plusNanos(shiftMillis * 1_000_000));
     }
@@ -275,13 +288,13 @@ public final class Corrector {
     }
 
     /** The refund to the wallet, posted in one ledger batch with the claim turned into its record; only by the claim's holder. */
-    private Future<Outcome> refundToWallet(Finding f, JsonObject plan) {
-        Transfer transfer = correctionTransfer(f, plan.getJsonObject("legs"));
+    private Future<Outcome> refundToWallet(Finding f, Plan.Reverse plan) {
+        Transfer transfer = correctionTransfer(f, plan.legs());
         return post(new CorrectionCommand(f, transfer, runId, true), transfer);
     }
 
-    private Future<Outcome> correction(Finding f, JsonObject legsJson) {
-        Transfer transfer = correctionTransfer(f, legsJson);
+    private Future<Outcome> correction(Finding f, Map<String, Long> legs) {
+        Transfer transfer = correctionTransfer(f, legs);
         return post(new CorrectionCommand(f, transfer, runId, false), transfer);
     }
 
@@ -360,11 +373,9 @@ public final class Corrector {
     }
 
     /** The finding's correction: kind {@code <flow>_correction}, so it counts for its own flow's payment only. */
-    private static Transfer correctionTransfer(Finding f, JsonObject legsJson) {
+    private static Transfer correctionTransfer(Finding f, Map<String, Long> amounts) {
         List<Leg> legs = new ArrayList<>();
-        for (Map.Entry<String, Object> leg : legsJson) {
-            legs.add(new Leg(leg.getKey(), ((Number) leg.getValue()).longValue()));
-        }
+        amounts.forEach((account, amountRials) -> legs.add(new Leg(account, amountRials)));
         return new Transfer("reconcile:" + f.key(), f.flow() + "_correction", f.paymentId(), f.kind().apiName(), legs);
     }
 

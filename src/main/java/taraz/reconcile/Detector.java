@@ -1,11 +1,12 @@
 package taraz.reconcile;
 
-import io.vertx.core.json.JsonObject;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import taraz.journal.JournalScans;
 import taraz.ledger.AccountKind;
 import taraz.reconcile.Finding.Kind;
+import taraz.topup.Topup;
+import taraz.trip.Trip;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +23,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -43,8 +43,6 @@ public final class Detector {
         void accept(Finding finding) throws SQLException;
     }
 
-    private static final Set<String> OPEN_STATES = Set.of("CREATED", "REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED");
-    private static final Set<String> CLOSED_UNPAID_STATES = Set.of("FAILED", "EXPIRED", "REVERSED");
     private static final int FETCH = 2_000;
     private static final int COPY_CHUNK_BYTES = 1 << 16;
 
@@ -242,7 +240,7 @@ public final class Detector {
                         "The account balances sum to " + Finding.rials(balances) + " instead of 0"
                                 + (entries == 0 ? "; the entries sum to 0, so cached balances have drifted."
                                 : "; the entries themselves sum to " + Finding.rials(entries) + "."),
-                        new JsonObject().put("do", entries == 0 ? "recheck" : "manual")));
+                        entries == 0 ? new Plan.Recheck() : new Plan.Manual()));
             }
         }
     }
@@ -267,7 +265,7 @@ public final class Detector {
                     + Finding.rials(holds) + "." : "");
             emit(new Finding(Kind.BALANCE_DRIFT, "balance_drift:" + id + ":" + balance + ":" + held, "ledger", null,
                     wallet ? id : null, Math.abs(balance - entries) + Math.abs(held - holds), story.trim(),
-                    new JsonObject().put("do", "repair_balance").put("account", id)));
+                    new Plan.RepairBalance(id)));
         });
     }
 
@@ -282,8 +280,7 @@ public final class Detector {
                     tripId != null ? tripId : holdId, r.getString(2), r.getLong(3),
                     "A hold of " + Finding.rials(r.getLong(3)) + (tripId != null ? " for trip " + tripId : "")
                             + " expired at " + r.getObject(4, OffsetDateTime.class) + " but still blocks that money in the wallet.",
-                    tripId != null ? new JsonObject().put("do", "expire_trip").put("trip", tripId)
-                            : new JsonObject().put("do", "expire_hold").put("hold", holdId).put("account", r.getString(2))));
+                    tripId != null ? new Plan.ExpireTrip(tripId) : new Plan.ExpireHold(holdId, r.getString(2))));
         });
     }
 
@@ -295,8 +292,9 @@ public final class Detector {
         String p = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.passenger_wallet_id), 0)";
         String d = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.driver_wallet_id), 0)";
         String c = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'), 0)";
-        String fare = "CASE WHEN t.state = 'SETTLED' THEN t.fare_rials ELSE 0 END";
-        String commission = "CASE WHEN t.state = 'SETTLED' THEN t.commission_rials ELSE 0 END";
+        String settled = "t.state = '" + Trip.State.SETTLED + "'";
+        String fare = "CASE WHEN " + settled + " THEN t.fare_rials ELSE 0 END";
+        String commission = "CASE WHEN " + settled + " THEN t.commission_rials ELSE 0 END";
         String sql = "SELECT t.trip_id, t.state, t.passenger_wallet_id, t.driver_wallet_id, " + fare + ", " + commission + ", "
                 + p + ", " + d + ", " + c + " FROM trips t JOIN transfers tr ON tr.payment_id = t.trip_id "
                 // Only the trip flow's transfers: a top-up may carry the same id (trip ids are the caller's).
@@ -352,7 +350,7 @@ public final class Detector {
                 legs.put(driver, driverShare - driverGot);
             }
             legs.put(AccountKind.PLATFORM_COMMISSION_ID, commissionRials - platformGot);
-            emit(Finding.ofPayment(kind, Finding.TRIP, trip, wallet, amount, story, correction(legs)));
+            emit(Finding.ofPayment(kind, Finding.TRIP, trip, wallet, amount, story, new Plan.Correction(balanced(legs), null)));
         });
     }
 
@@ -387,7 +385,7 @@ public final class Detector {
         String[] unverified = paidUnverified.toArray(String[]::new);
         OffsetDateTime now = OffsetDateTime.now();
         stream(sql, List.of(from, db.createArrayOf("text", unverified), from, rules.minAgeSeconds()), r -> {
-            TopupRow t = new TopupRow(r.getString(1), r.getString(2), r.getLong(3), r.getString(4), r.getString(5),
+            TopupRow t = new TopupRow(r.getString(1), r.getString(2), r.getLong(3), Topup.State.valueOf(r.getString(4)), r.getString(5),
                     r.getObject(6, OffsetDateTime.class), r.getObject(7, LocalDate.class), r.getBoolean(8), r.getLong(9),
                     r.getString(10), r.getLong(11), r.getInt(12), r.getBoolean(13), r.getBoolean(14), r.getString(15));
             Finding finding = judge(t, now);
@@ -397,16 +395,16 @@ public final class Detector {
         });
     }
 
-    private record TopupRow(String id, String wallet, long amount, String state, String authority, OffsetDateTime createdAt,
+    private record TopupRow(String id, String wallet, long amount, Topup.State state, String authority, OffsetDateTime createdAt,
                          LocalDate day, boolean matched, long settled, String rows, long credited, int credits,
                          boolean dayCovered, boolean unverified, String settledAuthority) {
         boolean open() {
-            return OPEN_STATES.contains(state);
+            return !state.terminal();
         }
 
         /** Our flow closed it as not paid, yet the bank's report settled it: evidence the bank must confirm. */
         boolean settledAfterClosedUnpaid() {
-            return matched && settled > 0 && CLOSED_UNPAID_STATES.contains(state);
+            return matched && settled > 0 && state.terminal() && state != Topup.State.CREDITED;
         }
     }
 
@@ -419,9 +417,9 @@ public final class Detector {
         } else if (t.dayCovered()) {
             expected = 0L;
             evidence = "the bank's settlement report of " + t.day() + ", which does not list it";
-        } else if (t.state().equals("CREDITED") || t.state().equals("VERIFIED")) {
+        } else if (t.state() == Topup.State.CREDITED || t.state() == Topup.State.VERIFIED) {
             expected = t.amount();
-            evidence = t.state().equals("VERIFIED") ? "the bank's verify" : "its CREDITED state";
+            evidence = t.state() == Topup.State.VERIFIED ? "the bank's verify" : "its CREDITED state";
         } else if (t.unverified()) {
             expected = t.amount();
             evidence = "the bank's list of paid but unverified payments";
@@ -442,24 +440,23 @@ public final class Detector {
             return Finding.ofPayment(Kind.STUCK_PAYMENT, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + " has been " + t.state() + " since it was opened"
                             + (unknownToBank ? "; " + evidence + "." : "; the bank has not told us its outcome."),
-                    new JsonObject().put("do", unknownToBank ? "expire" : "advance").put("topup", t.id()));
+                    unknownToBank ? new Plan.Expire(t.id()) : new Plan.Advance(t.id()));
         }
         long credited = t.credited();
-        if (credited == 0 && expected == t.amount() && t.state().equals("CREDITED")) {
+        if (credited == 0 && expected == t.amount() && t.state() == Topup.State.CREDITED) {
             // Its state says a credit was made, yet no transfer names this payment: the old server
             // may have credited it under another payment id. Crediting again could pay twice.
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + " and marked CREDITED, but no credit names this "
                             + "top-up in the ledger; check the wallet's history before crediting it by hand.",
-                    new JsonObject().put("do", "manual"));
+                    new Plan.Manual());
         }
         if (credited == 0 && expected == t.amount()) {
             boolean inWindow = t.createdAt().isAfter(now.minusSeconds(topupWindowSeconds));
-            boolean bankVerified = t.matched() || t.state().equals("VERIFIED");
+            boolean bankVerified = t.matched() || t.state() == Topup.State.VERIFIED;
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + ", but the wallet was never credited.",
-                    confirmed(t, new JsonObject().put("do", "credit").put("topup", t.id())
-                            .put("verifyFirst", inWindow || !bankVerified).put("bankVerified", bankVerified)));
+                    new Plan.Credit(t.id(), inWindow || !bankVerified, bankVerified, confirmAtBank(t)));
         }
         Kind kind;
         String story;
@@ -479,12 +476,12 @@ public final class Detector {
         Map<String, Long> legs = new LinkedHashMap<>();
         legs.put(t.wallet(), expected - credited);
         return Finding.ofPayment(kind, Finding.TOPUP, t.id(), t.wallet(), Math.abs(expected - credited),
-                story, expected > credited ? confirmed(t, correction(legs)) : correction(legs));
+                story, new Plan.Correction(balanced(legs), expected > credited ? confirmAtBank(t) : null));
     }
 
     /** A plan that credits a top-up our flow closed as not paid waits for the bank's inquiry of the settled payment. */
-    private static JsonObject confirmed(TopupRow t, JsonObject plan) {
-        return t.settledAfterClosedUnpaid() ? plan.put("confirmAtBank", t.settledAuthority()) : plan;
+    private static String confirmAtBank(TopupRow t) {
+        return t.settledAfterClosedUnpaid() ? t.settledAuthority() : null;
     }
 
     /**
@@ -513,7 +510,7 @@ public final class Detector {
                 emit(Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.BANK, authority, null, amount,
                         "The bank settled a payment of " + Finding.rials(amount) + " by card " + r.getString(5) + " on " + r.getObject(7, LocalDate.class)
                                 + " (authority " + authority + ", " + where + ") that matches no top-up of ours.",
-                        new JsonObject().put("do", "manual")));
+                        new Plan.Manual()));
                 return;
             }
             String wallet = r.getString(9);
@@ -523,8 +520,7 @@ public final class Detector {
             emit(Finding.ofPayment(Kind.DOUBLE_CHARGE, Finding.BANK, authority, wallet, amount,
                     "Top-up " + twin + ": the card " + r.getString(5) + " was charged twice, " + Finding.rials(amount)
                             + " again under authority " + authority + " (" + where + ") besides " + r.getString(10) + ".",
-                    correction(legs).put("do", "reverse").put("authority", authority)
-                            .put("paidAt", paidAt == null ? null : paidAt.toString())));
+                    new Plan.Reverse(balanced(legs), authority, paidAt == null ? null : paidAt.toString())));
         });
     }
 
@@ -542,14 +538,14 @@ public final class Detector {
                     continue;
                 }
                 trip.setString(1, last.paymentId());
-                String state = null;
+                Trip.State state = null;
                 try (ResultSet r = trip.executeQuery()) {
                     if (r.next()) {
-                        state = r.getString(1);
+                        state = Trip.State.valueOf(r.getString(1));
                     }
                 }
-                boolean done = "SETTLED".equals(state) || "VOIDED".equals(state) || "EXPIRED".equals(state)
-                        || ("HELD".equals(state) && last.state().equals("HOLDING"));
+                boolean done = state == Trip.State.SETTLED || state == Trip.State.VOIDED || state == Trip.State.EXPIRED
+                        || (state == Trip.State.HELD && last.state().equals(Trip.Step.HOLDING.name()));
                 if (done) {
                     continue;
                 }
@@ -558,24 +554,25 @@ public final class Detector {
                         "Trip " + last.paymentId() + ": the journal shows a " + last.state() + " step begun at "
                                 + Instant.ofEpochMilli(last.timeMillis()) + " and never finished; the trip is "
                                 + (state == null ? "not in the database" : state) + ". The gateway's recovery finishes it at its next start.",
-                        new JsonObject().put("do", "manual")));
+                        new Plan.Manual()));
             }
         }
     }
 
-    private static JsonObject correction(Map<String, Long> legs) {
-        JsonObject json = new JsonObject();
+    /** The non-zero legs, balanced by the corrections account. */
+    private static Map<String, Long> balanced(Map<String, Long> legs) {
+        Map<String, Long> balanced = new LinkedHashMap<>();
         long sum = 0;
         for (Map.Entry<String, Long> leg : legs.entrySet()) {
             if (leg.getValue() != 0) {
-                json.put(leg.getKey(), leg.getValue());
+                balanced.put(leg.getKey(), leg.getValue());
                 sum += leg.getValue();
             }
         }
         if (sum != 0) {
-            json.put(AccountKind.CORRECTIONS_ID, -sum);
+            balanced.put(AccountKind.CORRECTIONS_ID, -sum);
         }
-        return new JsonObject().put("do", "correction").put("legs", json);
+        return balanced;
     }
 
     private static OffsetDateTime since(OffsetDateTime since) {

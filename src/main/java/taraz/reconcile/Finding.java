@@ -1,7 +1,5 @@
 package taraz.reconcile;
 
-import io.vertx.core.json.JsonObject;
-
 import java.util.Locale;
 
 /**
@@ -9,12 +7,7 @@ import java.util.Locale;
  * a ledger correction for it is the transfer {@code reconcile:<key>}), the payment and the wallet
  * it concerns, the amount, what happened in plain words, and the plan to fix it.
  *
- * <p>The plan's {@code do}: {@code credit} (finish a top-up through its own credit phase),
- * {@code advance} (drive a top-up on through its flow), {@code expire} (end a top-up the bank does
- * not know), {@code correction} (a transfer of {@code legs} against the corrections account),
- * {@code reverse} (return a duplicate payment at the bank inside its window, else {@code legs}),
- * {@code repair_balance}, {@code expire_trip}, {@code expire_hold}, {@code recheck} (fixed by the
- * others), or {@code manual} (support must decide).
+ * <p>The plan is one of the {@link Plan} records.
  *
  * <p>Payment ids are namespaced by flow: a trip's id is chosen by its caller, so a trip can carry
  * the id of a top-up. A payment's finding key is {@code <kind>:<flow>:<payment id>} and its
@@ -23,7 +16,7 @@ import java.util.Locale;
  * transfers ({@link #flowOfKind}).
  */
 public record Finding(Kind kind, String key, String flow, String paymentId, String walletId, long amountRials,
-                      String story, JsonObject plan) {
+                      String story, Plan plan) {
 
     /** The flows whose payments findings name; {@code bank}: a bank payment (its authority) with no top-up of ours. */
     public static final String TOPUP = "topup";
@@ -41,7 +34,7 @@ public record Finding(Kind kind, String key, String flow, String paymentId, Stri
 
     /** A finding about one payment of one flow, keyed {@code <kind>:<flow>:<payment id>}. */
     public static Finding ofPayment(Kind kind, String flow, String paymentId, String walletId, long amountRials,
-                                    String story, JsonObject plan) {
+                                    String story, Plan plan) {
         return new Finding(kind, key(kind, flow, paymentId), flow, paymentId, walletId, amountRials, story, plan);
     }
 

@@ -33,7 +33,7 @@ final class OfflinePsp implements Psp {
     }
 
     @Override
-    public Future<String> inquiry(String authority) {
+    public Future<Inquiry> inquiry(String authority) {
         return down("inquiry");
     }
 

@@ -157,7 +157,7 @@ public final class ReconcileCommand implements Callable<Integer> {
             insert.setString(5, f.walletId());
             insert.setLong(6, f.amountRials());
             insert.setString(7, f.story());
-            insert.setString(8, f.plan().encode());
+            insert.setString(8, f.plan().toJson().encode());
             insert.addBatch();
             if (++pending[0] == INSERT_BATCH) {
                 insert.executeBatch();
@@ -239,7 +239,7 @@ public final class ReconcileCommand implements Callable<Integer> {
                 try (ResultSet r = read.executeQuery()) {
                     while (r.next()) {
                         Finding f = new Finding(Kind.of(r.getString(2)), r.getString(3), r.getString(4), r.getString(5),
-                                r.getString(6), r.getLong(7), r.getString(8), new JsonObject(r.getString(9)));
+                                r.getString(6), r.getLong(7), r.getString(8), Plan.fromJson(new JsonObject(r.getString(9))));
                         Corrector.Outcome outcome = Corrector.await(corrector.apply(f), STEP_TIMEOUT_MILLIS);
                         update.setString(1, outcome.status());
                         update.setString(2, outcome.done());

@@ -89,12 +89,12 @@ final class TopupRows implements BatchPart {
         String[] causes = credited.values().stream().map(Credit::cause).toArray(String[]::new);
         String[] transferIds = credited.values().stream().map(Credit::transferId).toArray(String[]::new);
         List<Future<?>> writes = new ArrayList<>(2);
-        writes.add(Batch.expect(tx.preparedQuery("UPDATE topups SET state = 'CREDITED', last_error = coalesce(u.cause, last_error), "
+        writes.add(Batch.expect(tx.preparedQuery("UPDATE topups SET state = '" + Topup.State.CREDITED + "', last_error = coalesce(u.cause, last_error), "
                         + "updated_at = now(), owner = $4, lease_until = NULL, transfer_id = u.transfer_id "
                         + "FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, cause, transfer_id) WHERE topup_id = u.id")
                 .execute(Tuple.of(ids, causes, transferIds, node)), n, "top-ups credited"));
         writes.add(Batch.expect(tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node) "
-                        + "SELECT id, 'CREDITED', cause, $3 FROM unnest($1::text[], $2::text[]) AS u(id, cause)")
+                        + "SELECT id, '" + Topup.State.CREDITED + "', cause, $3 FROM unnest($1::text[], $2::text[]) AS u(id, cause)")
                 .execute(Tuple.of(ids, causes, node)), n, "top-up history"));
         return writes;
     }

@@ -275,16 +275,16 @@ public final class TopupService {
      * way out of the payable states. {@code failCause} names why the bank's FAILED came to be
      * asked about; a status we do not know changes nothing.
      */
-    private Future<Topup> onInquiry(Topup topup, String bank, int attempt, String failCause) {
+    private Future<Topup> onInquiry(Topup topup, Psp.Inquiry bank, int attempt, String failCause) {
         return switch (bank) {
-            case "PAID", "VERIFIED" -> verify(topup, attempt);
-            case "REVERSED" -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, Columns.NONE);
-            case "FAILED" -> transition(topup, State.FAILED, failCause, attempt, Columns.NONE);
-            case "IN_BANK" -> olderThan(topup.createdAt(), windowSeconds)
+            case PAID, VERIFIED -> verify(topup, attempt);
+            case REVERSED -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, Columns.NONE);
+            case FAILED -> transition(topup, State.FAILED, failCause, attempt, Columns.NONE);
+            case IN_BANK -> olderThan(topup.createdAt(), windowSeconds)
                     ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, Columns.NONE)
                     : topup.state() == State.REQUESTED ? Future.succeededFuture(topup)
                     : transition(topup, State.REQUESTED, "not_paid_yet", attempt, Columns.NONE);
-            default -> Future.succeededFuture(topup);
+            case UNKNOWN -> Future.succeededFuture(topup);
         };
     }
 
@@ -305,7 +305,7 @@ public final class TopupService {
                         // The bank said the verify failed; only inquiry may close the top-up. One it
                         // still calls paid is left VERIFYING for the next round, not verified again now.
                         case FAILED -> psp.inquiry(verifying.authority()).transform(asked -> asked.failed()
-                                || paid(asked.result()) ? Future.succeededFuture(verifying)
+                                || asked.result().paid() ? Future.succeededFuture(verifying)
                                 : onInquiry(verifying, asked.result(), attempt, "verify_code_" + v.code()));
                     };
                 }));
@@ -317,12 +317,8 @@ public final class TopupService {
         if (!olderThan(topup.createdAt(), windowSeconds)) {
             return Future.succeededFuture(topup);
         }
-        return psp.inquiry(topup.authority()).transform(asked -> asked.failed() || paid(asked.result())
+        return psp.inquiry(topup.authority()).transform(asked -> asked.failed() || asked.result().paid()
                 ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, "failed_at_bank"));
-    }
-
-    private static boolean paid(String bank) {
-        return "PAID".equals(bank) || "VERIFIED".equals(bank);
     }
 
     /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */

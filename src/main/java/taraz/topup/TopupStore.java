@@ -70,7 +70,7 @@ final class TopupStore {
     /** Stores a CREATED top-up unless one with this id exists; either way returns it as stored. */
     Future<Topup> insertCreated(String topupId, String walletId, long amountRials, String gateway) {
         return Tx.run(pool, tx -> tx.preparedQuery("INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state) "
-                        + "VALUES ($1, $2, $3, $4, 'CREATED') ON CONFLICT (topup_id) DO NOTHING")
+                        + "VALUES ($1, $2, $3, $4, '" + State.CREATED + "') ON CONFLICT (topup_id) DO NOTHING")
                 .execute(Tuple.of(topupId, walletId, amountRials, gateway))
                 .compose(inserted -> (inserted.rowCount() == 1 ? history(tx, topupId, State.CREATED, null)
                         : Future.<Void>succeededFuture()).compose(h -> load(tx, topupId))));
@@ -128,7 +128,7 @@ final class TopupStore {
         }
         return pool.preparedQuery("UPDATE topups SET owner = $1, lease_until = now() + $2 * interval '1 millisecond', checked_at = now() "
                         + "WHERE topup_id IN (SELECT topup_id FROM topups WHERE " + OPEN + " " + only
-                        + "AND (state <> 'REQUESTED' OR requested_at < now() - $3 * interval '1 second') "
+                        + "AND (state <> '" + State.REQUESTED + "' OR requested_at < now() - $3 * interval '1 second') "
                         + "AND (lease_until IS NULL OR lease_until < now()) "
                         + "ORDER BY coalesce(checked_at, updated_at) LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING " + Topup.COLUMNS)
                 .execute(args)

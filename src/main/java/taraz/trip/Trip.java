@@ -24,6 +24,14 @@ public record Trip(String tripId, State state, String passengerWalletId, String 
         }
     }
 
+    /**
+     * The trip's journal steps: a PENDING record names the step begun (HOLDING, SETTLING, VOIDING,
+     * EXPIRING), a TERMINAL REJECTED one a step refused on a trip not in the database.
+     */
+    public enum Step {
+        HOLDING, SETTLING, VOIDING, EXPIRING, REJECTED
+    }
+
     static final String COLUMNS = "trip_id, state, passenger_wallet_id, driver_wallet_id, hold_id, hold_rials, "
             + "hold_expires_at, fare_rials, commission_rials, transfer_id, created_at, updated_at";
 

@@ -81,7 +81,7 @@ public final class TripService {
     public Future<Outcome<Trip>> hold(String tripId, String passengerWalletId, long amountRials, int attempt, Idem idem) {
         JsonObject data = new JsonObject().put("op", "hold").put("passengerWalletId", passengerWalletId)
                 .put("amount", amountRials);
-        return step(tripId, "HOLDING", amountRials, List.of(passengerWalletId), data, attempt, "trip.hold.after-commit",
+        return step(tripId, Trip.Step.HOLDING, amountRials, List.of(passengerWalletId), data, attempt, "trip.hold.after-commit",
                 new HoldCommand(tripId, passengerWalletId, amountRials, holdTtlSeconds, idem));
     }
 
@@ -96,7 +96,7 @@ public final class TripService {
         }
         JsonObject data = new JsonObject().put("op", "settle").put("passengerWalletId", passengerWalletId)
                 .put("driverWalletId", driverWalletId).put("fare", fareRials).put("commission", commissionRials);
-        return step(tripId, "SETTLING", fareRials, List.of(passengerWalletId, driverWalletId,
+        return step(tripId, Trip.Step.SETTLING, fareRials, List.of(passengerWalletId, driverWalletId,
                         AccountKind.PLATFORM_COMMISSION_ID), data, attempt, "trip.settle.after-commit",
                 new SettleCommand(tripId, passengerWalletId, driverWalletId, fareRials, commissionRials, idem));
     }
@@ -113,7 +113,7 @@ public final class TripService {
     private Future<Outcome<Trip>> end(String tripId, Hold.State endState, int attempt, Idem idem) {
         boolean voiding = endState == Hold.State.VOIDED;
         JsonObject data = new JsonObject().put("op", voiding ? "cancel" : "expire");
-        return step(tripId, voiding ? "VOIDING" : "EXPIRING", 0, List.of(), data, attempt,
+        return step(tripId, voiding ? Trip.Step.VOIDING : Trip.Step.EXPIRING, 0, List.of(), data, attempt,
                 voiding ? "trip.cancel.after-commit" : null, new EndCommand(tripId, endState, idem));
     }
 
@@ -144,7 +144,7 @@ public final class TripService {
     // ---- reads -----------------------------------------------------------------------------
 
     public Future<Trip> find(SqlClient client, String tripId) {
-        return client.preparedQuery("SELECT " + Trip.COLUMNS + " FROM trips WHERE trip_id = $1 AND state <> 'NEW'")
+        return client.preparedQuery("SELECT " + Trip.COLUMNS + " FROM trips WHERE trip_id = $1 AND state <> '" + Trip.State.NEW + "'")
                 .execute(Tuple.of(tripId))
                 .map(rows -> rows.rowCount() == 0 ? null : Trip.from(rows.iterator().next()));
     }
@@ -167,7 +167,7 @@ public final class TripService {
 
     /** Active holds past their expiry, oldest first, at most {@code limit}: the sweeper's work. */
     public Future<List<String>> expiredHolds(int limit) {
-        return pool.preparedQuery("SELECT trip_id FROM trips WHERE state = 'HELD' AND hold_expires_at <= now() "
+        return pool.preparedQuery("SELECT trip_id FROM trips WHERE state = '" + Trip.State.HELD + "' AND hold_expires_at <= now() "
                         + "ORDER BY hold_expires_at LIMIT $1")
                 .execute(Tuple.of(limit))
                 .map(rows -> {
@@ -180,7 +180,7 @@ public final class TripService {
     /** Holds still active past their expiry by more than {@code graceSeconds}: ones the sweeper did not end. */
     public Future<Metrics.Stuck> stuck(long graceSeconds) {
         return pool.preparedQuery("SELECT count(*) AS n, coalesce(max(extract(epoch FROM now() - hold_expires_at)), 0)::bigint AS age "
-                        + "FROM trips WHERE state = 'HELD' AND hold_expires_at < now() - $1 * interval '1 second'")
+                        + "FROM trips WHERE state = '" + Trip.State.HELD + "' AND hold_expires_at < now() - $1 * interval '1 second'")
                 .execute(Tuple.of(graceSeconds))
                 .map(Metrics.Stuck::from);
     }
@@ -214,9 +214,9 @@ public final class TripService {
      * command journals the trip as it still is. A failed batch leaves the PENDING record for
      * recovery, since its fate may be unknown (a lost commit acknowledgement).
      */
-    private Future<Outcome<Trip>> step(String tripId, String pendingState, long amountRials, List<String> accounts,
+    private Future<Outcome<Trip>> step(String tripId, Trip.Step pendingStep, long amountRials, List<String> accounts,
                                        JsonObject data, int attempt, String afterCommitPoint, LedgerCommand<Trip> command) {
-        JournalRecord intent = JournalRecord.of(node, FLOW, tripId, pendingState, JournalRecord.Status.PENDING,
+        JournalRecord intent = JournalRecord.of(node, FLOW, tripId, pendingStep.name(), JournalRecord.Status.PENDING,
                 attempt, amountRials, accounts, null, data.encode());
         Future<Long> announced = journal.append(intent);
         long step = inflight.begin(intent.interrupted(Inflight.INTERRUPTED));
@@ -227,14 +227,14 @@ public final class TripService {
                     Trip trip = outcome.value();
                     String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
                     journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
-                                    : JournalRecord.of(node, FLOW, tripId, "REJECTED", JournalRecord.Status.TERMINAL,
+                                    : JournalRecord.of(node, FLOW, tripId, Trip.Step.REJECTED.name(), JournalRecord.Status.TERMINAL,
                                     attempt, amountRials, accounts, cause, data.encode()))
                             .onFailure(err -> LOG.warn("txn={} flow=trip step={} outcome not journaled; recovery will "
-                                    + "journal it: {}", tripId, pendingState, err.toString()));
+                                    + "journal it: {}", tripId, pendingStep, err.toString()));
                     return outcome;
                 })
                 .onFailure(err -> LOG.error("txn={} flow=trip step={} attempt={} failed, left for recovery", tripId,
-                        pendingState, attempt, err))
+                        pendingStep, attempt, err))
                 .onComplete(done -> inflight.end(step));
     }
 

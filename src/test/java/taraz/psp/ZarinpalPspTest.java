@@ -140,22 +140,22 @@ class ZarinpalPspTest {
     @Test
     void inquiryReportsEachStatus() throws Exception {
         String paid = await(psp.request(AMOUNT_RIALS, callbackUrl, "inquiry paid"));
-        assertEquals("IN_BANK", await(psp.inquiry(paid)));
+        assertEquals(Psp.Inquiry.IN_BANK, await(psp.inquiry(paid)));
         sim.pay(paid, "OK");
-        assertEquals("PAID", await(psp.inquiry(paid)));
+        assertEquals(Psp.Inquiry.PAID, await(psp.inquiry(paid)));
         await(psp.verify(paid, AMOUNT_RIALS));
-        assertEquals("VERIFIED", await(psp.inquiry(paid)));
+        assertEquals(Psp.Inquiry.VERIFIED, await(psp.inquiry(paid)));
 
         String cancelled = await(psp.request(AMOUNT_RIALS, callbackUrl, "inquiry cancelled"));
         sim.pay(cancelled, "NOK");
-        assertEquals("FAILED", await(psp.inquiry(cancelled)));
+        assertEquals(Psp.Inquiry.FAILED, await(psp.inquiry(cancelled)));
 
         String reversed = await(psp.request(AMOUNT_RIALS, callbackUrl, "inquiry reversed"));
         sim.pay(reversed, "OK");
         assertTrue(await(psp.reverse(reversed)));
-        assertEquals("REVERSED", await(psp.inquiry(reversed)));
+        assertEquals(Psp.Inquiry.REVERSED, await(psp.inquiry(reversed)));
 
-        assertEquals("UNKNOWN", await(psp.inquiry("A" + "1".repeat(35))));
+        assertEquals(Psp.Inquiry.UNKNOWN, await(psp.inquiry("A" + "1".repeat(35))));
     }
 
     @Test
@@ -180,12 +180,12 @@ class ZarinpalPspTest {
     void reverseReturnsAPaidPaymentOnly() throws Exception {
         String unpaid = await(psp.request(AMOUNT_RIALS, callbackUrl, "reverse unpaid"));
         assertFalse(await(psp.reverse(unpaid)), "nothing to return before payment");
-        assertEquals("IN_BANK", await(psp.inquiry(unpaid)));
+        assertEquals(Psp.Inquiry.IN_BANK, await(psp.inquiry(unpaid)));
 
         String paid = await(psp.request(AMOUNT_RIALS, callbackUrl, "reverse paid"));
         sim.pay(paid, "OK");
         assertTrue(await(psp.reverse(paid)));
-        assertEquals("REVERSED", await(psp.inquiry(paid)));
+        assertEquals(Psp.Inquiry.REVERSED, await(psp.inquiry(paid)));
         assertFalse(await(psp.reverse(paid)), "reversed once");
         Verification afterReverse = await(psp.verify(paid, AMOUNT_RIALS));
         assertEquals(Outcome.FAILED, afterReverse.outcome(), afterReverse.toString());
@@ -228,7 +228,7 @@ class ZarinpalPspTest {
         } finally {
             sim.resetFaults();
         }
-        assertEquals("IN_BANK", await(psp.inquiry(authority)));
+        assertEquals(Psp.Inquiry.IN_BANK, await(psp.inquiry(authority)));
     }
 
     @Test
