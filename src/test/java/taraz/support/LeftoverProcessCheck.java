@@ -17,6 +17,8 @@ public final class LeftoverProcessCheck implements LauncherSessionListener {
 
     @Override
     public void launcherSessionClosed(LauncherSession session) {
+        // The shared in-process gateway is the run's own: stopped here, not left to the JVM's exit.
+        TestGateway.stopShared();
         List<String> left;
         try {
             left = GatewayProcess.stopLeftovers();

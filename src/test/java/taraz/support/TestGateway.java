@@ -27,6 +27,8 @@ public final class TestGateway {
     /** The API key every test client sends (support/ApiClient) and every test gateway accepts. */
     public static final String API_KEY = "test-api-key-0123456789-abcdefghijklmnopqrst";
     private static TestGateway instance;
+    /** Stops the shared gateway when the JVM exits, unless {@link #stopShared} did it first. */
+    private static Thread stopOnExit;
 
     private final Gateway gateway;
     private final Path dataDir;
@@ -67,14 +69,25 @@ public final class TestGateway {
                 Settings settings = Settings.defaults().with(overrides);
                 Gateway gateway = Gateway.start(settings);
                 instance = new TestGateway(gateway, dataDir, port, psp);
-                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                    gateway.stop();
-                }));
+                stopOnExit = new Thread(gateway::stop);
+                Runtime.getRuntime().addShutdownHook(stopOnExit);
             } catch (Exception e) {
                 throw new IllegalStateException("test gateway failed to start", e);
             }
         }
         return instance;
+    }
+
+    /**
+     * Stops the run's shared gateway and its embedded PostgreSQL, if one was started: the end of
+     * the run does it before {@link LeftoverProcessCheck} looks for processes left running.
+     */
+    public static synchronized void stopShared() {
+        if (instance != null) {
+            Runtime.getRuntime().removeShutdownHook(stopOnExit);
+            instance.gateway.stop();
+            instance = null;
+        }
     }
 
     public String baseUrl() {
