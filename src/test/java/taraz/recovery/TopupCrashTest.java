@@ -56,7 +56,12 @@ class TopupCrashTest {
         Map<String, String> env = new HashMap<>(GatewayProcess.config(dataDir, Map.of(
                 "topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 1)));
         env.put("TARAZ_PSP_URL", psp.baseUrl());
-        Map<String, String> crashing = new HashMap<>(env);
+        // The first gateway's sweeper waits out the test: on a slow machine it could otherwise credit the top-up
+        // before the bank's callback lands, and topup.after-callback is on the callback's path alone. The restarted
+        // gateway sweeps after 1 s, as recovery needs.
+        Map<String, String> crashing = new HashMap<>(GatewayProcess.config(dataDir.resolve("first-start"), Map.of(
+                "topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 600)));
+        crashing.put("TARAZ_PSP_URL", psp.baseUrl());
         crashing.put("TARAZ_FAILPOINTS", failpoint + "=crash");
 
         GatewayProcess first = GatewayProcess.start(dataDir, port, crashing);
