@@ -136,12 +136,12 @@ public final class Gateway {
                 // by side, each on a thread of its own: much of the database's start is waiting for PostgreSQL.
                 // join, not all: on a failure the others have finished too, so stop() closes whatever they opened.
                 .compose(checked -> Future.join(startDatabase(), vertx.executeBlocking(this::openJournal, false),
-                        startup.timeFuture(Startup.Phase.OPENAPI, () -> RequestBodies.load(vertx, settings.amountRialsMax()))))
+                        startup.timeFuture(Startup.Phase.OPENAPI, () -> RequestBodies.load(vertx, settings.requests().amountRialsMax()))))
                 .compose(opened -> {
                     String pgUrl = opened.resultAt(0);
                     RequestBodies bodies = opened.resultAt(2);
-                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
-                            settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax"), metrics.registry());
+                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
+                            settings.psp().timeoutMillis(), settings.psp().retriesMax(), metrics.registry());
                     Flows flows = Flows.wire(vertx, settings, pgUrl, pool, journal, failpoints, node, psp, steps,
                             metrics.registry());
                     Ledger ledger = flows.ledger();
@@ -149,40 +149,40 @@ public final class Gateway {
                     TripService trips = flows.trips();
                     TopupService topups = flows.topups();
                     AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
-                    TopupSweeper sweeper = new TopupSweeper(topups, settings.longValue("topupCallbackGraceSeconds"),
-                            settings.intValue("topupSweepBatchMax"), settings.intValue("topupSweepConcurrency"));
-                    IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.longValue("idempotencyLeaseMillis"));
+                    TopupSweeper sweeper = new TopupSweeper(topups, settings.topups().callbackGraceSeconds(),
+                            settings.topups().sweepBatchMax(), settings.topups().sweepConcurrency());
+                    IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.idempotency().leaseMillis());
                     ReconciliationJob reconciliation = new ReconciliationJob(vertx, pgUrl, Rules.load(null),
-                            settings.longValue("topupWindowSeconds"), settings.longValue("reconcileLookbackHours"),
-                            settings.longValue("reconcileTimeoutMillis"), metrics);
-                    HoldSweeper holdSweeper = new HoldSweeper(trips, settings.intValue("holdSweepBatchMax"), metrics);
-                    long stuckGraceSeconds = settings.longValue("stuckGraceSeconds");
+                            settings.psp().windowSeconds(), settings.reconciliation().lookbackHours(),
+                            settings.reconciliation().timeoutMillis(), metrics);
+                    HoldSweeper holdSweeper = new HoldSweeper(trips, settings.holds().sweepBatchMax(), metrics);
+                    long stuckGraceSeconds = settings.checks().stuckGraceSeconds();
                     LedgerWatch ledgerWatch = new LedgerWatch(ledger, metrics,
                             List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds)));
                     schedule = new Schedule(vertx)
-                            .every(settings.longValue("holdSweepIntervalMillis"), "hold sweeper", holdSweeper::round)
-                            .every(settings.longValue("topupSweepIntervalMillis"), "top-up sweeper",
+                            .every(settings.holds().sweepIntervalMillis(), "hold sweeper", holdSweeper::round)
+                            .every(settings.topups().sweepIntervalMillis(), "top-up sweeper",
                                     stopped -> sweeper.round(stopped, metrics.inflight()))
-                            .every(settings.longValue("housekeepingIntervalMillis"), "idempotency retention",
-                                    stopped -> idempotency.retentionRound(settings.longValue("idempotencyRetentionHours")))
-                            .every(settings.longValue("checkIntervalMillis"), "ledger check", stopped -> ledgerWatch.round())
-                            .every(settings.longValue("reconcileIntervalMillis"), "reconciliation",
+                            .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
+                                    stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
+                            .every(settings.checks().checkIntervalMillis(), "ledger check", stopped -> ledgerWatch.round())
+                            .every(settings.reconciliation().intervalMillis(), "reconciliation",
                                     stopped -> reconciliation.round());
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,
-                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.longValue("recoveryStepTimeoutMillis"),
-                            settings.intValue("recoveryConcurrency"));
+                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.recovery().stepTimeoutMillis(),
+                            settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
                                 Api api = new Api(settings, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
                                         readiness, readyChecks(), keys);
-                                HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.intValue("httpIdleTimeoutSeconds"),
-                                        settings.intValue("httpHeaderSizeMaxBytes"), settings.intValue("httpConnectionsMax"),
-                                        settings.longValue("httpRequestHeadTimeoutMillis"),
-                                        settings.longValue("httpRequestBodyTimeoutMillis"), new AtomicInteger());
+                                HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.http().idleTimeoutSeconds(),
+                                        settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),
+                                        settings.http().requestHeadTimeoutMillis(),
+                                        settings.http().requestBodyTimeoutMillis(), new AtomicInteger());
                                 return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
-                                        settings.longValue("drainTimeoutMillis"), limits, api::router),
+                                        settings.shutdown().drainTimeoutMillis(), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
                             }))
                             .compose(id -> {
@@ -191,7 +191,7 @@ public final class Gateway {
                                 readiness.advance(Readiness.Phase.RECOVERING);
                                 // Today's key partition must exist before the first request: made here, not left to the first round.
                                 return startup.timeFuture(Startup.Phase.RECOVERY, () -> idempotency.maintain(
-                                                settings.longValue("idempotencyRetentionHours"), IdempotencyStore.DAYS_AHEAD)
+                                                settings.idempotency().retentionHours(), IdempotencyStore.DAYS_AHEAD)
                                         .compose(dropped -> idempotency.expireOrphanedClaims(embedded != null))
                                         .compose(released -> recovery.run()));
                             })
@@ -226,8 +226,8 @@ public final class Gateway {
                 .compose(url -> {
                     pgUrl = url;
                     pool = PgBuilder.pool()
-                            .with(new PoolOptions().setMaxSize(settings.intValue("pgPoolSize"))
-                                    .setMaxWaitQueueSize(settings.intValue("pgPoolQueueMax")))
+                            .with(new PoolOptions().setMaxSize(settings.pg().poolSize())
+                                    .setMaxWaitQueueSize(settings.pg().poolQueueMax()))
                             .connectingTo(Database.connectOptions(url))
                             .using(vertx)
                             .build();
@@ -243,7 +243,7 @@ public final class Gateway {
 
     /** Blocking: the journal's queue opened and its writer started. */
     private Journal openJournal() throws Exception {
-        journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(Flows.journalSettings(settings), metrics.registry()));
+        journal = startup.time(Startup.Phase.JOURNAL, () -> Journal.open(settings.journal(), metrics.registry()));
         return journal;
     }
 
@@ -274,8 +274,8 @@ public final class Gateway {
     public void stop() {
         readiness.advance(Readiness.Phase.DRAINING);
         long started = System.nanoTime();
-        long graceMillis = settings.longValue("readinessGraceMillis");
-        long drainMillis = settings.longValue("drainTimeoutMillis");
+        long graceMillis = settings.shutdown().readinessGraceMillis();
+        long drainMillis = settings.shutdown().drainTimeoutMillis();
         LOG.info("stop: readiness DOWN; serving {} ms more for the load balancer", graceMillis);
         phase("readiness grace", graceMillis + PHASE_MARGIN_MILLIS, () -> graceMillis > 0
                 ? vertx.timer(graceMillis, TimeUnit.MILLISECONDS) : Future.succeededFuture());

@@ -1,18 +1,18 @@
 package taraz.config;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import taraz.db.Database;
+import taraz.journal.JournalSettings;
 import taraz.psp.ZarinpalPsp;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -21,17 +21,21 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Every setting of a taraz process, read once at start and validated: the defaults in
- * {@code conf/taraz.json} (a copy ships inside the jar), then {@code ./conf/taraz.json} or the
- * file named by {@code TARAZ_CONFIG} if present, then environment variables, then flags. The
- * limits of the system (body size, amounts, page size, leases, queue bounds) live here so that
- * every bound has one name and one place.
+ * Every setting of a taraz process, read once at start, bound into one typed record per concern and validated: the
+ * defaults in {@code conf/taraz.json} (a copy ships inside the jar, the only place a default is written), then
+ * {@code ./conf/taraz.json} or the file named by {@code TARAZ_CONFIG} if present, then environment variables, then
+ * flags. The file stays flat (the key {@code topupSweepBatchMax} is {@link Topups#sweepBatchMax()}); a key that no
+ * record claims fails the start. The limits of the system (body size, amounts, page size, leases, queue bounds) live
+ * here so that every bound has one name and one place.
  */
-public record Settings(JsonObject json) {
+public final class Settings {
 
     /** The brief's floor for an API key or the admin token. */
     public static final int SECRET_LENGTH_MIN = 32;
     private static final Pattern IP_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]{1,44}");
+    private static final long DAY_SECONDS = 86_400;
+    private static final long HOUR_MILLIS = 3_600_000;
+    private static final long DAY_MILLIS = 86_400_000;
 
     /** Environment variable to setting key: the contract of the brief, plus our additions. */
     static final Map<String, String> ENVIRONMENT = Map.ofEntries(
@@ -50,6 +54,195 @@ public record Settings(JsonObject json) {
             Map.entry("TARAZ_JOURNAL_SYNC", "journalSync"),
             Map.entry("TARAZ_PG_POOL_SIZE", "pgPoolSize"));
 
+    /** Where the node keeps its data, how it names itself, and its secrets. */
+    public record Node(String dataDir, String publicUrl, String nodeId, String adminToken, String apiKeys, String failpoints) {
+        public Node {
+            if (blankToNull(dataDir) == null) {
+                throw new IllegalArgumentException("dataDir must be set");
+            }
+            if (blankToNull(adminToken) != null) {
+                requireStrong("adminToken (TARAZ_ADMIN_TOKEN)", adminToken);
+            }
+            keys(apiKeys).forEach(key -> requireStrong("each of apiKeys (TARAZ_API_KEYS)", key));
+        }
+    }
+
+    /** The shutdown sequence: readiness DOWN, this grace, then a drain of at most the timeout. */
+    public record Shutdown(@Range(min = 0, max = HOUR_MILLIS) long drainTimeoutMillis,
+                           @Range(min = 0, max = 600_000) long readinessGraceMillis) { }
+
+    /** The HTTP server's port and its connection bounds. */
+    public record Http(@Range(min = 1, max = 65_535) int port,
+                       @Range(min = 1, max = 3600) int idleTimeoutSeconds,
+                       @Range(min = 100, max = 600_000) long requestHeadTimeoutMillis,
+                       @Range(min = 100, max = 600_000) long requestBodyTimeoutMillis,
+                       @Range(min = 1024, max = 1 << 20) int headerSizeMaxBytes,
+                       @Range(min = 1, max = 1_000_000) int connectionsMax) { }
+
+    /** What one request may carry: its body, an amount, a page. */
+    public record Requests(@Range(min = 256, max = 1 << 20) long bodyLimitBytes,
+                           @Range(min = 1, max = Long.MAX_VALUE / 4) long amountRialsMax,
+                           @Range(min = 1, max = 10_000) int pageSizeDefault,
+                           @Range(min = 1, max = 10_000) int pageSizeMax) {
+        public Requests {
+            if (pageSizeDefault > pageSizeMax) {
+                throw new IllegalArgumentException("pageSizeDefault (" + pageSizeDefault + ") must be at most pageSizeMax ("
+                        + pageSizeMax + ")");
+            }
+        }
+    }
+
+    /** An external PostgreSQL (none: the embedded one) and the pool to it. */
+    public record Postgres(String url,
+                           @Range(min = 1, max = 256) int poolSize,
+                           @Range(min = 1, max = 1_000_000) int poolQueueMax) {
+        public Postgres {
+            url = blankToNull(url);
+            if (url != null) {
+                // A malformed URL, an unknown sslmode or an unreadable CA file fails the start, not the first query.
+                Database.connectOptions(url);
+            }
+        }
+    }
+
+    /**
+     * The bank (Zarinpal): where it is, our merchant id, the bound of each call, and its window: an unverified
+     * payment goes back to the card, and a verified one can no longer be reversed, this long after it was made.
+     */
+    public record Psp(String url, String merchantId,
+                      @Range(min = 100, max = 120_000) long timeoutMillis,
+                      @Range(min = 0, max = 10) int retriesMax,
+                      @Range(min = 1, max = 7 * DAY_SECONDS) long windowSeconds) {
+        public Psp {
+            if (merchantId == null || merchantId.length() != 36) {
+                throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
+            }
+        }
+    }
+
+    /** Idempotency keys: how long a claim is leased, how long an answer is kept, when to retry a busy key. */
+    public record Idempotency(@Range(min = 1000, max = HOUR_MILLIS) long leaseMillis,
+                              @Range(min = 24, max = 24 * 365) long retentionHours,
+                              @Range(min = 1, max = 60) int retryAfterSeconds) { }
+
+    /** Trip holds: their default lifetime and the sweeper that expires them. */
+    public record Holds(@Range(min = 1, max = 30 * DAY_SECONDS) long ttlSecondsDefault,
+                        @Range(min = 100, max = HOUR_MILLIS) long sweepIntervalMillis,
+                        @Range(min = 1, max = 100_000) int sweepBatchMax) { }
+
+    /** Top-ups: the grace before the sweeper asks the bank, and the sweeper's pace and leases. */
+    public record Topups(@Range(min = 0, max = DAY_SECONDS) long callbackGraceSeconds,
+                         @Range(min = 1, max = DAY_SECONDS) long createGraceSeconds,
+                         @Range(min = 100, max = HOUR_MILLIS) long sweepIntervalMillis,
+                         @Range(min = 1000, max = HOUR_MILLIS) long leaseMillis,
+                         @Range(min = 1, max = 10_000) int sweepBatchMax,
+                         @Range(min = 1, max = 64) int sweepConcurrency) { }
+
+    /** The rate limits of the bank's callback, by client address and in total, and the proxies trusted to name it. */
+    public record Callbacks(@Range(min = 1, max = 1_000_000) long addressRatePerSecond,
+                            @Range(min = 1, max = 1_000_000) long addressBurstRequests,
+                            @Range(min = 1, max = 1_000_000) long totalRatePerSecond,
+                            @Range(min = 1, max = 1_000_000) long totalBurstRequests,
+                            @Range(min = 1, max = 10_000_000) int addressesMax,
+                            List<String> trustedProxies) {
+        public Callbacks {
+            if (trustedProxies == null) {
+                throw new IllegalArgumentException("callbackTrustedProxies must be an array of IP addresses");
+            }
+            trustedProxies = List.copyOf(trustedProxies);
+            trustedProxyAddresses(trustedProxies);
+        }
+
+        /**
+         * The load balancers whose {@code X-Forwarded-For} names the callback's client: IP literals (a name would need
+         * a DNS lookup per request); none by default.
+         */
+        public Set<InetAddress> trustedProxyAddresses() {
+            return trustedProxyAddresses(trustedProxies);
+        }
+
+        private static Set<InetAddress> trustedProxyAddresses(List<String> proxies) {
+            Set<InetAddress> addresses = new HashSet<>();
+            for (String proxy : proxies) {
+                InetAddress address = ipLiteral(proxy);
+                if (address == null) {
+                    throw new IllegalArgumentException("callbackTrustedProxies: '" + proxy + "' is not an IP address");
+                }
+                addresses.add(address);
+            }
+            return addresses;
+        }
+    }
+
+    /** The node's periodic checks: idempotency retention, the ledger check, and when a payment counts as stuck. */
+    public record Checks(@Range(min = 1000, max = DAY_MILLIS) long housekeepingIntervalMillis,
+                         @Range(min = 1000, max = DAY_MILLIS) long checkIntervalMillis,
+                         @Range(min = 0, max = DAY_SECONDS) long stuckGraceSeconds) { }
+
+    /** The periodic reconciliation inside the gateway. */
+    public record Reconciliation(@Range(min = 1000, max = DAY_MILLIS) long intervalMillis,
+                                 @Range(min = 1, max = 24 * 365) long lookbackHours,
+                                 @Range(min = 1000, max = HOUR_MILLIS) long timeoutMillis) { }
+
+    /** The journal's sync policy and bounds; see {@link JournalSettings}. */
+    public record Journal(String sync,
+                          @Range(min = 1, max = 10_000) long syncIntervalMillis,
+                          @Range(min = 16, max = 1 << 24) int queueCapacity,
+                          @Range(min = 1, max = 3650) int retentionDays) {
+        public Journal {
+            if (!JournalSettings.SYNC_POLICIES.contains(sync)) {
+                throw new IllegalArgumentException("journalSync must be every, batch or none, got '" + sync + "'");
+            }
+        }
+    }
+
+    /** Payments recovery at start: the bound of one payment's step, and how many run at once. */
+    public record Recovery(@Range(min = 100, max = 600_000) long stepTimeoutMillis,
+                           @Range(min = 1, max = 100_000) int concurrency) { }
+
+    /** The ledger's batch writer: commands per batch, and commands waiting before new ones are refused. */
+    public record Ledger(@Range(min = 1, max = 10_000) int batchMax,
+                         @Range(min = 1, max = 1_000_000) int queueMax) { }
+
+    private final JsonObject json;
+    private final Node node;
+    private final Shutdown shutdown;
+    private final Http http;
+    private final Requests requests;
+    private final Postgres pg;
+    private final Psp psp;
+    private final Idempotency idempotency;
+    private final Holds holds;
+    private final Topups topups;
+    private final Callbacks callbacks;
+    private final Checks checks;
+    private final Reconciliation reconciliation;
+    private final Journal journalOptions;
+    private final Recovery recovery;
+    private final Ledger ledger;
+
+    private Settings(JsonObject json) {
+        this.json = json;
+        Binder binder = new Binder(json);
+        node = binder.bind("", Node.class);
+        shutdown = binder.bind("", Shutdown.class);
+        http = binder.bind("http", Http.class);
+        requests = binder.bind("", Requests.class);
+        pg = binder.bind("pg", Postgres.class);
+        psp = binder.bind("psp", Psp.class);
+        idempotency = binder.bind("idempotency", Idempotency.class);
+        holds = binder.bind("hold", Holds.class);
+        topups = binder.bind("topup", Topups.class);
+        callbacks = binder.bind("callback", Callbacks.class);
+        checks = binder.bind("", Checks.class);
+        reconciliation = binder.bind("reconcile", Reconciliation.class);
+        journalOptions = binder.bind("journal", Journal.class);
+        recovery = binder.bind("recovery", Recovery.class);
+        ledger = binder.bind("ledger", Ledger.class);
+        binder.refuseUnknownKeys();
+        requireLongerThanPspVerify();
+    }
+
     public static Settings load(Map<String, String> env, Map<String, Object> flags) {
         JsonObject json = readDefaults();
         Path file = Path.of(env.getOrDefault("TARAZ_CONFIG", "conf/taraz.json"));
@@ -65,7 +258,7 @@ public record Settings(JsonObject json) {
         ENVIRONMENT.forEach((variable, key) -> {
             String value = env.get(variable);
             if (value != null && !value.isBlank()) {
-                json.put(key, coerce(json.getValue(key), value, variable));
+                json.put(key, Binder.coerce(json.getValue(key), value, variable));
             }
         });
         flags.forEach((key, value) -> {
@@ -73,9 +266,7 @@ public record Settings(JsonObject json) {
                 json.put(key, value);
             }
         });
-        Settings settings = new Settings(json);
-        settings.validate();
-        return settings;
+        return new Settings(json);
     }
 
     public static Settings defaults() {
@@ -86,9 +277,7 @@ public record Settings(JsonObject json) {
     public Settings with(Map<String, Object> overrides) {
         JsonObject copy = json.copy();
         overrides.forEach(copy::put);
-        Settings settings = new Settings(copy);
-        settings.validate();
-        return settings;
+        return new Settings(copy);
     }
 
     private static JsonObject readDefaults() {
@@ -102,158 +291,68 @@ public record Settings(JsonObject json) {
         }
     }
 
-    private static Object coerce(Object current, String value, String variable) {
-        if (current instanceof Number) {
-            try {
-                return Long.parseLong(value.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(variable + " must be an integer, got '" + value + "'");
-            }
-        }
-        return value;
-    }
-
-    private void validate() {
-        requireRange("httpPort", 1, 65535);
-        requireRange("pgPoolSize", 1, 256);
-        requireRange("pgPoolQueueMax", 1, 1_000_000);
-        requireRange("drainTimeoutMillis", 0, 3_600_000);
-        requireRange("readinessGraceMillis", 0, 600_000);
-        requireRange("bodyLimitBytes", 256, 1 << 20);
-        requireRange("httpIdleTimeoutSeconds", 1, 3600);
-        requireRange("httpRequestHeadTimeoutMillis", 100, 600_000);
-        requireRange("httpRequestBodyTimeoutMillis", 100, 600_000);
-        requireRange("httpHeaderSizeMaxBytes", 1024, 1 << 20);
-        requireRange("httpConnectionsMax", 1, 1_000_000);
-        requireRange("amountRialsMax", 1, Long.MAX_VALUE / 4);
-        requireRange("pageSizeDefault", 1, longValue("pageSizeMax"));
-        requireRange("pageSizeMax", 1, 10_000);
-        requireRange("idempotencyLeaseMillis", 1000, 3_600_000);
-        requireRange("idempotencyRetentionHours", 24, 24 * 365);
-        requireRange("idempotencyRetryAfterSeconds", 1, 60);
-        requireRange("holdTtlSecondsDefault", 1, 30L * 24 * 3600);
-        requireRange("holdSweepIntervalMillis", 100, 3_600_000);
-        requireRange("holdSweepBatchMax", 1, 100_000);
-        requireRange("housekeepingIntervalMillis", 1000, 86_400_000);
-        requireRange("pspTimeoutMillis", 100, 120_000);
-        requireRange("pspRetriesMax", 0, 10);
-        requireRange("topupWindowSeconds", 1, 7 * 86_400);
-        requireRange("topupCallbackGraceSeconds", 0, 86_400);
-        requireRange("topupCreateGraceSeconds", 1, 86_400);
-        requireRange("topupSweepIntervalMillis", 100, 3_600_000);
-        requireRange("topupSweepBatchMax", 1, 10_000);
-        requireRange("topupLeaseMillis", 1000, 3_600_000);
-        requireRange("topupSweepConcurrency", 1, 64);
-        requireRange("callbackAddressRatePerSecond", 1, 1_000_000);
-        requireRange("callbackAddressBurstRequests", 1, 1_000_000);
-        requireRange("callbackTotalRatePerSecond", 1, 1_000_000);
-        requireRange("callbackTotalBurstRequests", 1, 1_000_000);
-        requireRange("callbackAddressesMax", 1, 10_000_000);
-        callbackTrustedProxies();
-        if (string("pspMerchantId") == null || string("pspMerchantId").length() != 36) {
-            throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
-        }
-        requireRange("checkIntervalMillis", 1000, 86_400_000);
-        requireRange("stuckGraceSeconds", 0, 86_400);
-        requireRange("reconcileIntervalMillis", 1000, 86_400_000);
-        requireRange("reconcileLookbackHours", 1, 24 * 365);
-        requireRange("reconcileTimeoutMillis", 1000, 3_600_000);
-        requireRange("journalSyncIntervalMillis", 1, 10_000);
-        requireRange("journalQueueCapacity", 16, 1 << 24);
-        requireRange("journalRetentionDays", 1, 3650);
-        requireRange("recoveryStepTimeoutMillis", 100, 600_000);
-        requireRange("recoveryConcurrency", 1, 100_000);
-        requireLongerThanPspVerify("recoveryStepTimeoutMillis");
-        requireRange("ledgerBatchMax", 1, 10_000);
-        requireRange("ledgerQueueMax", 1, 1_000_000);
-        String sync = string("journalSync");
-        if (!"every".equals(sync) && !"batch".equals(sync) && !"none".equals(sync)) {
-            throw new IllegalArgumentException("journalSync must be every, batch or none, got '" + sync + "'");
-        }
-        if (adminToken() != null) {
-            requireStrong("adminToken (TARAZ_ADMIN_TOKEN)", adminToken());
-        }
-        apiKeys().forEach(key -> requireStrong("each of apiKeys (TARAZ_API_KEYS)", key));
-        if (string("dataDir") == null) {
-            throw new IllegalArgumentException("dataDir must be set");
-        }
-        if (pgUrl() != null) {
-            // A malformed URL, an unknown sslmode or an unreadable CA file fails the start, not the first query.
-            Database.connectOptions(pgUrl());
-        }
-    }
-
     /**
      * A step that may wait on a PSP verify (with its retries) must outlast it, or it gives up on a payment the bank
      * is still answering for: recovery would leave every such top-up to the sweeper.
      */
-    private void requireLongerThanPspVerify(String key) {
-        long verifyMillisMax = ZarinpalPsp.retriedCallMillisMax(longValue("pspTimeoutMillis"), intValue("pspRetriesMax"));
-        if (longValue(key) <= verifyMillisMax) {
-            throw new IllegalArgumentException(key + " (" + longValue(key) + ") must be longer than the PSP's worst verify, "
+    private void requireLongerThanPspVerify() {
+        long verifyMillisMax = ZarinpalPsp.retriedCallMillisMax(psp.timeoutMillis(), psp.retriesMax());
+        long step = recovery.stepTimeoutMillis();
+        if (step <= verifyMillisMax) {
+            throw new IllegalArgumentException("recoveryStepTimeoutMillis (" + step + ") must be longer than the PSP's worst verify, "
                     + verifyMillisMax + " ms: (pspRetriesMax + 1) x 2 x pspTimeoutMillis (connect, then answer) plus the backoffs, "
-                    + "with pspTimeoutMillis "
-                    + longValue("pspTimeoutMillis") + " and pspRetriesMax " + longValue("pspRetriesMax"));
+                    + "with pspTimeoutMillis " + psp.timeoutMillis() + " and pspRetriesMax " + psp.retriesMax());
         }
     }
 
-    private void requireRange(String key, long min, long max) {
-        Object value = json.getValue(key);
-        if (!(value instanceof Number number) || number.doubleValue() != number.longValue()) {
-            throw new IllegalArgumentException(key + " must be an integer, got " + value);
-        }
-        long v = number.longValue();
-        if (v < min || v > max) {
-            throw new IllegalArgumentException(key + " must be in [" + min + ", " + max + "], got " + v);
-        }
-    }
+    public Node node() { return node; }
+    public Shutdown shutdown() { return shutdown; }
+    public Http http() { return http; }
+    public Requests requests() { return requests; }
+    public Postgres pg() { return pg; }
+    public Psp psp() { return psp; }
+    public Idempotency idempotency() { return idempotency; }
+    public Holds holds() { return holds; }
+    public Topups topups() { return topups; }
+    public Callbacks callbacks() { return callbacks; }
+    public Checks checks() { return checks; }
+    public Reconciliation reconciliation() { return reconciliation; }
+    public Recovery recovery() { return recovery; }
+    public Ledger ledger() { return ledger; }
 
-    public String string(String key) {
-        Object value = json.getValue(key);
-        return value == null ? null : value.toString();
-    }
-
-    public long longValue(String key) {
-        return ((Number) json.getValue(key)).longValue();
-    }
-
-    public int intValue(String key) {
-        return Math.toIntExact(longValue(key));
-    }
-
-    public int httpPort() { return intValue("httpPort"); }
-    public Path dataDir() { return Path.of(string("dataDir")).toAbsolutePath().normalize(); }
+    public int httpPort() { return http.port(); }
+    public Path dataDir() { return Path.of(node.dataDir()).toAbsolutePath().normalize(); }
     public Path journalDir() { return dataDir().resolve("journal"); }
     public Path postgresDir() { return dataDir().resolve("postgres"); }
-    public String pgUrl() { return blankToNull(string("pgUrl")); }
-    public String pspUrl() { return string("pspUrl"); }
-    public String adminToken() { return blankToNull(string("adminToken")); }
+    public String pgUrl() { return pg.url(); }
+    public String adminToken() { return blankToNull(node.adminToken()); }
     /** The configured API keys (comma-separated); empty when none are, and one is generated. */
-    public List<String> apiKeys() {
-        String keys = blankToNull(string("apiKeys"));
-        return keys == null ? List.of() : Arrays.stream(keys.split(",", -1)).map(String::strip).toList();
+    public List<String> apiKeys() { return keys(node.apiKeys()); }
+    public String failpoints() { return blankToNull(node.failpoints()); }
+
+    /** The journal under the data directory, opened as the journal settings say. */
+    public JournalSettings journal() {
+        return new JournalSettings(journalDir(), journalOptions.sync(), journalOptions.syncIntervalMillis(),
+                journalOptions.queueCapacity(), journalOptions.retentionDays());
     }
-    public String failpoints() { return blankToNull(string("failpoints")); }
-    public long amountRialsMax() { return longValue("amountRialsMax"); }
+
+    public String publicUrl(int boundPort) {
+        String url = blankToNull(node.publicUrl());
+        return url != null ? url : "http://127.0.0.1:" + boundPort;
+    }
 
     /**
-     * The load balancers whose {@code X-Forwarded-For} names the callback's client: IP literals
-     * (a name would need a DNS lookup per request); none by default.
+     * The node's name in the journal and in idempotency claims: configured, else host name and
+     * HTTP port, which stays the same across restarts of one replica (a StatefulSet pod keeps
+     * its host name), so a restarted node can recognise its own orphaned claims.
      */
-    public Set<InetAddress> callbackTrustedProxies() {
-        Object value = json.getValue("callbackTrustedProxies");
-        if (!(value instanceof JsonArray array)) {
-            throw new IllegalArgumentException("callbackTrustedProxies must be an array of IP addresses, got " + value);
+    public String nodeId() {
+        String id = blankToNull(node.nodeId());
+        if (id != null) {
+            return id;
         }
-        Set<InetAddress> proxies = new HashSet<>();
-        for (Object proxy : array) {
-            InetAddress address = proxy instanceof String text ? ipLiteral(text) : null;
-            if (address == null) {
-                throw new IllegalArgumentException("callbackTrustedProxies: '" + proxy + "' is not an IP address");
-            }
-            proxies.add(address);
-        }
-        return proxies;
+        String host = System.getenv().getOrDefault("HOSTNAME", "localhost");
+        return host + ":" + httpPort();
     }
 
     /**
@@ -272,23 +371,9 @@ public record Settings(JsonObject json) {
         }
     }
 
-    public String publicUrl(int boundPort) {
-        String url = blankToNull(string("publicUrl"));
-        return url != null ? url : "http://127.0.0.1:" + boundPort;
-    }
-
-    /**
-     * The node's name in the journal and in idempotency claims: configured, else host name and
-     * HTTP port, which stays the same across restarts of one replica (a StatefulSet pod keeps
-     * its host name), so a restarted node can recognise its own orphaned claims.
-     */
-    public String nodeId() {
-        String id = blankToNull(string("nodeId"));
-        if (id != null) {
-            return id;
-        }
-        String host = System.getenv().getOrDefault("HOSTNAME", "localhost");
-        return host + ":" + httpPort();
+    private static List<String> keys(String list) {
+        String keys = blankToNull(list);
+        return keys == null ? List.of() : Arrays.stream(keys.split(",", -1)).map(String::strip).toList();
     }
 
     private static String blankToNull(String s) {

@@ -85,7 +85,7 @@ public final class Api {
         this.metrics = metrics;
         this.readiness = readiness;
         this.readyChecks = readyChecks;
-        this.callbackLimiter = CallbackLimiter.from(settings);
+        this.callbackLimiter = CallbackLimiter.from(settings.callbacks());
     }
 
     public Router router(Vertx vertx) {
@@ -105,7 +105,7 @@ public final class Api {
         // Method-less routes: a method-specific route on /v1/* would turn every unknown /v1 path into a 405.
         router.route("/v1/*").handler(this::requireJsonContent);
         router.route("/v1/*").handler(BodyHandler.create(false)
-                .setBodyLimit(settings.longValue("bodyLimitBytes")));
+                .setBodyLimit(settings.requests().bodyLimitBytes()));
 
         router.post("/v1/wallets").handler(ctx -> money(ctx, "openWallet", true, false, this::openWallet));
         router.get("/v1/wallets/:walletId").handler(ctx -> read(ctx, this::getWallet));
@@ -231,10 +231,10 @@ public final class Api {
 
     private LedgerStep adjust(RoutingContext ctx, JsonObject body) {
         long amountRials = body.getLong("amount");
-        long maxRials = settings.amountRialsMax();
+        long maxRials = settings.requests().amountRialsMax();
         if (amountRials == 0 || amountRials > maxRials || amountRials < -maxRials) {
             throw Failure.badRequest("invalid_amount", "amount must be a non-zero integer number of Rials within ±"
-                    + settings.amountRialsMax() + ", got " + amountRials);
+                    + settings.requests().amountRialsMax() + ", got " + amountRials);
         }
         String adjustmentId = "adj_" + DigestUtils.sha256Hex(ctx.request().getHeader("Idempotency-Key")).substring(0, 32);
         return idem -> adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
@@ -316,7 +316,7 @@ public final class Api {
                         metrics.payment(flow, result.failure() == null ? "ok" : result.failure().code().apiName());
                     }
                     if (result.failure() != null && result.failure().code() == ErrorCode.REQUEST_IN_PROGRESS) {
-                        ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
+                        ctx.response().putHeader("Retry-After", String.valueOf(settings.idempotency().retryAfterSeconds()));
                     }
                     send(ctx, answer.status(), answer.body(), answer.replayed());
                 })
@@ -381,7 +381,7 @@ public final class Api {
                         return Future.succeededFuture();
                     }
                     if (begin instanceof IdempotencyStore.InProgress) {
-                        ctx.response().putHeader("Retry-After", settings.string("idempotencyRetryAfterSeconds"));
+                        ctx.response().putHeader("Retry-After", String.valueOf(settings.idempotency().retryAfterSeconds()));
                         error(ctx, Failure.of(DomainError.requestInProgress()));
                         return Future.succeededFuture();
                     }
@@ -500,7 +500,7 @@ public final class Api {
             error(ctx, new Failure(503, "service_unavailable", "the gateway is busy or a dependency is unavailable; retry shortly"));
         } else if (ctx.statusCode() == 413) {
             error(ctx, new Failure(413, "payload_too_large", "the body is larger than "
-                    + settings.longValue("bodyLimitBytes") + " bytes"));
+                    + settings.requests().bodyLimitBytes() + " bytes"));
         } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500 && cause == null) {
             error(ctx, new Failure(ctx.statusCode(), "bad_request", "the request was refused"));
         } else {
@@ -546,9 +546,9 @@ public final class Api {
     private int limit(RoutingContext ctx) {
         String value = ctx.request().getParam("limit");
         if (value == null) {
-            return settings.intValue("pageSizeDefault");
+            return settings.requests().pageSizeDefault();
         }
-        int max = settings.intValue("pageSizeMax");
+        int max = settings.requests().pageSizeMax();
         try {
             int limit = Integer.parseInt(value);
             if (limit >= 1 && limit <= max) {

@@ -54,12 +54,10 @@ final class CallbackLimiter {
         };
     }
 
-    static CallbackLimiter from(Settings settings) {
-        return new CallbackLimiter(settings.longValue("callbackAddressRatePerSecond"),
-                settings.longValue("callbackAddressBurstRequests"), settings.longValue("callbackTotalRatePerSecond"),
-                settings.longValue("callbackTotalBurstRequests"), settings.intValue("callbackAddressesMax"),
-                settings.callbackTrustedProxies(),
-                System::nanoTime);
+    static CallbackLimiter from(Settings.Callbacks settings) {
+        return new CallbackLimiter(settings.addressRatePerSecond(), settings.addressBurstRequests(),
+                settings.totalRatePerSecond(), settings.totalBurstRequests(), settings.addressesMax(),
+                settings.trustedProxyAddresses(), System::nanoTime);
     }
 
     /**

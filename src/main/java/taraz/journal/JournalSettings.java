@@ -30,9 +30,4 @@ public record JournalSettings(Path dir, String syncPolicy, long syncIntervalMill
             throw new IllegalArgumentException("journal retentionDays must be > 0, got " + retentionDays);
         }
     }
-
-    /** The defaults of conf/taraz.json. */
-    public static JournalSettings defaults(Path dir) {
-        return new JournalSettings(dir, "every", 10, 65_536, 30);
-    }
 }

@@ -12,6 +12,13 @@ import java.util.List;
  */
 public interface Psp {
 
+    /**
+     * Zarinpal's window, 30 minutes: an unverified payment goes back to the card, and a verified one can no longer be
+     * reversed, this long after it was made. The setting {@code pspWindowSeconds} and the simulator's fault of that
+     * name default to it.
+     */
+    long WINDOW_SECONDS = 1800;
+
     /** The gateway's name as stored on a top-up. */
     String name();
 

@@ -44,7 +44,6 @@ public final class PspSimulator {
     static final int AUTHORITY_RANDOM_LENGTH = 35;
     static final int PAYMENTS_MAX = 1_000_000;
     static final int UNVERIFIED_MAX = 100;
-    static final Duration REVERSE_WINDOW = Duration.ofMinutes(30);
     static final long CALLBACK_TIMEOUT_MILLIS = 10_000;
     /** A "timed out" request is held this long and then its connection closed, as a dead bank would. */
     static final long HOLD_MILLIS = 60_000;
@@ -275,8 +274,9 @@ public final class PspSimulator {
                 return unknownAuthority();
             }
             Instant now = Instant.now();
+            Long window = faults.pspWindowSeconds();
             boolean allowed = (p.status == Status.PAID || p.status == Status.VERIFIED)
-                    && now.isBefore(p.paidAt.plus(REVERSE_WINDOW));
+                    && (window == null || now.isBefore(p.paidAt.plusSeconds(window)));
             if (!allowed) {
                 return Future.succeededFuture(error(-63, "reverse not allowed"));
             }
@@ -412,7 +412,7 @@ public final class PspSimulator {
     /** The payment, with the bank's auto-reverse applied (and persisted) first; null if unknown. */
     private Future<SimPayment> load(String authority) {
         SimPayment p = authority == null ? null : payments.get(authority);
-        if (p == null || !p.autoReverse(faults.autoReverseSeconds(), Instant.now())) {
+        if (p == null || !p.autoReverse(faults.pspWindowSeconds(), Instant.now())) {
             return Future.succeededFuture(p);
         }
         return save(p).map(p);
@@ -422,7 +422,7 @@ public final class PspSimulator {
         Instant now = Instant.now();
         List<Future<Void>> saves = new ArrayList<>();
         for (SimPayment p : payments.values()) {
-            if (p.autoReverse(faults.autoReverseSeconds(), now)) {
+            if (p.autoReverse(faults.pspWindowSeconds(), now)) {
                 saves.add(save(p));
             }
         }

@@ -1,30 +1,31 @@
 package taraz.pspsim;
 
 import io.vertx.core.json.JsonObject;
+import taraz.psp.Psp;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Fault settings of the simulator, replaced as a whole by {@code POST /sim/faults}. Absent fields take their defaults;
- * {@code autoReverseSeconds: null} means the bank never reverses an unverified payment.
+ * {@code pspWindowSeconds} is the bank's window, the gateway's setting of the same name: past it an unverified payment
+ * goes back to the card and a verified one can no longer be reversed; {@code null} means the window never closes.
  */
 record SimFaults(long latencyMillis, double errorRate, double timeoutRate, double lostAnswerRate, Map<String, EndpointFaults> endpoints,
-                 double lostCallbackRate, int duplicateCallbacks, long callbackDelayMillis, Long autoReverseSeconds) {
+                 double lostCallbackRate, int duplicateCallbacks, long callbackDelayMillis, Long pspWindowSeconds) {
 
-    /** Zarinpal's own default window for returning an unverified payment. */
-    static final long AUTO_REVERSE_SECONDS_DEFAULT = 1800;
+    static final long WINDOW_SECONDS_DEFAULT = Psp.WINDOW_SECONDS;
     static final int DUPLICATE_CALLBACKS_MAX = 10;
     /** Bounds keep a typo from holding requests for hours. */
     static final long LATENCY_MILLIS_MAX = 120_000;
     static final long CALLBACK_DELAY_MILLIS_MAX = 600_000;
-    static final long AUTO_REVERSE_SECONDS_MAX = 30L * 24 * 3600;
+    static final long WINDOW_SECONDS_MAX = 30L * 24 * 3600;
     static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse");
     private static final Set<String> FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate", "endpoints",
-            "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "autoReverseSeconds");
+            "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "pspWindowSeconds");
     private static final Set<String> ENDPOINT_FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate");
 
-    static final SimFaults DEFAULTS = new SimFaults(0, 0.0, 0.0, 0.0, Map.of(), 0.0, 1, 0, AUTO_REVERSE_SECONDS_DEFAULT);
+    static final SimFaults DEFAULTS = new SimFaults(0, 0.0, 0.0, 0.0, Map.of(), 0.0, 1, 0, WINDOW_SECONDS_DEFAULT);
 
     /** Per-endpoint overrides; a null field falls back to the global setting. */
     record EndpointFaults(Long latencyMillis, Double errorRate, Double timeoutRate, Double lostAnswerRate) {
@@ -69,10 +70,10 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
                     o.containsKey("timeoutRate") ? rate(o, "timeoutRate") : null,
                     o.containsKey("lostAnswerRate") ? rate(o, "lostAnswerRate") : null));
         }
-        Long autoReverseSeconds = AUTO_REVERSE_SECONDS_DEFAULT;
-        if (json.containsKey("autoReverseSeconds")) {
-            autoReverseSeconds = json.getValue("autoReverseSeconds") == null
-                    ? null : millis(json, "autoReverseSeconds", AUTO_REVERSE_SECONDS_MAX);
+        Long pspWindowSeconds = WINDOW_SECONDS_DEFAULT;
+        if (json.containsKey("pspWindowSeconds")) {
+            pspWindowSeconds = json.getValue("pspWindowSeconds") == null
+                    ? null : millis(json, "pspWindowSeconds", WINDOW_SECONDS_MAX);
         }
         long duplicates = json.containsKey("duplicateCallbacks") ? integer(json, "duplicateCallbacks") : 1;
         if (duplicates < 1 || duplicates > DUPLICATE_CALLBACKS_MAX) {
@@ -87,7 +88,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
                 json.containsKey("lostCallbackRate") ? rate(json, "lostCallbackRate") : 0.0,
                 (int) duplicates,
                 json.containsKey("callbackDelayMillis") ? millis(json, "callbackDelayMillis", CALLBACK_DELAY_MILLIS_MAX) : 0,
-                autoReverseSeconds);
+                pspWindowSeconds);
     }
 
     JsonObject toJson() {
@@ -117,7 +118,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
                 .put("lostCallbackRate", lostCallbackRate)
                 .put("duplicateCallbacks", duplicateCallbacks)
                 .put("callbackDelayMillis", callbackDelayMillis)
-                .put("autoReverseSeconds", autoReverseSeconds);
+                .put("pspWindowSeconds", pspWindowSeconds);
     }
 
     /** Unknown fields are rejected so a misspelt fault is an error, not a silently healthy simulator. */

@@ -34,11 +34,11 @@ final class SimPayment {
      * The bank hands an unverified payment back to the cardholder once its window passes; applied lazily
      * on every read so no timer is needed. Returns whether the payment changed (and so must be persisted).
      */
-    boolean autoReverse(Long autoReverseSeconds, Instant now) {
-        if (status != Status.PAID || autoReverseSeconds == null) {
+    boolean autoReverse(Long pspWindowSeconds, Instant now) {
+        if (status != Status.PAID || pspWindowSeconds == null) {
             return false;
         }
-        Instant deadline = paidAt.plusSeconds(autoReverseSeconds);
+        Instant deadline = paidAt.plusSeconds(pspWindowSeconds);
         if (now.isBefore(deadline)) {
             return false;
         }

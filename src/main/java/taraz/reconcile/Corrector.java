@@ -55,6 +55,8 @@ public final class Corrector {
     private final TripService trips;
     private final Psp psp;
     private final Rules rules;
+    /** The bank reverses a payment only this soon after it was made. */
+    private final long pspWindowSeconds;
     private final String runId;
     private final Failpoints failpoints;
     private final boolean pspOffline;
@@ -65,7 +67,8 @@ public final class Corrector {
      * run can have reached it. {@code trustSettlement}: a settlement row the bank cannot confirm
      * is credited all the same ({@code --trust-settlement}).
      */
-    public Corrector(Vertx vertx, Pool pool, Ledger ledger, BatchWriter writer, TopupService topups, TripService trips, Psp psp, Rules rules, String runId,
+    public Corrector(Vertx vertx, Pool pool, Ledger ledger, BatchWriter writer, TopupService topups, TripService trips, Psp psp, Rules rules,
+                     long pspWindowSeconds, String runId,
                      Failpoints failpoints, boolean pspOffline, boolean trustSettlement) {
         this.vertx = vertx;
         this.pool = pool;
@@ -75,6 +78,7 @@ public final class Corrector {
         this.trips = trips;
         this.psp = psp;
         this.rules = rules;
+        this.pspWindowSeconds = pspWindowSeconds;
         this.runId = runId;
         this.failpoints = failpoints;
         this.pspOffline = pspOffline;
@@ -247,7 +251,7 @@ public final class Corrector {
     private boolean inWindow(Plan.Reverse plan, long shiftMillis) {
         String paidAt = plan.paidAt();
         return paidAt != null && OffsetDateTime.parse(paidAt).isAfter(OffsetDateTime.now()
-                .minusSeconds(rules.reverseWindowSeconds()).plusNanos(shiftMillis * 1_000_000));
+                .minusSeconds(pspWindowSeconds).plusNanos(shiftMillis * 1_000_000));
     }
 
     /** Takes the finding's claim: the number of runs that have taken it, this one included, or 0 when it is not to be had. */

@@ -48,15 +48,15 @@ public final class Detector {
 
     private final Connection db;
     private final Rules rules;
-    private final long topupWindowSeconds;
+    private final long pspWindowSeconds;
     private final Sink sink;
     private final Map<Kind, Long> counts = new TreeMap<>();
     private final Map<String, Double> timings = new LinkedHashMap<>();
 
-    public Detector(Connection db, Rules rules, long topupWindowSeconds, Sink sink) throws SQLException {
+    public Detector(Connection db, Rules rules, long pspWindowSeconds, Sink sink) throws SQLException {
         this.db = db;
         this.rules = rules;
-        this.topupWindowSeconds = topupWindowSeconds;
+        this.pspWindowSeconds = pspWindowSeconds;
         this.sink = sink;
         if (db.getAutoCommit() || db.getTransactionIsolation() != Connection.TRANSACTION_REPEATABLE_READ) {
             throw new IllegalArgumentException("the detector needs a connection in a REPEATABLE READ transaction");
@@ -452,7 +452,7 @@ public final class Detector {
                     new Plan.Manual());
         }
         if (credited == 0 && expected == t.amount()) {
-            boolean inWindow = t.createdAt().isAfter(now.minusSeconds(topupWindowSeconds));
+            boolean inWindow = t.createdAt().isAfter(now.minusSeconds(pspWindowSeconds));
             boolean bankVerified = t.matched() || t.state() == Topup.State.VERIFIED;
             return Finding.ofPayment(Kind.PAID_NOT_CREDITED, Finding.TOPUP, t.id(), t.wallet(), t.amount(),
                     name + ": paid at the bank according to " + evidence + ", but the wallet was never credited.",

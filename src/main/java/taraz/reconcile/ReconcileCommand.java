@@ -65,8 +65,10 @@ public final class ReconcileCommand implements Callable<Integer> {
     boolean apply;
     @Option(names = "--report-dir", paramLabel = "DIR", description = "write findings.json, findings.csv, support-cases.csv here")
     Path reportDir;
-    @Option(names = "--rules", paramLabel = "FILE", description = "the rule set (default: conf/reconcile.json, else the jar's)")
+    @Option(names = "--rules", paramLabel = "FILE", description = "rules over the jar's defaults (default: conf/reconcile.json if present)")
     Path rulesFile;
+    @Option(names = "--config", paramLabel = "FILE", description = "the settings file (TARAZ_CONFIG; default conf/taraz.json if present)")
+    Path configFile;
     @Option(names = "--offline", description = "do not call the PSP's API (inquiry, unVerified, reverse)")
     boolean offline;
     @Option(names = "--trust-settlement", description = "credit a settled payment of a top-up closed as not paid even when "
@@ -100,7 +102,11 @@ public final class ReconcileCommand implements Callable<Integer> {
         flags.put("dataDir", dataDir);
         flags.put("pgUrl", pgUrl);
         flags.put("pspUrl", pspUrl);
-        Settings settings = Settings.load(System.getenv(), flags);
+        Map<String, String> env = new HashMap<>(System.getenv());
+        if (configFile != null) {
+            env.put("TARAZ_CONFIG", configFile.toString());
+        }
+        Settings settings = Settings.load(env, flags);
         Rules rules = Rules.load(rulesFile);
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").format(ZonedDateTime.now(ZoneOffset.UTC))
                 + "-" + ProcessHandle.current().pid();
@@ -149,7 +155,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         PreparedStatement insert = db.prepareStatement("INSERT INTO findings (kind, finding_key, flow, payment_id, wallet_id, "
                 + "amount, story, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         int[] pending = {0};
-        Detector detector = new Detector(db, rules, settings.longValue("topupWindowSeconds"), f -> {
+        Detector detector = new Detector(db, rules, settings.psp().windowSeconds(), f -> {
             insert.setString(1, f.kind().apiName());
             insert.setString(2, f.key());
             insert.setString(3, f.flow());
@@ -165,13 +171,13 @@ public final class ReconcileCommand implements Callable<Integer> {
             }
         });
 
-        Detector.Loaded loaded = detector.load(settlements, settings.amountRialsMax(), LocalDate.now(ZoneOffset.UTC));
+        Detector.Loaded loaded = detector.load(settlements, settings.requests().amountRialsMax(), LocalDate.now(ZoneOffset.UTC));
         Map<String, Integer> matched = detector.match();
         run.put("settlement", new JsonObject().put("files", new JsonArray(settlements.stream().map(Path::toString).toList()))
                 .put("rows", loaded.rows()).put("days", new JsonArray(loaded.days().keySet().stream().map(LocalDate::toString).toList()))
                 .put("matched", new JsonObject(new LinkedHashMap<>(matched))));
 
-        Psp psp = offline ? new OfflinePsp() : new ZarinpalPsp(vertx, settings.pspUrl(), settings.string("pspMerchantId"),
+        Psp psp = offline ? new OfflinePsp() : new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
                 rules.pspTimeoutMillis(), 0, new SimpleMeterRegistry());
         List<String> unverified = List.of();
         String pspNote;
@@ -223,7 +229,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(url))
                 .using(vertx).build();
         String node = "reconcile-" + ProcessHandle.current().pid();
-        Journal journal = Journal.open(Flows.journalSettings(settings), new SimpleMeterRegistry());
+        Journal journal = Journal.open(settings.journal(), new SimpleMeterRegistry());
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
         Flows flows = Flows.wire(vertx, settings, url, pool, journal, failpoints, node, psp, new Inflight(),
                 new SimpleMeterRegistry());
@@ -231,7 +237,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         try {
             Corrector.await(writer.start(), STEP_TIMEOUT_MILLIS);
             Corrector corrector = new Corrector(vertx, pool, flows.ledger(), writer, flows.topups(), flows.trips(), psp, rules,
-                    runId, failpoints, offline, trustSettlement);
+                    settings.psp().windowSeconds(), runId, failpoints, offline, trustSettlement);
             try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
                     + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");
                  PreparedStatement update = db.prepareStatement("UPDATE findings SET status = ?, done = ? WHERE seq = ?")) {

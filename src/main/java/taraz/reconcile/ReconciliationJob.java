@@ -32,17 +32,17 @@ public final class ReconciliationJob {
     private final Vertx vertx;
     private final String pgUrl;
     private final Rules rules;
-    private final long topupWindowSeconds;
+    private final long pspWindowSeconds;
     private final long lookbackHours;
     private final long timeoutMillis;
     private final Metrics metrics;
 
-    public ReconciliationJob(Vertx vertx, String pgUrl, Rules rules, long topupWindowSeconds, long lookbackHours,
+    public ReconciliationJob(Vertx vertx, String pgUrl, Rules rules, long pspWindowSeconds, long lookbackHours,
                              long timeoutMillis, Metrics metrics) {
         this.vertx = vertx;
         this.pgUrl = pgUrl;
         this.rules = rules;
-        this.topupWindowSeconds = topupWindowSeconds;
+        this.pspWindowSeconds = pspWindowSeconds;
         this.lookbackHours = lookbackHours;
         this.timeoutMillis = timeoutMillis;
         this.metrics = metrics;
@@ -69,7 +69,7 @@ public final class ReconciliationJob {
             try (Statement s = db.createStatement()) {
                 s.execute("SET LOCAL statement_timeout = " + timeoutMillis);
             }
-            Detector detector = new Detector(db, rules, topupWindowSeconds, finding -> { });
+            Detector detector = new Detector(db, rules, pspWindowSeconds, finding -> { });
             detector.detect(OffsetDateTime.now().minusHours(lookbackHours), List.of());
             db.rollback();
             Map<String, Long> counts = new LinkedHashMap<>();

@@ -71,14 +71,14 @@ public final class TopupService {
     private final String node;
     private final Psp psp;
     private final String callbackUrl;
-    private final long windowSeconds;
+    private final long pspWindowSeconds;
     private final long createGraceSeconds;
     private final Inflight inflight;
     /** Top-ups being driven by this node: concurrent callers of one top-up share one run. */
     private final Map<String, Run> running = new ConcurrentHashMap<>();
 
     public TopupService(Pool pool, Ledger ledger, BatchWriter writer, Journal journal, Failpoints failpoints, String node, Psp psp,
-                        String callbackUrl, long windowSeconds, long createGraceSeconds, long leaseMillis,
+                        String callbackUrl, long pspWindowSeconds, long createGraceSeconds, long leaseMillis,
                         Inflight inflight) {
         this.inflight = inflight;
         this.store = new TopupStore(pool, node, leaseMillis);
@@ -89,7 +89,7 @@ public final class TopupService {
         this.node = node;
         this.psp = psp;
         this.callbackUrl = callbackUrl;
-        this.windowSeconds = windowSeconds;
+        this.pspWindowSeconds = pspWindowSeconds;
         this.createGraceSeconds = createGraceSeconds;
     }
 
@@ -280,7 +280,7 @@ public final class TopupService {
             case PAID, VERIFIED -> verify(topup, attempt);
             case REVERSED -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, Columns.NONE);
             case FAILED -> transition(topup, State.FAILED, failCause, attempt, Columns.NONE);
-            case IN_BANK -> olderThan(topup.createdAt(), windowSeconds)
+            case IN_BANK -> olderThan(topup.createdAt(), pspWindowSeconds)
                     ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, Columns.NONE)
                     : topup.state() == State.REQUESTED ? Future.succeededFuture(topup)
                     : transition(topup, State.REQUESTED, "not_paid_yet", attempt, Columns.NONE);
@@ -314,7 +314,7 @@ public final class TopupService {
     /** The PSP did not answer the verify: inside the window the sweeper retries; past it, inquiry settles it. */
     private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt) {
         LOG.warn("txn={} flow=topup verify got no answer from the PSP ({}); retried later", topup.topupId(), cause.toString());
-        if (!olderThan(topup.createdAt(), windowSeconds)) {
+        if (!olderThan(topup.createdAt(), pspWindowSeconds)) {
             return Future.succeededFuture(topup);
         }
         return psp.inquiry(topup.authority()).transform(asked -> asked.failed() || asked.result().paid()
@@ -408,7 +408,7 @@ public final class TopupService {
 
     /** Top-ups open past the bank's window by more than {@code graceSeconds}: ones nothing finished. */
     public Future<Metrics.Stuck> stuck(long graceSeconds) {
-        return store.stuck(graceSeconds + windowSeconds);
+        return store.stuck(graceSeconds + pspWindowSeconds);
     }
 
     /**

@@ -7,7 +7,6 @@ import taraz.config.Settings;
 import taraz.db.Database;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Journal;
-import taraz.journal.JournalSettings;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
 import taraz.journal.Inflight;
@@ -21,25 +20,18 @@ import taraz.trip.TripService;
  */
 public record Flows(Ledger ledger, BatchWriter writer, TripService trips, TopupService topups) {
 
-    /** The journal's settings from the process settings. */
-    public static JournalSettings journalSettings(Settings settings) {
-        return new JournalSettings(settings.journalDir(), settings.string("journalSync"),
-                settings.longValue("journalSyncIntervalMillis"), settings.intValue("journalQueueCapacity"),
-                settings.intValue("journalRetentionDays"));
-    }
-
     /** The writer is made, not started: its owner starts it before the first ledger command and closes it. */
     public static Flows wire(Vertx vertx, Settings settings, String pgUrl, Pool pool, Journal journal, Failpoints failpoints,
                              String node, Psp psp, Inflight steps, MeterRegistry registry) {
         Ledger ledger = new Ledger(pool);
         BatchWriter writer = new BatchWriter(vertx, Database.connectOptions(pgUrl), failpoints, node,
-                settings.intValue("ledgerBatchMax"), settings.intValue("ledgerQueueMax"), registry);
+                settings.ledger().batchMax(), settings.ledger().queueMax(), registry);
         TripService trips = new TripService(pool, ledger, writer, journal, failpoints, node,
-                settings.longValue("holdTtlSecondsDefault"), steps);
+                settings.holds().ttlSecondsDefault(), steps);
         TopupService topups = new TopupService(pool, ledger, writer, journal, failpoints, node, psp,
                 settings.publicUrl(settings.httpPort()) + "/v1/psp/zarinpal/callback",
-                settings.longValue("topupWindowSeconds"), settings.longValue("topupCreateGraceSeconds"),
-                settings.longValue("topupLeaseMillis"), steps);
+                settings.psp().windowSeconds(), settings.topups().createGraceSeconds(),
+                settings.topups().leaseMillis(), steps);
         return new Flows(ledger, writer, trips, topups);
     }
 }

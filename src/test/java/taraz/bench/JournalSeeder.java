@@ -4,11 +4,12 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.json.JsonObject;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
-import taraz.journal.JournalSettings;
+import taraz.config.Settings;
 import taraz.ledger.AccountKind;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Appends N trip settlements that were announced (SETTLING, PENDING) and never finished to the
@@ -23,7 +24,8 @@ public final class JournalSeeder {
         int total = Integer.parseInt(args[1]);
         String driver = args[2];
         List<String> passengers = List.of(args).subList(3, args.length);
-        try (Journal journal = Journal.open(JournalSettings.defaults(dataDir.resolve("journal")), new SimpleMeterRegistry())) {
+        try (Journal journal = Journal.open(Settings.defaults().with(Map.of("dataDir", dataDir.toString())).journal(),
+                new SimpleMeterRegistry())) {
             for (int i = 0; i < total; i++) {
                 String passenger = passengers.get(i % passengers.size());
                 JsonObject data = new JsonObject().put("op", "settle").put("passengerWalletId", passenger)

@@ -21,8 +21,8 @@ class SettingsLimitsTest {
     @Test
     void theDefaultRecoveryStepOutlastsTheDefaultWorstVerify() {
         Settings settings = Settings.defaults();
-        assertTrue(settings.longValue("recoveryStepTimeoutMillis") > ZarinpalPsp.retriedCallMillisMax(
-                settings.longValue("pspTimeoutMillis"), settings.intValue("pspRetriesMax")));
+        assertTrue(settings.recovery().stepTimeoutMillis() > ZarinpalPsp.retriedCallMillisMax(
+                settings.psp().timeoutMillis(), settings.psp().retriesMax()));
     }
 
     @Test
@@ -39,6 +39,6 @@ class SettingsLimitsTest {
         IllegalArgumentException retries = assertThrows(IllegalArgumentException.class,
                 () -> defaults.with(Map.of("pspRetriesMax", 5)));
         assertTrue(retries.getMessage().startsWith("recoveryStepTimeoutMillis (40000) must be longer"), retries.getMessage());
-        assertEquals(30_601, defaults.with(Map.of("recoveryStepTimeoutMillis", 30_601)).longValue("recoveryStepTimeoutMillis"));
+        assertEquals(30_601, defaults.with(Map.of("recoveryStepTimeoutMillis", 30_601)).recovery().stepTimeoutMillis());
     }
 }

@@ -103,6 +103,6 @@ class CallbackLimiterTest {
                     bad.toString());
             assertTrue(e.getMessage().contains(bad.keySet().iterator().next()), e.getMessage());
         }
-        assertEquals(Set.of(), Settings.defaults().callbackTrustedProxies(), "no trusted proxy unless named");
+        assertEquals(Set.of(), Settings.defaults().callbacks().trustedProxyAddresses(), "no trusted proxy unless named");
     }
 }

@@ -31,6 +31,7 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.junit.jupiter.api.AfterEach;
+import taraz.config.Settings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -283,7 +284,7 @@ class JournalTest {
     @Test
     void commandsPrintRecordsAndFailClearlyWithoutAJournal(@TempDir Path dataDir) throws Exception {
         Path journalDir = dataDir.resolve("journal");
-        try (Journal journal = Journal.open(JournalSettings.defaults(journalDir), registry)) {
+        try (Journal journal = Journal.open(Settings.defaults().with(Map.of("dataDir", dataDir.toString())).journal(), registry)) {
             await(journal.append(record("trip-42", "SETTLING", Status.PENDING)));
             await(journal.append(record("trip-43", "SETTLED", Status.TERMINAL)));
             // A top-up whose id a trip's caller also chose: the same id, another payment.

@@ -35,7 +35,7 @@ class PspSimulatorTest {
     static final long AMOUNT_RIALS = 50_000;
     static final long AWAIT_SECONDS = 20;
     /** Longer than the 1 s auto-reverse window the test sets, short enough to keep the suite quick. */
-    static final long AUTO_REVERSE_TIMEOUT_MILLIS = 10_000;
+    static final long WINDOW_TIMEOUT_MILLIS = 10_000;
     /** Well under the simulator's 60 s hold, so a held request is seen as a client timeout. */
     static final long CLIENT_TIMEOUT_MILLIS = 300;
     static final long CALLBACK_TIMEOUT_MILLIS = 10_000;
@@ -178,10 +178,10 @@ class PspSimulatorTest {
 
     @Test
     void bankReversesUnverifiedPaymentAfterWindow() throws Exception {
-        postFaults(new JsonObject().put("autoReverseSeconds", 1), 200);
+        postFaults(new JsonObject().put("pspWindowSeconds", 1), 200);
         String authority = request(AMOUNT_RIALS);
         pay(authority, "OK", 200);
-        Wait.until("the bank reverses " + authority + " after its window", AUTO_REVERSE_TIMEOUT_MILLIS,
+        Wait.until("the bank reverses " + authority + " after its window", WINDOW_TIMEOUT_MILLIS,
                 () -> inquiry(authority), "REVERSED"::equals);
         assertEquals(-51, errorCode(verify(authority, AMOUNT_RIALS)));
         String today = LocalDate.now(ZoneOffset.UTC).toString();
@@ -254,7 +254,7 @@ class PspSimulatorTest {
         String waiting = request(AMOUNT_RIALS);
         pay(waiting, "OK", 200);
         JsonObject faults = new JsonObject().put("latencyMillis", 1).put("duplicateCallbacks", 2)
-                .putNull("autoReverseSeconds")
+                .putNull("pspWindowSeconds")
                 .put("endpoints", new JsonObject().put("reverse", new JsonObject().put("timeoutRate", 0.5)));
         postFaults(faults, 200);
         JsonObject before = simPayment(authority);
@@ -265,8 +265,8 @@ class PspSimulatorTest {
 
         assertEquals(before, simPayment(authority));
         assertEquals(faultsBefore, getJson("/sim/faults", 200));
-        assertTrue(getJson("/sim/faults", 200).containsKey("autoReverseSeconds"));
-        assertEquals(null, getJson("/sim/faults", 200).getValue("autoReverseSeconds"));
+        assertTrue(getJson("/sim/faults", 200).containsKey("pspWindowSeconds"));
+        assertEquals(null, getJson("/sim/faults", 200).getValue("pspWindowSeconds"));
         JsonObject stats = getJson("/sim/stats", 200);
         assertEquals(2, stats.getLong("requestCalls"));
         assertEquals(1, stats.getLong("verifyCalls"));

@@ -35,7 +35,6 @@ class ReconcileReverseTest {
 
     private static final String MERCHANT = "00000000-0000-4000-8000-000000000000";
     private static final long AMOUNT_RIALS = 700_000;
-    private static final long RULES_WINDOW_SECONDS = 1800;
     private static final long PSP_TIMEOUT_MILLIS = 1000;
     private static final long EXIT_TIMEOUT_MILLIS = 120_000;
 
@@ -46,7 +45,7 @@ class ReconcileReverseTest {
         try {
             ReconcileDb db = ReconcileDb.create();
             Charged charged = chargedTwice(db, psp, dir);
-            Path rules = rules(dir, RULES_WINDOW_SECONDS);
+            Path rules = rules(dir);
             Path report = dir.resolve("report");
 
             assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules.toString(),
@@ -88,7 +87,7 @@ class ReconcileReverseTest {
                     .put("reverse", new JsonObject().put(fault, 1.0))
                     .put("inquiry", new JsonObject().put("timeoutRate", 1.0))));
 
-            assertEquals(1, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir, RULES_WINDOW_SECONDS).toString(),
+            assertEquals(1, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir).toString(),
                     "--settlement", charged.settlement().toString()), "not fixed: the outcome at the bank is unknown");
             assertEquals(0, db.count("SELECT count(*) FROM transfers WHERE kind LIKE '%_correction'"), "nothing posted");
             assertEquals(fault.equals("lostAnswerRate") ? "REVERSED" : "VERIFIED", psp.payment(charged.second()).getString("status"));
@@ -96,7 +95,8 @@ class ReconcileReverseTest {
 
             psp.resetFaults();
             awaitClaimReleased(db);
-            assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir, 0).toString(),
+            assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir).toString(),
+                    "--config", windowOver(dir).toString(),
                     "--settlement", charged.settlement().toString()));
             assertRefundedOnce(db, psp, charged);
         } finally {
@@ -113,7 +113,7 @@ class ReconcileReverseTest {
             ReconcileDb db = ReconcileDb.create();
             Charged charged = chargedTwice(db, psp, dir);
             GatewayProcess run = GatewayProcess.command(List.of("reconcile", "--apply", "--pg-url", db.pgUrl(),
-                    "--psp-url", psp.baseUrl(), "--rules", rules(dir, RULES_WINDOW_SECONDS).toString(),
+                    "--psp-url", psp.baseUrl(), "--rules", rules(dir).toString(),
                     "--settlement", charged.settlement().toString()), db.dataDir(), Map.of("TARAZ_FAILPOINTS", "reconcile.after-reverse=crash"));
             assertEquals(Failpoints.CRASH_EXIT_STATUS, run.awaitExit(EXIT_TIMEOUT_MILLIS), run.output());
             assertEquals("REVERSED", psp.payment(charged.second()).getString("status"));
@@ -121,7 +121,8 @@ class ReconcileReverseTest {
 
             awaitClaimReleased(db);
             // The window is over by now for the rerun: without the claim it would refund the wallet.
-            assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir, 0).toString(),
+            assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir).toString(),
+                    "--config", windowOver(dir).toString(),
                     "--settlement", charged.settlement().toString()));
             assertRefundedOnce(db, psp, charged);
         } finally {
@@ -175,12 +176,21 @@ class ReconcileReverseTest {
         return new Charged(wallet, first.getString("authority"), second.getString("authority"), settlement);
     }
 
-    /** The rules for a run: every payment judged at once, short bank calls, and our reverse window. */
-    private static Path rules(Path dir, long reverseWindowSeconds) throws Exception {
-        Path rules = dir.resolve("rules-" + reverseWindowSeconds + ".json");
-        Files.writeString(rules, new JsonObject(Files.readString(Path.of("conf", "reconcile.json"))).put("minAgeSeconds", 0)
-                .put("pspTimeoutMillis", PSP_TIMEOUT_MILLIS).put("reverseWindowSeconds", reverseWindowSeconds).encode());
+    /** The rules for a run: every payment judged at once, and short bank calls. */
+    private static Path rules(Path dir) throws Exception {
+        Path rules = dir.resolve("rules.json");
+        Files.writeString(rules, new JsonObject().put("minAgeSeconds", 0).put("pspTimeoutMillis", PSP_TIMEOUT_MILLIS).encode());
         return rules;
+    }
+
+    /**
+     * Settings whose bank window is 1 s, over for both payments by the rerun: the run before it waited out its claim's
+     * lease, several bank timeouts long.
+     */
+    private static Path windowOver(Path dir) throws Exception {
+        Path config = dir.resolve("window-over.json");
+        Files.writeString(config, new JsonObject().put("pspWindowSeconds", 1).encode());
+        return config;
     }
 
     /** A payment the cardholder made with the card ending 4321 and the merchant verified: its authority, ref_id, card. */

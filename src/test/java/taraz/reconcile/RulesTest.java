@@ -29,6 +29,20 @@ class RulesTest {
     }
 
     @Test
+    void aFileOverridesSomeRulesAndTheJarHoldsTheRest() {
+        Rules shipped = Rules.load(Path.of("conf", "reconcile.json"));
+        assertEquals(new Rules(shipped.match(), shipped.timeDriftSeconds(), 0, shipped.stuckAfterSeconds(),
+                shipped.holdExpiryGraceSeconds(), shipped.pspTimeoutMillis()), Rules.from(new JsonObject().put("minAgeSeconds", 0)));
+    }
+
+    @Test
+    void theBanksWindowIsASettingNotARule() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Rules.from(new JsonObject().put("reverseWindowSeconds", 1800)));
+        assertTrue(e.getMessage().contains("unknown key 'reverseWindowSeconds'"), e.getMessage());
+    }
+
+    @Test
     void anUnknownOrRepeatedStageIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> Rules.from(new JsonObject().put("match", new JsonArray().add("iban"))));
         assertThrows(IllegalArgumentException.class,

@@ -77,7 +77,7 @@ public final class TestPsp {
     public static JsonObject defaultFaults() {
         return new JsonObject().put("latencyMillis", 0).put("errorRate", 0.0).put("timeoutRate", 0.0).put("lostAnswerRate", 0.0)
                 .put("endpoints", new JsonObject()).put("lostCallbackRate", 0.0).put("duplicateCallbacks", 1)
-                .put("callbackDelayMillis", 0).put("autoReverseSeconds", 1800);
+                .put("callbackDelayMillis", 0).put("pspWindowSeconds", 1800);
     }
 
     /** Restores {@link #defaultFaults()}. */

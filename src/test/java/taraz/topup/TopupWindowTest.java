@@ -68,7 +68,7 @@ class TopupWindowTest {
             assertNotNull(authority, created.text());
             first.kill();
 
-            psp.faults(TestPsp.defaultFaults().put("autoReverseSeconds", 1));
+            psp.faults(TestPsp.defaultFaults().put("pspWindowSeconds", 1));
             JsonObject paid = psp.pay(authority, "OK");
             assertEquals("PAID", paid.getString("status"), paid.encode());
             assertEquals(-1, paid.getJsonArray("callbacks").getJsonObject(0).getInteger("status"),
@@ -101,7 +101,7 @@ class TopupWindowTest {
         Path dataDir = Files.createTempDirectory(Path.of("target", "test-data").toAbsolutePath(), "topup-expired-");
         int port = TestGateway.freePort();
         Map<String, String> env = childEnv(dataDir, Map.of("topupSweepIntervalMillis", 300,
-                "topupCallbackGraceSeconds", 1, "topupWindowSeconds", TOPUP_WINDOW_SECONDS));
+                "topupCallbackGraceSeconds", 1, "pspWindowSeconds", TOPUP_WINDOW_SECONDS));
 
         GatewayProcess first = GatewayProcess.start(dataDir, port, env);
         GatewayProcess second = null;
