@@ -22,7 +22,7 @@ import taraz.failpoint.Failpoints;
 import taraz.http.Api;
 import taraz.http.ApiKeys;
 import taraz.http.HttpVerticle;
-import taraz.http.RequestBodies;
+import taraz.http.Contract;
 import taraz.idempotency.IdempotencyStore;
 import taraz.journal.Inflight;
 import taraz.journal.Journal;
@@ -136,10 +136,10 @@ public final class Gateway {
                 // by side, each on a thread of its own: much of the database's start is waiting for PostgreSQL.
                 // join, not all: on a failure the others have finished too, so stop() closes whatever they opened.
                 .compose(checked -> Future.join(startDatabase(), vertx.executeBlocking(this::openJournal, false),
-                        startup.timeFuture(Startup.Phase.OPENAPI, () -> RequestBodies.load(vertx, settings.requests().amountRialsMax()))))
+                        startup.timeFuture(Startup.Phase.OPENAPI, () -> Contract.load(vertx, settings.requests().amountRialsMax()))))
                 .compose(opened -> {
                     String pgUrl = opened.resultAt(0);
-                    RequestBodies bodies = opened.resultAt(2);
+                    Contract contract = opened.resultAt(2);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
                             settings.psp().timeoutMillis(), settings.psp().retriesMax(), metrics.registry());
                     Flows flows = Flows.wire(vertx, settings, pgUrl, pool, journal, failpoints, node, psp, steps,
@@ -175,7 +175,7 @@ public final class Gateway {
                             settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
-                                Api api = new Api(settings, ledger, trips, topups, adjustments, idempotency, bodies, metrics,
+                                Api api = new Api(settings, ledger, trips, topups, adjustments, idempotency, contract, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.http().idleTimeoutSeconds(),
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),

@@ -5,12 +5,6 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.ThreadingModel;
-import io.vertx.core.VerticleBase;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.json.schema.OutputUnit;
@@ -21,6 +15,7 @@ import io.vertx.openapi.contract.Operation;
 
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
@@ -43,52 +38,43 @@ public final class RequestBodies {
             .build();
 
     private final Map<String, Validator> validators;
+    /** The operations whose body the contract requires; the others take none as {@code {}}. */
+    private final Set<String> required;
     private final long amountRialsMax;
 
-    private RequestBodies(Map<String, Validator> validators, long amountRialsMax) {
+    private RequestBodies(Map<String, Validator> validators, Set<String> required, long amountRialsMax) {
         this.validators = validators;
+        this.required = required;
         this.amountRialsMax = amountRialsMax;
     }
 
-    /**
-     * Reads openapi.yaml and compiles each operation's body schema. That is seconds of CPU at start on a busy
-     * machine, so it runs on a worker context of its own (a worker verticle, gone when done): on an event loop it
-     * would hold that loop past Vert.x's blocked-thread limit while the gateway starts its other parts beside it.
-     */
-    public static Future<RequestBodies> load(Vertx vertx, long amountRialsMax) {
-        Promise<RequestBodies> loaded = Promise.promise();
-        return vertx.deployVerticle(new VerticleBase() {
-                    @Override
-                    public Future<?> start() {
-                        return compile(vertx, amountRialsMax).onComplete(loaded);
-                    }
-                }, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
-                .compose(vertx::undeploy)
-                .compose(undeployed -> loaded.future());
-    }
-
-    private static Future<RequestBodies> compile(Vertx vertx, long amountRialsMax) {
-        return OpenAPIContract.from(vertx, "openapi.yaml").map(contract -> {
-            Map<String, Validator> validators = new HashMap<>();
-            for (Operation operation : contract.operations()) {
-                if (operation.getRequestBody() == null) {
-                    continue;
-                }
-                MediaType json = operation.getRequestBody().getContent().get("application/json");
-                validators.put(operation.getOperationId(), contract.getSchemaRepository().validator(json.getSchema()));
+    static RequestBodies compile(OpenAPIContract contract, long amountRialsMax) {
+        Map<String, Validator> validators = new HashMap<>();
+        Set<String> required = new HashSet<>();
+        for (Operation operation : contract.operations()) {
+            if (operation.getRequestBody() == null) {
+                continue;
             }
-            return new RequestBodies(Map.copyOf(validators), amountRialsMax);
-        });
+            MediaType json = operation.getRequestBody().getContent().get("application/json");
+            validators.put(operation.getOperationId(), contract.getSchemaRepository().validator(json.getSchema()));
+            if (operation.getRequestBody().isRequired()) {
+                required.add(operation.getOperationId());
+            }
+        }
+        return new RequestBodies(Map.copyOf(validators), Set.copyOf(required), amountRialsMax);
     }
 
-    /** The body of {@code operationId}, validated; an absent body is {@code {}} when allowed. */
-    public JsonObject parse(String operationId, Buffer body, boolean bodyRequired) {
+    /**
+     * The body of {@code operationId}, validated; an absent body is {@code {}} when the contract allows it, and an
+     * operation that takes no body (a read) ignores one.
+     */
+    public JsonObject parse(String operationId, Buffer body) {
         Validator validator = validators.get(operationId);
         if (validator == null) {
-            throw new IllegalStateException("openapi.yaml has no request body for " + operationId);
+            return new JsonObject();
         }
         if (body == null || body.length() == 0) {
-            if (bodyRequired) {
+            if (required.contains(operationId)) {
                 throw Failure.badRequest("invalid_json", "the request needs a JSON object body");
             }
             return new JsonObject();

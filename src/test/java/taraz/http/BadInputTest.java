@@ -198,6 +198,8 @@ class BadInputTest {
                 row("transactions limit above the page maximum", "GET", "/v1/wallets/{P}/transactions?limit=501", NONE, null, 400, "invalid_query"),
                 row("transactions cursor=abc", "GET", "/v1/wallets/{P}/transactions?cursor=abc", NONE, null, 400, "invalid_cursor"),
                 row("transactions cursor=-1", "GET", "/v1/wallets/{P}/transactions?cursor=-1", NONE, null, 400, "invalid_cursor"),
+                row("transactions cursor past a long", "GET", "/v1/wallets/{P}/transactions?cursor=9223372036854775808", NONE, null, 400, "invalid_cursor"),
+                row("transactions cursor of 20 digits", "GET", "/v1/wallets/{P}/transactions?cursor=12345678901234567890", NONE, null, 400, "invalid_cursor"),
                 // -- the admin API
                 row("admin listing without a token", "GET", "/v1/admin/payments", NONE, null, 401, "unauthorized"),
                 row("admin listing with a wrong token", "GET", "/v1/admin/payments", Map.of("Authorization", "Bearer wrong-token"), null, 401, "unauthorized"),
@@ -205,6 +207,9 @@ class BadInputTest {
                 row("admin adjustment with a wrong token", "POST", ADJUST, Map.of("Content-Type", "application/json", "Idempotency-Key", "{KEY}", "Authorization", "Bearer {ADMIN}x"), adjust("{P}", "1000"), 401, "unauthorized"),
                 row("admin listing with a bad olderThan", "GET", "/v1/admin/payments?olderThan=ten", ADMIN, null, 400, "invalid_query"),
                 row("admin listing with a lower-case state", "GET", "/v1/admin/payments?state=held", ADMIN, null, 400, "invalid_query"),
+                row("admin listing with a negative ISO olderThan", "GET", "/v1/admin/payments?olderThan=P-1D", ADMIN, null, 400, "invalid_query"),
+                row("admin listing with an ISO olderThan that does not parse", "GET", "/v1/admin/payments?olderThan=PXD", ADMIN, null, 400, "invalid_query"),
+                row("admin listing limit above the page maximum", "GET", "/v1/admin/payments?limit=501", ADMIN, null, 400, "invalid_query"),
                 row("admin adjustment of zero", "POST", ADJUST, ADMIN_JSON_KEY, adjust("{P}", "0"), 400, "invalid_amount"),
                 row("admin debit above amountRialsMax", "POST", ADJUST, ADMIN_JSON_KEY, adjust("{P}", "-1000000000001"), 400, "invalid_amount"),
                 row("admin debit of Long.MIN_VALUE", "POST", ADJUST, ADMIN_JSON_KEY, adjust("{P}", "-9223372036854775808"), 400, "invalid_amount"),

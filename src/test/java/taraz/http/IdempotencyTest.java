@@ -92,6 +92,25 @@ class IdempotencyTest {
         assertEquals(1, count("SELECT count(*) FROM transfers WHERE payment_id = ?", trip));
     }
 
+    /**
+     * The contract types the key as text: one that reads as JSON (a negative number, a quoted string, an array) is a
+     * key like any other. It is never decoded as JSON, which would make it a number a string schema refuses, or strip
+     * its quotes.
+     */
+    @Test
+    void aKeyThatReadsAsJsonIsAKeyLikeAnyOther() throws Exception {
+        long n = System.nanoTime();
+        for (String key : List.of("-" + n, "\"" + n + "\"", "[" + n + "]")) {
+            Parties parties = parties();
+            String path = "/v1/trips/" + ApiClient.newId("trip") + "/settle";
+            ApiClient.Response first = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+            assertEquals(200, first.status(), key + ": " + first.text());
+            ApiClient.Response again = api.post(path, key, settleBody(parties, FARE, COMMISSION));
+            assertEquals("true", again.header("Idempotent-Replayed"), key);
+            assertChargedOnce(parties);
+        }
+    }
+
     @Test
     void theSameKeyWithAnotherBodyIsRefused() throws Exception {
         Parties parties = parties();
