@@ -43,6 +43,7 @@ import taraz.recovery.Recovery;
 import taraz.trip.HoldSweeper;
 import taraz.trip.TripService;
 import taraz.wiring.Flows;
+import taraz.wiring.StateColumns;
 
 import java.util.List;
 import java.util.Map;
@@ -233,7 +234,10 @@ public final class Gateway {
                             .build();
                     Database.Jdbc jdbc = Database.jdbc(url);
                     return Future.join(vertx.executeBlocking(() -> {
-                                startup.run(Startup.Phase.MIGRATIONS, () -> Database.migrate(jdbc.url(), jdbc.user(), jdbc.password()));
+                                startup.run(Startup.Phase.MIGRATIONS, () -> {
+                                    Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
+                                    StateColumns.check(jdbc);
+                                });
                                 return null;
                             }, false),
                             pool.getConnection().compose(SqlConnection::close))

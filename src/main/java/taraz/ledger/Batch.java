@@ -244,7 +244,7 @@ public final class Batch {
                 expiries[i] = hold.expiresAt();
             }
             writes.add(expect(connection.preparedQuery("INSERT INTO holds (id, account_id, amount_rials, state, expires_at) "
-                            + "SELECT id, account_id, amount, 'HELD', expires_at "
+                            + "SELECT id, account_id, amount, '" + Hold.State.HELD + "', expires_at "
                             + "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[]) AS h(id, account_id, amount, expires_at)")
                     .execute(Tuple.of(ids, accountIds, amounts, expiries)), n, "holds placed"));
         }
@@ -257,7 +257,7 @@ public final class Batch {
                 states[i] = releasedHolds.get(i).state().name();
             }
             writes.add(expect(connection.preparedQuery("UPDATE holds SET state = r.state, updated_at = now() "
-                            + "FROM unnest($1::text[], $2::text[]) AS r(id, state) WHERE holds.id = r.id AND holds.state = 'HELD'")
+                            + "FROM unnest($1::text[], $2::text[]) AS r(id, state) WHERE holds.id = r.id AND holds.state = '" + Hold.State.HELD + "'")
                     .execute(Tuple.of(ids, (Object) states)), n, "holds released"));
         }
         if (!transfers.isEmpty()) {

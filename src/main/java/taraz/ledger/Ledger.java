@@ -54,7 +54,7 @@ public final class Ledger {
         if (endState == Hold.State.HELD) {
             throw new IllegalArgumentException("a hold is released to POSTED, VOIDED or EXPIRED");
         }
-        return tx.preparedQuery("UPDATE holds SET state = $2, updated_at = now() WHERE id = $1 AND state = 'HELD' "
+        return tx.preparedQuery("UPDATE holds SET state = $2, updated_at = now() WHERE id = $1 AND state = '" + Hold.State.HELD + "' "
                         + "RETURNING " + Hold.COLUMNS)
                 .execute(Tuple.of(holdId, endState.name()))
                 .compose(rows -> {
@@ -107,7 +107,7 @@ public final class Ledger {
 
     /** Active holds of an account, oldest first, at most {@code limit}. */
     public Future<List<Hold>> activeHolds(String accountId, int limit) {
-        return pool.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE account_id = $1 AND state = 'HELD' "
+        return pool.preparedQuery("SELECT " + Hold.COLUMNS + " FROM holds WHERE account_id = $1 AND state = '" + Hold.State.HELD + "' "
                         + "ORDER BY created_at LIMIT $2")
                 .execute(Tuple.of(accountId, limit))
                 .map(rows -> {
@@ -151,7 +151,7 @@ public final class Ledger {
                         + "(SELECT count(*) FROM accounts a WHERE a.balance_rials <> "
                         + "   coalesce((SELECT sum(e.amount_rials) FROM entries e WHERE e.account_id = a.id), 0)) AS drifted, "
                         + "(SELECT count(*) FROM accounts a WHERE a.held_rials <> "
-                        + "   coalesce((SELECT sum(h.amount_rials) FROM holds h WHERE h.account_id = a.id AND h.state = 'HELD'), 0)) AS held_drifted, "
+                        + "   coalesce((SELECT sum(h.amount_rials) FROM holds h WHERE h.account_id = a.id AND h.state = '" + Hold.State.HELD + "'), 0)) AS held_drifted, "
                         + "(SELECT count(*) FROM accounts a WHERE NOT a.allow_overdraft AND a.balance_rials - a.held_rials < 0) AS overdrawn")
                 .execute()
                 .map(rows -> {

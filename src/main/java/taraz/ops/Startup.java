@@ -35,7 +35,7 @@ public final class Startup {
         SETUP,
         /** The embedded PostgreSQL started (its orphan stopped first after a kill), or a first connection to TARAZ_PG_URL. */
         POSTGRESQL,
-        /** Flyway: validate the applied migrations, apply the new ones. */
+        /** Flyway: validate the applied migrations, apply the new ones; then the state columns checked against the enums. */
         MIGRATIONS,
         /** The journal's queue opened and its writer started. */
         JOURNAL,

@@ -401,7 +401,7 @@ public final class Corrector {
         return Tx.run(pool, tx -> ledger.lockAccounts(tx, List.of(accountId))
                 .compose(v -> tx.preparedQuery("UPDATE accounts SET "
                                 + "balance_rials = (SELECT coalesce(sum(amount_rials), 0) FROM entries WHERE account_id = $1), "
-                                + "held_rials = (SELECT coalesce(sum(amount_rials), 0) FROM holds WHERE account_id = $1 AND state = 'HELD') "
+                                + "held_rials = (SELECT coalesce(sum(amount_rials), 0) FROM holds WHERE account_id = $1 AND state = '" + Hold.State.HELD + "') "
                                 + "WHERE id = $1 RETURNING balance_rials, held_rials")
                         .execute(Tuple.of(accountId)))
                 .compose(rows -> record(tx, f, "repair_balance", null)

@@ -4,6 +4,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import taraz.journal.JournalScans;
 import taraz.ledger.AccountKind;
+import taraz.ledger.Hold;
 import taraz.reconcile.Finding.Kind;
 import taraz.topup.Topup;
 import taraz.trip.Trip;
@@ -249,7 +250,7 @@ public final class Detector {
         String sql = "SELECT a.id, a.kind, a.balance_rials, a.held_rials, coalesce(e.total, 0)::bigint, coalesce(h.total, 0)::bigint "
                 + "FROM accounts a "
                 + "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM entries GROUP BY account_id) e ON e.account_id = a.id "
-                + "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM holds WHERE state = 'HELD' GROUP BY account_id) h "
+                + "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM holds WHERE state = '" + Hold.State.HELD + "' GROUP BY account_id) h "
                 + "ON h.account_id = a.id "
                 + "WHERE a.balance_rials <> coalesce(e.total, 0) OR a.held_rials <> coalesce(h.total, 0) ORDER BY a.id";
         stream(sql, List.of(), r -> {
@@ -272,7 +273,7 @@ public final class Detector {
     private void holds() throws SQLException {
         String sql = "SELECT h.id, h.account_id, h.amount_rials, h.expires_at, t.trip_id FROM holds h "
                 + "LEFT JOIN trips t ON t.hold_id = h.id "
-                + "WHERE h.state = 'HELD' AND h.expires_at < now() - ? * interval '1 second' ORDER BY h.id";
+                + "WHERE h.state = '" + Hold.State.HELD + "' AND h.expires_at < now() - ? * interval '1 second' ORDER BY h.id";
         stream(sql, List.of(rules.holdExpiryGraceSeconds()), r -> {
             String holdId = r.getString(1);
             String tripId = r.getString(5);

@@ -23,6 +23,7 @@ import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
 import taraz.wiring.Flows;
+import taraz.wiring.StateColumns;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -123,6 +124,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         try {
             Database.Jdbc jdbc = Database.jdbc(url);
             Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
+            StateColumns.check(jdbc);
             try (Connection db = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password())) {
                 return reconcile(settings, rules, runId, url, db, vertx);
             }
