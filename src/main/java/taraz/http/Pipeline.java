@@ -11,6 +11,7 @@ import taraz.ledger.LedgerCommand;
 import taraz.ops.Metrics;
 
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -106,15 +107,12 @@ final class Pipeline {
      * is. {@code flow} names it in {@code taraz_payments_total}.
      */
     void ledger(RoutingContext ctx, String operationId, String flow, PrepareLedgerStep route) {
-        Request request;
-        LedgerStep step;
-        try {
-            request = request(ctx, operationId);
-            step = route.prepare(request);
-        } catch (Failure failure) {
-            Responses.error(ctx, failure);
+        Prepared<LedgerStep> prepared = prepare(ctx, operationId, route::prepare);
+        if (prepared == null) {
             return;
         }
+        Request request = prepared.request();
+        LedgerStep step = prepared.step();
         LedgerCommand.Idem idem = new LedgerCommand.Idem(request.key(), requestHash(ctx, request.body()),
                 ctx.request().method().name(), ctx.request().path(), Failure::answer);
         metrics.inflight().incrementAndGet();
@@ -146,15 +144,12 @@ final class Pipeline {
 
     /** A money route whose step is a flow of its own: the key is claimed first and answered after the step. */
     void idempotent(RoutingContext ctx, String operationId, Prepare route) {
-        Request request;
-        Supplier<Future<Reply>> step;
-        try {
-            request = request(ctx, operationId);
-            step = route.prepare(request);
-        } catch (Failure failure) {
-            Responses.error(ctx, failure);
+        Prepared<Supplier<Future<Reply>>> prepared = prepare(ctx, operationId, route::prepare);
+        if (prepared == null) {
             return;
         }
+        Request request = prepared.request();
+        Supplier<Future<Reply>> step = prepared.step();
         String key = request.key();
         if (key == null) {
             start(step).onSuccess(reply -> Responses.send(ctx, reply.status(), reply.body().encode(), false))
@@ -181,6 +176,22 @@ final class Pipeline {
                 })
                 .onFailure(ctx::fail)
                 .onComplete(done -> metrics.inflight().decrementAndGet());
+    }
+
+    private record Prepared<S>(Request request, S step) { }
+
+    /**
+     * The request checked against the contract, and the step the route makes of it after its own rules; null when
+     * either refused it, the refusal answered, nothing written.
+     */
+    private <S> Prepared<S> prepare(RoutingContext ctx, String operationId, Function<Request, S> route) {
+        try {
+            Request request = request(ctx, operationId);
+            return new Prepared<>(request, route.apply(request));
+        } catch (Failure failure) {
+            Responses.error(ctx, failure);
+            return null;
+        }
     }
 
     private Future<Void> run(RoutingContext ctx, String key, Supplier<Future<Reply>> step) {

@@ -17,9 +17,13 @@ public interface BatchPart {
     /** Locks and reads the rows the batch's commands named, in a sorted order. */
     Future<Void> load(SqlConnection connection);
 
-    /** Accounts the loaded rows need locked besides those the commands named (a trip's passenger wallet). */
-    Collection<String> accounts();
+    /** Accounts the loaded rows need locked besides those the commands named (a trip's passenger wallet); none by default. */
+    default Collection<String> accounts() {
+        return List.of();
+    }
 
-    /** Sends the writes for what the commands changed, set-based; one future per statement. */
-    List<Future<?>> write(SqlConnection connection);
+    /** Sends the writes for what the commands changed, set-based; one future per statement. None by default (a part only read). */
+    default List<Future<?>> write(SqlConnection connection) {
+        return List.of();
+    }
 }

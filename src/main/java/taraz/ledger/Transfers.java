@@ -5,11 +5,9 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
 
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -64,15 +62,5 @@ final class Transfers implements BatchPart {
                     }
                     return null;
                 });
-    }
-
-    @Override
-    public Collection<String> accounts() {
-        return List.of();
-    }
-
-    @Override
-    public List<Future<?>> write(SqlConnection tx) {
-        return List.of();
     }
 }

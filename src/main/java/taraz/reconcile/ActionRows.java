@@ -8,7 +8,6 @@ import taraz.ledger.Batch;
 import taraz.ledger.BatchPart;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -89,11 +88,6 @@ final class ActionRows implements BatchPart {
                     }
                     return null;
                 });
-    }
-
-    @Override
-    public Collection<String> accounts() {
-        return List.of();
     }
 
     @Override
