@@ -29,6 +29,7 @@ import taraz.journal.Journal;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
 import taraz.journal.JournalRecord;
+import taraz.ops.DrainCutOff;
 import taraz.ops.LedgerWatch;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
@@ -71,6 +72,8 @@ public final class Gateway {
     private final Vertx vertx;
     private final Metrics metrics;
     private final Readiness readiness = new Readiness();
+    /** Set when the drain deadline cut off running work; written to the data directory before the process exits. */
+    private volatile boolean drainCutOff;
     private final Inflight steps = new Inflight();
     private final Startup startup;
     private EmbeddedDatabase embedded;
@@ -108,6 +111,7 @@ public final class Gateway {
                 .withMetrics(new MicrometerMetricsFactory(metrics.registry()))
                 .build();
         Gateway gateway = new Gateway(settings, metrics, vertx, startup);
+        metrics.readiness(gateway.readiness);
         startup.booting();
         try {
             gateway.boot().toCompletionStage().toCompletableFuture().get(BOOT_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
@@ -124,6 +128,7 @@ public final class Gateway {
         String node = settings.nodeId();
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
         return vertx.executeBlocking(() -> {
+                    metrics.drainCutOff(DrainCutOff.lastEpochSeconds(settings.dataDir()));
                     List<String> configured = settings.apiKeys();
                     keys = new ApiKeys(configured.isEmpty() ? List.of(ApiKeys.loadOrGenerate(settings.dataDir())) : configured,
                             settings.adminToken());
@@ -296,6 +301,9 @@ public final class Gateway {
         // step leaves the in-flight set, but each is still interrupted and must be journaled as such. (One whose batch
         // commits in between is journaled both ways; recovery's replay finds it done and moves nothing.)
         List<JournalRecord> interrupted = steps.open();
+        if (drainCutOff) {
+            DrainCutOff.record(settings.dataDir(), System.currentTimeMillis() / 1000);
+        }
         phase("ledger writer closed", PHASE_MARGIN_MILLIS, () -> writer == null ? Future.succeededFuture() : writer.close());
         if (journal != null) {
             long t = System.nanoTime();
@@ -336,6 +344,7 @@ public final class Gateway {
         if (System.currentTimeMillis() >= deadlineMillis) {
             LOG.warn("stop: drain deadline reached with {} request(s) and {} step(s) in flight",
                     metrics.inflight().get(), steps.count());
+            drainCutOff = true;
             return Future.succeededFuture();
         }
         return vertx.timer(DRAIN_POLL_MILLIS, TimeUnit.MILLISECONDS).compose(t -> awaitIdle(deadlineMillis));

@@ -1,5 +1,6 @@
 package taraz.journal;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -85,6 +86,7 @@ public final class Journal implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final MeterRegistry registry;
     private final Timer appendTimer;
+    private final Counter appendErrors;
     private final List<Meter> meters = new ArrayList<>();
     private volatile Throwable failure;
     private volatile long dirtySinceNanos = NOT_DIRTY;
@@ -118,6 +120,14 @@ public final class Journal implements AutoCloseable {
         meters.add(Gauge.builder("taraz.journal.queue.depth", pending, ArrayBlockingQueue::size)
                 .description("Records waiting for the journal writer thread")
                 .strongReference(true).register(registry));
+        // The bound beside the depth, so that an alert reads the queue's fill as depth / capacity.
+        meters.add(Gauge.builder("taraz.journal.queue.capacity", settings, JournalSettings::queueCapacity)
+                .description("Records the journal's queue holds before appends are refused")
+                .strongReference(true).register(registry));
+        this.appendErrors = Counter.builder("taraz.journal.append.errors")
+                .description("Appends that failed: journal failed or closed, queue full, write or sync error")
+                .register(registry);
+        meters.add(appendErrors);
     }
 
     /** Blocking: creates the directory, opens the queue and starts the writer thread. */
@@ -158,6 +168,10 @@ public final class Journal implements AutoCloseable {
      */
     public Future<Long> append(JournalRecord record) {
         record.check();
+        return enqueue(record).onFailure(e -> appendErrors.increment());
+    }
+
+    private Future<Long> enqueue(JournalRecord record) {
         Throwable failed = failure;
         if (failed != null) {
             return Future.failedFuture(new JournalUnavailableException("journal failed: " + failed, failed));

@@ -98,6 +98,9 @@ public final class BatchWriter {
                 .description("one ledger batch, first statement to commit").publishPercentileHistogram().register(registry);
         Gauge.builder("taraz.ledger.queue.depth", depth, AtomicInteger::get)
                 .description("ledger commands queued or in the running batch").register(registry);
+        // The bound beside the depth, so that an alert reads the queue's fill as depth / capacity.
+        Gauge.builder("taraz.ledger.queue.capacity", () -> queueMax)
+                .description("ledger commands queued before new ones are refused (503)").register(registry);
         this.committed = commands(registry, "committed");
         this.declined = commands(registry, "declined");
         this.rejected = commands(registry, "rejected");

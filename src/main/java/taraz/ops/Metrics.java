@@ -30,6 +30,8 @@ public final class Metrics {
 
     private final Map<String, AtomicLong> discrepancies = new ConcurrentHashMap<>();
     private final AtomicLong reconciledAtSeconds = new AtomicLong();
+    private final AtomicLong recoveryUnresolved = new AtomicLong();
+    private final AtomicLong drainCutOffAtSeconds = new AtomicLong();
 
     /** Vert.x's meter of the time to answer an HTTP request. */
     private static final String HTTP_SERVER_RESPONSE_TIME = "vertx.http.server.response.time";
@@ -68,6 +70,28 @@ public final class Metrics {
                 .description("age of the oldest stuck payment").register(registry);
         Gauge.builder("taraz.reconciliation.last.success.timestamp.seconds", reconciledAtSeconds, AtomicLong::get)
                 .description("when the periodic reconciliation last finished a round (epoch seconds)").register(registry);
+        Gauge.builder("taraz.recovery.unresolved.payments", recoveryUnresolved, AtomicLong::get)
+                .description("payments the start's recovery left unfinished (for the sweepers or the next start)")
+                .register(registry);
+        Gauge.builder("taraz.drain.deadline.last.timestamp.seconds", drainCutOffAtSeconds, AtomicLong::get)
+                .description("when a stop on this data directory last reached its drain deadline with work running "
+                        + "(epoch seconds, 0 never): read at start, since that stop's process exited")
+                .register(registry);
+    }
+
+    /** {@code taraz_ready}: 1 while the node's phase is READY, else 0, for an alert that does not rest on {@code up}. */
+    public void readiness(Readiness readiness) {
+        Gauge.builder("taraz.ready", readiness, r -> r.ready() ? 1 : 0)
+                .description("1 while the node is READY (takes payments, readiness UP), 0 starting, recovering or stopping")
+                .register(registry);
+    }
+
+    public void recoveryUnresolved(long payments) {
+        recoveryUnresolved.set(payments);
+    }
+
+    public void drainCutOff(long epochSeconds) {
+        drainCutOffAtSeconds.set(epochSeconds);
     }
 
     public PrometheusMeterRegistry registry() {

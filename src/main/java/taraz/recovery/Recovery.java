@@ -71,6 +71,7 @@ public final class Recovery {
                             .compose(done -> {
                                 long checkpoint = unresolved.stream().mapToLong(JournalScans.IncompleteEntry::firstIndex).min()
                                         .orElse(scan.endIndex());
+                                metrics.recoveryUnresolved(unresolved.size());
                                 return vertx.executeBlocking(() -> {
                                     Checkpoint.write(journalDir, checkpoint);
                                     return new Report(pending.size(), pending.size() - unresolved.size(), unresolved.size());

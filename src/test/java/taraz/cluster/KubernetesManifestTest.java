@@ -1,7 +1,7 @@
 package taraz.cluster;
 
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.Yaml;
+import taraz.support.Yamls;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,6 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static taraz.support.Yamls.list;
+import static taraz.support.Yamls.map;
 
 /**
  * The shipped {@code conf/k8s} manifests, parsed (there is no cluster here): the StatefulSet's hardening, the
@@ -148,28 +150,7 @@ class KubernetesManifestTest {
         return matching.get(0);
     }
 
-    @SuppressWarnings("unchecked")
     private static List<Map<String, Object>> documents(String file) throws IOException {
-        List<Map<String, Object>> documents = new ArrayList<>();
-        for (Object document : new Yaml().loadAll(Files.readString(K8S.resolve(file)))) {
-            if (document != null) {
-                documents.add((Map<String, Object>) document);
-            }
-        }
-        return documents;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Map<String, Object> parent, String key) {
-        Object value = parent.get(key);
-        assertTrue(value instanceof Map, key + " is a mapping in " + parent.keySet());
-        return (Map<String, Object>) value;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Map<String, Object>> list(Map<String, Object> parent, String key) {
-        Object value = parent.get(key);
-        assertTrue(value instanceof List, key + " is a list in " + parent.keySet());
-        return (List<Map<String, Object>>) value;
+        return Yamls.documents(K8S.resolve(file));
     }
 }

@@ -54,6 +54,8 @@ class ShutdownTest {
     /** Added to a configured deadline for "exited before the deadline": 2 cores, a JVM and a PostgreSQL to stop. */
     /** What the gateway logs when its drain deadline comes with work still in flight. */
     private static final String DRAIN_DEADLINE_LOG_LINE = "stop: drain deadline reached with";
+    /** When a stop on the data directory last reached its drain deadline, exported by the next start. */
+    private static final String DRAIN_CUT_OFF_METRIC = "taraz_drain_deadline_last_timestamp_seconds";
 
     private static final Duration NEW_REQUEST_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
@@ -222,6 +224,7 @@ class ShutdownTest {
             }
 
             second = GatewayProcess.start(dataDir, port, env);
+            assertEquals(0.0, second.metric(DRAIN_CUT_OFF_METRIC), "a stop that drained everything is no cut-off");
             ApiClient again = second.api();
             for (int i = 0; i < SETTLES; i++) {
                 assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"));
@@ -282,6 +285,8 @@ class ShutdownTest {
             }
             first.awaitMetric("taraz_inflight_transactions", inflight -> inflight >= STUCK_SETTLES, AWAIT_MILLIS);
 
+            assertEquals(0.0, first.metric(DRAIN_CUT_OFF_METRIC), "no stop on this data directory reached its deadline yet");
+            long signalledEpochSeconds = System.currentTimeMillis() / 1000;
             long signalled = System.nanoTime();
             first.terminate();
             int status = first.awaitExit(EXIT_TIMEOUT_MILLIS);
@@ -313,6 +318,10 @@ class ShutdownTest {
             }
 
             second = GatewayProcess.start(dataDir, port, Map.of());
+            // The stopped process could not be scraped at its deadline; the next start on its data directory says when.
+            double cutOff = second.metric(DRAIN_CUT_OFF_METRIC);
+            assertTrue(cutOff >= signalledEpochSeconds && cutOff <= System.currentTimeMillis() / 1000.0,
+                    "the cut-off's time, between the signal and now: " + cutOff);
             ApiClient again = second.api();
             for (int i = 0; i < STUCK_SETTLES; i++) {
                 assertEquals("SETTLED", again.get("/v1/trips/" + tripIds.get(i)).json().getString("state"), tail(second.output(), 40));

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import taraz.config.Settings;
 import taraz.support.ApiClient;
 import taraz.support.TestGateway;
 
@@ -346,7 +347,27 @@ class WalletApiTest {
         assertTrue(r.text().contains("taraz_payments_total"), "taraz_payments_total");
     }
 
+    @Test
+    void metricsCarryWhatTheAlertsReadBesideTheirCounts() {
+        // The gauges conf/prometheus/alerts.yml divides by or compares with, from this node's settings.
+        String metrics = api.get("/metrics").text();
+        Settings defaults = Settings.defaults();
+        assertEquals(1.0, value(metrics, "taraz_ready"), "the node is READY");
+        assertEquals(defaults.ledger().queueMax(), value(metrics, "taraz_ledger_queue_capacity"));
+        assertEquals(defaults.journal().queueCapacity(), value(metrics, "taraz_journal_queue_capacity"));
+        assertTrue(value(metrics, "taraz_journal_append_errors_total") >= 0, "the append errors counter is exported");
+        assertEquals(0.0, value(metrics, "taraz_recovery_unresolved_payments"), "a fresh data directory: nothing to recover");
+        assertEquals(0.0, value(metrics, "taraz_drain_deadline_last_timestamp_seconds"), "no stop ever reached its deadline");
+    }
+
     // ---- helpers ---------------------------------------------------------------------------
+
+    /** The value of the one series of {@code name} (no labels) in Prometheus text. */
+    private static double value(String metrics, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + name + " (\\S+)$").matcher(metrics);
+        assertTrue(m.find(), name + " in /metrics");
+        return Double.parseDouble(m.group(1));
+    }
 
     static ApiClient.Response adjust(String walletId, long amount, String key) {
         return api.post("/v1/admin/adjustments", key, new JsonObject().put("walletId", walletId).put("amount", amount)

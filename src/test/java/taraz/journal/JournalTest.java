@@ -253,6 +253,8 @@ class JournalTest {
         Future<Long> rejected = journal.append(record("t3", "HOLDING", Status.PENDING));
         assertTrue(rejected.failed());
         assertInstanceOf(JournalUnavailableException.class, rejected.cause());
+        assertEquals(1.0, registry.get("taraz.journal.append.errors").counter().count(), "the refusal is counted");
+        assertEquals(1.0, registry.get("taraz.journal.queue.capacity").gauge().value());
         release.countDown();
         assertNotNull(await(first));
         assertNotNull(await(queued));

@@ -1,13 +1,10 @@
 package taraz.support;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -35,10 +32,7 @@ public final class Haproxy implements AutoCloseable {
 
     /** The haproxy executable on PATH or in the sbin directories, if installed. */
     public static Optional<Path> binary() {
-        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
-        dirs.addAll(List.of("/usr/sbin", "/usr/local/sbin", "/sbin"));
-        return dirs.stream().filter(d -> !d.isEmpty()).map(d -> Path.of(d, "haproxy"))
-                .filter(Files::isExecutable).findFirst();
+        return Executables.find("haproxy");
     }
 
     /** Starts {@code binary} on conf/haproxy.cfg in the foreground (-db) with this environment. */
