@@ -31,6 +31,7 @@ import taraz.ledger.Ledger;
 import taraz.journal.JournalRecord;
 import taraz.ops.DrainCutOff;
 import taraz.ops.LedgerWatch;
+import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
 import taraz.ops.Schedule;
@@ -126,6 +127,7 @@ public final class Gateway {
     private Future<Void> boot() {
         long started = System.nanoTime();
         String node = settings.nodeId();
+        LogContext.node(node);
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
         return vertx.executeBlocking(() -> {
                     metrics.drainCutOff(DrainCutOff.lastEpochSeconds(settings.dataDir()));
@@ -308,8 +310,8 @@ public final class Gateway {
         if (journal != null) {
             long t = System.nanoTime();
             for (JournalRecord record : interrupted) {
-                LOG.warn("stop: txn={} flow={} still running at the drain deadline; journaled as interrupted",
-                        record.paymentId(), record.flow());
+                LogContext.warn(LOG, record.paymentId(), record.flow(), record.state(),
+                        "stop: still running at the drain deadline; journaled as interrupted");
                 journal.append(record);
             }
             journal.close();

@@ -5,6 +5,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
+import taraz.ops.LogContext;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -54,6 +55,9 @@ public final class HttpVerticle extends VerticleBase {
         return server.connectionHandler(guard::opened)
                 .requestHandler(request -> {
                     guard.request(request);
+                    String requestId = LogContext.requestId(request.getHeader(LogContext.REQUEST_ID_HEADER));
+                    LogContext.bindRequest(requestId);
+                    request.response().putHeader(LogContext.REQUEST_ID_HEADER, requestId);
                     router.handle(request);
                 })
                 .listen();

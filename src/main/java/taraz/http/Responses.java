@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.journal.JournalUnavailableException;
 import taraz.ledger.WriterBusyException;
+import taraz.ops.LogContext;
 
 import java.util.Set;
 
@@ -50,7 +51,8 @@ final class Responses {
         } else if (busy(cause)) {
             // The journal or the database failed or is saturated under the step; every step is
             // idempotent and its key keeps its fingerprint, so a retry is safe.
-            LOG.warn("{} {} refused: {}", ctx.request().method(), ctx.request().path(), cause.toString());
+            LogContext.request(LOG, LogContext.Severity.WARN, "{} {} refused: {}", ctx.request().method(),
+                    ctx.request().path(), cause.toString());
             ctx.response().putHeader("Retry-After", "1");
             error(ctx, new Failure(503, "service_unavailable", "the gateway is busy or a dependency is unavailable; retry shortly"));
         } else if (ctx.statusCode() == 413) {
@@ -58,7 +60,8 @@ final class Responses {
         } else if (ctx.statusCode() >= 400 && ctx.statusCode() < 500 && cause == null) {
             error(ctx, new Failure(ctx.statusCode(), "bad_request", "the request was refused"));
         } else {
-            LOG.error("{} {} failed", ctx.request().method(), ctx.request().path(), cause);
+            LogContext.request(LOG, LogContext.Severity.ERROR, "{} {} failed", ctx.request().method(), ctx.request().path(),
+                    cause);
             error(ctx, new Failure(500, "internal_error", "internal error; no money moved half-way, retry with the same Idempotency-Key"));
         }
     }

@@ -19,6 +19,7 @@ import taraz.journal.Journal;
 import taraz.journal.JournalReader;
 import taraz.journal.JournalScans;
 import taraz.ledger.BatchWriter;
+import taraz.ops.LogContext;
 import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
@@ -231,6 +232,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(url))
                 .using(vertx).build();
         String node = "reconcile-" + ProcessHandle.current().pid();
+        LogContext.node(node);
         Journal journal = Journal.open(settings.journal(), new SimpleMeterRegistry());
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
         Flows flows = Flows.wire(vertx, settings, url, pool, journal, failpoints, node, psp, new Inflight(),

@@ -9,6 +9,7 @@ import taraz.domain.DomainError;
 import taraz.journal.Checkpoint;
 import taraz.journal.JournalRecord;
 import taraz.journal.JournalScans;
+import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 
 import java.nio.file.Path;
@@ -106,12 +107,12 @@ public final class Recovery {
                     boolean resolved = result.succeeded() || result.cause() instanceof DomainError;
                     metrics.recoveryReplayed(last.flow(), resolved ? "finished" : "unresolved");
                     if (!resolved) {
-                        LOG.warn("recovery: txn={} flow={} state={} not finished, left for the sweeper or the next boot: {}",
-                                last.paymentId(), last.flow(), last.state(), String.valueOf(result.cause()));
+                        LogContext.warn(LOG, last.paymentId(), last.flow(), last.state(),
+                                "recovery: not finished, left for the sweeper or the next boot: {}", String.valueOf(result.cause()));
                         unresolved.add(entry);
                     } else if (pendingCount <= LOG_EACH_MAX) {
-                        LOG.info("recovery: txn={} flow={} state={} attempt={} finished", last.paymentId(), last.flow(),
-                                last.state(), last.attempt() + 1);
+                        LogContext.info(LOG, last.paymentId(), last.flow(), last.state(), "recovery: attempt {} finished",
+                                last.attempt() + 1);
                     }
                     return Future.succeededFuture();
                 });

@@ -15,6 +15,7 @@ import taraz.journal.Journal;
 import taraz.ledger.AccountKind;
 import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
+import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 import taraz.psp.Psp;
 import taraz.topup.Topup.State;
@@ -124,7 +125,7 @@ public final class TopupService {
                                 : transition(topup, State.FAILED, "psp_request_failed", 1, Columns.NONE)
                                 .compose(t -> {
                                     // The PSP's host and its exception text go to our log, never to the caller.
-                                    LOG.warn("txn={} flow=topup the PSP did not open the payment: {}", topupId,
+                                    LogContext.warn(LOG, topupId, FLOW, t.state().name(), "the PSP did not open the payment: {}",
                                             requested.cause().toString());
                                     return Future.failedFuture(new DomainError(ErrorCode.PSP_UNAVAILABLE,
                                             "the bank gateway did not open the payment; this top-up is FAILED"));
@@ -313,7 +314,8 @@ public final class TopupService {
 
     /** The PSP did not answer the verify: inside the window the sweeper retries; past it, inquiry settles it. */
     private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt) {
-        LOG.warn("txn={} flow=topup verify got no answer from the PSP ({}); retried later", topup.topupId(), cause.toString());
+        LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify got no answer from the PSP ({}); retried later",
+                cause.toString());
         if (!olderThan(topup.createdAt(), pspWindowSeconds)) {
             return Future.succeededFuture(topup);
         }
@@ -363,7 +365,9 @@ public final class TopupService {
         Future<Long> announced = journal.append(record(topup, State.CREDITED, JournalRecord.Status.PENDING, cause, attempt));
         return writer.submit(new CreditCommand(topup.topupId(), from, cause, node), announced)
                 .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
-                        : Future.succeededFuture(outcome.value()));
+                        : Future.succeededFuture(outcome.value()))
+                .onSuccess(now -> LogContext.info(LOG, now.topupId(), FLOW, now.state().name(), "top-up {} -> {}{}",
+                        topup.state(), now.state(), cause == null ? "" : " (" + cause + ")"));
     }
 
     /**
@@ -430,6 +434,8 @@ public final class TopupService {
     private Future<Topup> transition(Topup from, State to, String cause, int attempt, Columns columns) {
         return journal.append(record(from, to, JournalRecord.Status.PENDING, cause, attempt))
                 .compose(i -> store.move(from, to, cause, columns))
+                .onSuccess(now -> LogContext.info(LOG, now.topupId(), FLOW, now.state().name(), "top-up {} -> {}{}",
+                        from.state(), now.state(), cause == null ? "" : " (" + cause + ")"))
                 .compose(now -> now.state() == to && to.journalStatus() == JournalRecord.Status.PENDING
                         ? Future.succeededFuture(now)
                         : journal.append(record(now, now.state(), now.state().journalStatus(), cause, attempt)).map(now));

@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.async.Lanes;
+import taraz.ops.LogContext;
 
 import java.util.HashSet;
 import java.util.List;
@@ -62,9 +63,11 @@ public final class TopupSweeper {
             return topups.sweep(topup, paid).transform(result -> {
                 inflight.decrementAndGet();
                 if (result.failed()) {
-                    LOG.warn("txn={} flow=topup sweep failed; next round retries: {}", topup.topupId(), result.cause().toString());
+                    LogContext.warn(LOG, topup.topupId(), TopupService.FLOW, topup.state().name(),
+                            "sweep failed; next round retries: {}", result.cause().toString());
                 } else if (result.result().state() != topup.state()) {
-                    LOG.info("txn={} flow=topup sweeper moved {} -> {}", topup.topupId(), topup.state(), result.result().state());
+                    LogContext.info(LOG, topup.topupId(), TopupService.FLOW, result.result().state().name(),
+                            "sweeper moved {} -> {}", topup.state(), result.result().state());
                 }
                 return Future.succeededFuture();
             });

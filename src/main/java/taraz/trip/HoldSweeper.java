@@ -3,6 +3,7 @@ package taraz.trip;
 import io.vertx.core.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 
 import java.util.List;
@@ -41,7 +42,8 @@ public final class HoldSweeper {
                 .onComplete(r -> metrics.payment(TripService.FLOW, r.succeeded() ? "expired" : "error"))
                 .transform(r -> {
                     if (r.failed()) {
-                        LOG.warn("txn={} flow=trip hold expiry failed; next round retries", tripIds.get(index), r.cause());
+                        LogContext.warn(LOG, tripIds.get(index), TripService.FLOW, Trip.State.HELD.name(),
+                                "hold expiry failed; next round retries", r.cause());
                     }
                     return expireEach(tripIds, index + 1, stopped);
                 });

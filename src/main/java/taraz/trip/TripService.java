@@ -25,6 +25,7 @@ import taraz.ledger.LedgerCommand.Idem;
 import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
+import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 
 import java.time.OffsetDateTime;
@@ -226,15 +227,18 @@ public final class TripService {
                 .map(outcome -> {
                     Trip trip = outcome.value();
                     String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
+                    String state = trip != null ? trip.state().name() : Trip.Step.REJECTED.name();
+                    LogContext.info(LOG, tripId, FLOW, state, "trip {} attempt {}: {}{}", pendingStep, attempt,
+                            cause == null ? state : "refused, " + cause, outcome.answer().replayed() ? " (replayed)" : "");
                     journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
                                     : JournalRecord.of(node, FLOW, tripId, Trip.Step.REJECTED.name(), JournalRecord.Status.TERMINAL,
                                     attempt, amountRials, accounts, cause, data.encode()))
-                            .onFailure(err -> LOG.warn("txn={} flow=trip step={} outcome not journaled; recovery will "
-                                    + "journal it: {}", tripId, pendingStep, err.toString()));
+                            .onFailure(err -> LogContext.warn(LOG, tripId, FLOW, state, "trip {} outcome not journaled; "
+                                    + "recovery will journal it: {}", pendingStep, err.toString()));
                     return outcome;
                 })
-                .onFailure(err -> LOG.error("txn={} flow=trip step={} attempt={} failed, left for recovery", tripId,
-                        pendingStep, attempt, err))
+                .onFailure(err -> LogContext.error(LOG, tripId, FLOW, pendingStep.name(), "trip {} attempt {} failed, "
+                        + "left for recovery", pendingStep, attempt, err))
                 .onComplete(done -> inflight.end(step));
     }
 

@@ -124,7 +124,7 @@ class CallerAuthTest {
             assertEquals(201, generated.post("/v1/wallets", ApiClient.newKey(),
                     new JsonObject().put("ownerId", ApiClient.newId("o")).put("kind", "driver")).status());
             assertEquals(401, first.api().get("/v1/wallets/w_none").status(), "the tests' key is not configured here");
-            assertTrue(first.output().contains(file.toString()), "the path is logged");
+            assertTrue(first.messages().contains(file.toString()), "the path is logged");
             assertFalse(first.output().contains(key), "the key is never logged");
         } finally {
             GatewayProcess.stop(first);

@@ -1,5 +1,7 @@
 package taraz.support;
 
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
 import java.util.function.DoublePredicate;
 import taraz.db.EmbeddedDatabase;
 
@@ -308,6 +310,29 @@ public final class GatewayProcess implements AutoCloseable {
             return Files.readString(log);
         } catch (IOException e) {
             return "(no log: " + e + ")";
+        }
+    }
+
+    /**
+     * The output's log messages as written, one a line: each JSON line's {@code formattedMessage} (JSON escapes a
+     * path's slashes, so a search of the raw output for one fails), any other line as it is.
+     */
+    public String messages() {
+        StringBuilder messages = new StringBuilder();
+        for (String line : output().split("\n")) {
+            messages.append(message(line)).append('\n');
+        }
+        return messages.toString();
+    }
+
+    private static String message(String line) {
+        if (!line.startsWith("{")) {
+            return line;
+        }
+        try {
+            return String.valueOf(new JsonObject(line).getString("formattedMessage"));
+        } catch (DecodeException e) {
+            return line;
         }
     }
 
