@@ -47,7 +47,7 @@ columns="wall cpu total ready $phases"
 start() {
   local t0 i ticks
   t0=$(date +%s%N)
-  TARAZ_DATA_DIR=$2 TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_API_KEYS=$key java -jar "$1" > "$3" 2>&1 &
+  TARAZ_LOG_FORMAT=text TARAZ_DATA_DIR=$2 TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_API_KEYS=$key java -jar "$1" > "$3" 2>&1 &
   gw=$!
   for i in $(seq 1 30000); do
     if grep -q 'taraz ready in' "$3"; then break; fi

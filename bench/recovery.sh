@@ -20,7 +20,7 @@ trap 'kill -9 ${gw:-0} 2>/dev/null || true; rm -rf "$data"' EXIT
 
 start_gateway() {
   t0=$(date +%s%N)
-  TARAZ_DATA_DIR=$data TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_API_KEYS=$key java -jar target/taraz.jar > "$data/gateway-$1.log" 2>&1 &
+  TARAZ_LOG_FORMAT=text TARAZ_DATA_DIR=$data TARAZ_HTTP_PORT=$port TARAZ_ADMIN_TOKEN=$token TARAZ_API_KEYS=$key java -jar target/taraz.jar > "$data/gateway-$1.log" 2>&1 &
   gw=$!
   for _ in $(seq 1 6000); do
     if curl -fs "http://127.0.0.1:$port/health/ready" > /dev/null; then break; fi
