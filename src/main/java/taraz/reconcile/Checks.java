@@ -2,6 +2,7 @@ package taraz.reconcile;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.db.Database;
@@ -25,6 +26,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -71,13 +73,18 @@ public final class Checks {
     /** What a round did: nothing (another node leads), a fast round, or the full scan; and what it found open. */
     public enum Outcome { FOLLOWER, FAST, FULL }
 
-    private final Vertx vertx;
     private final String pgUrl;
     private final Rules rules;
     private final long pspWindowSeconds;
     private final Bounds bounds;
     private final Metrics metrics;
     private final List<Supplier<Future<Metrics.Stuck>>> stuckByFlow;
+    /**
+     * One thread of its own: a full scan of a large ledger takes minutes, which would hold one of the shared worker
+     * threads and have Vert.x report it blocked every second after a minute. Only a round longer than the full scan's
+     * interval is reported.
+     */
+    private final WorkerExecutor worker;
 
     /** The connection whose session holds the lock while this node leads; null when it does not. */
     private Connection session;
@@ -92,18 +99,18 @@ public final class Checks {
 
     public Checks(Vertx vertx, String pgUrl, Rules rules, long pspWindowSeconds, Bounds bounds, Metrics metrics,
                   List<Supplier<Future<Metrics.Stuck>>> stuckByFlow) {
-        this.vertx = vertx;
         this.pgUrl = pgUrl;
         this.rules = rules;
         this.pspWindowSeconds = pspWindowSeconds;
         this.bounds = bounds;
         this.metrics = metrics;
         this.stuckByFlow = stuckByFlow;
+        this.worker = vertx.createSharedWorkerExecutor("taraz-checks", 1, bounds.fullIntervalMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** One round on a worker thread; a leader's round ends with its gauges published. */
     public Future<Outcome> round() {
-        return vertx.executeBlocking(this::roundBlocking, false).compose(round -> {
+        return worker.executeBlocking(this::roundBlocking, false).compose(round -> {
             if (round == null) {
                 metrics.notChecking();
                 return Future.succeededFuture(Outcome.FOLLOWER);
@@ -125,14 +132,14 @@ public final class Checks {
         });
     }
 
-    /** Gives the lock up, so another node takes the checks over at its next round. */
+    /** Gives the lock up (after the round running, if any), so another node takes the checks over at its next round. */
     public Future<Void> close() {
-        return vertx.executeBlocking(() -> {
+        return worker.<Void>executeBlocking(() -> {
             synchronized (this) {
                 lose();
             }
             return null;
-        }, false);
+        }, false).eventually(worker::close);
     }
 
     private record Round(Outcome outcome, long imbalanceRials, Map<String, Long> counts) {}
