@@ -54,7 +54,9 @@ import java.util.stream.Collectors;
  * account or a short index range.
  *
  * <p>What a fast round cannot see, the full scan finds: an old entry edited in place, an entry whose transaction
- * committed after a later one was read, a payment's state edited without its {@code updated_at}.
+ * committed after a later one was read, a payment's state edited without its {@code updated_at}, a held amount or
+ * balances that still add up edited on accounts nothing else touched. While a full scan runs (minutes on a ledger of
+ * millions, bench/README.md) no fast round does: they share one thread.
  *
  * <p>A round changes nothing: its transaction only fills temporary tables and is rolled back, and a statement
  * timeout bounds it.
@@ -70,7 +72,7 @@ public final class Checks {
     /** How the checks are run; see {@code conf/taraz.json}. */
     public record Bounds(long fullIntervalMillis, long lookbackHours, long timeoutMillis, int batchMax) {}
 
-    /** What a round did: nothing (another node leads), a fast round, or the full scan; and what it found open. */
+    /** What a round was: none (another node leads), a fast round, or the full scan. */
     public enum Outcome { FOLLOWER, FAST, FULL }
 
     private final String pgUrl;

@@ -14,7 +14,9 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -64,16 +66,20 @@ public final class ChecksBench {
                 Rules rules = Rules.from(new JsonObject().put("minAgeSeconds", 0));
                 Checks.Bounds bounds = new Checks.Bounds(3_600_000, 48, 600_000, 10_000);
                 Checks checks = new Checks(vertx, pg.pgUrl(), rules, 1800, bounds, new Metrics(), List.of());
-                time(checks, "full scan", Checks.Outcome.FULL);
-                for (int i = 0; i < REPEATS; i++) {
-                    time(checks, "fast round, nothing new", Checks.Outcome.FAST);
+                List<String> measured = new ArrayList<>();
+                measured.add("fullScanMillis=" + time(checks, "full scan", Checks.Outcome.FULL));
+                for (int i = 1; i <= REPEATS; i++) {
+                    measured.add("fastNothingNewMillis" + i + "=" + time(checks, "fast round, nothing new", Checks.Outcome.FAST));
                 }
                 long next = count(c, "SELECT count(*) FROM topups") + 1;
-                for (int i = 0; i < REPEATS; i++) {
+                for (int i = 1; i <= REPEATS; i++) {
                     payments(c, passengers, drivers, next, next + newPairs - 1, "0 seconds");
                     next += newPairs;
-                    time(checks, "fast round, " + newPairs * 2 + " new transfers", Checks.Outcome.FAST);
+                    measured.add("fastNewTransfersMillis" + i + "="
+                            + time(checks, "fast round, " + newPairs * 2 + " new transfers", Checks.Outcome.FAST));
                 }
+                // One line for bench/checks.sh to pass to results.py.
+                System.out.println("measured " + String.join(" ", measured));
                 checks.close().await(ROUND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             }
         } finally {
@@ -81,7 +87,8 @@ public final class ChecksBench {
         }
     }
 
-    private static void time(Checks checks, String what, Checks.Outcome expected) throws Exception {
+    /** Runs one round, prints and returns its time in milliseconds (one decimal). */
+    private static String time(Checks checks, String what, Checks.Outcome expected) throws Exception {
         long started = System.nanoTime();
         Checks.Outcome outcome = checks.round().await(ROUND_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         double millis = (System.nanoTime() - started) / 1e6;
@@ -89,6 +96,7 @@ public final class ChecksBench {
             throw new IllegalStateException(what + ": a " + outcome + " round, not " + expected);
         }
         System.out.printf("  %-36s %,10.1f ms%n", what, millis);
+        return String.format(Locale.ROOT, "%.1f", millis);
     }
 
     private static void seed(Connection c, long passengers, long drivers, long pairs) throws SQLException {
