@@ -87,9 +87,10 @@ public final class Checks {
      * interval is reported.
      */
     private final WorkerExecutor worker;
+    private final Vertx vertx;
 
     /** The connection whose session holds the lock while this node leads; null when it does not. */
-    private Connection session;
+    private volatile Connection session;
     private Marks marks;
     private long fullAtMillis;
     private Map<String, Finding> open = Map.of();
@@ -107,6 +108,7 @@ public final class Checks {
         this.bounds = bounds;
         this.metrics = metrics;
         this.stuckByFlow = stuckByFlow;
+        this.vertx = vertx;
         this.worker = vertx.createSharedWorkerExecutor("taraz-checks", 1, bounds.fullIntervalMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -134,14 +136,19 @@ public final class Checks {
         });
     }
 
-    /** Gives the lock up (after the round running, if any), so another node takes the checks over at its next round. */
+    /**
+     * Gives the lock up at once, so another node takes the checks over at its next round: the session is closed
+     * without waiting for a round that is running (a full scan may take minutes, and a stopping node must not wait for
+     * it); that round ends on a connection of its own, and the next one finds the session gone.
+     */
     public Future<Void> close() {
-        return worker.<Void>executeBlocking(() -> {
-            synchronized (this) {
-                lose();
+        return vertx.executeBlocking(() -> {
+            Connection leading = session;
+            if (leading != null) {
+                leading.close();
             }
             return null;
-        }, false).eventually(worker::close);
+        }, false);
     }
 
     private record Round(Outcome outcome, long imbalanceRials, Map<String, Long> counts) {}
