@@ -30,7 +30,6 @@ import taraz.ledger.BatchWriter;
 import taraz.ledger.Ledger;
 import taraz.journal.JournalRecord;
 import taraz.ops.DrainCutOff;
-import taraz.ops.LedgerWatch;
 import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
@@ -39,7 +38,7 @@ import taraz.ops.Startup;
 import taraz.psp.ZarinpalPsp;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
-import taraz.reconcile.ReconciliationJob;
+import taraz.reconcile.Checks;
 import taraz.reconcile.Rules;
 import taraz.recovery.Recovery;
 import taraz.trip.HoldSweeper;
@@ -82,6 +81,7 @@ public final class Gateway {
     private Pool pool;
     private BatchWriter writer;
     private Schedule schedule;
+    private Checks checks;
     private String httpDeployment;
     private int httpPort;
     private String pgUrl;
@@ -160,22 +160,19 @@ public final class Gateway {
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.topups().callbackGraceSeconds(),
                             settings.topups().sweepBatchMax(), settings.topups().sweepConcurrency());
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.idempotency().leaseMillis());
-                    ReconciliationJob reconciliation = new ReconciliationJob(vertx, pgUrl, Rules.load(null),
-                            settings.psp().windowSeconds(), settings.reconciliation().lookbackHours(),
-                            settings.reconciliation().timeoutMillis(), metrics);
                     HoldSweeper holdSweeper = new HoldSweeper(trips, settings.holds().sweepBatchMax(), metrics);
                     long stuckGraceSeconds = settings.checks().stuckGraceSeconds();
-                    LedgerWatch ledgerWatch = new LedgerWatch(ledger, metrics,
-                            List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds)));
+                    checks = new Checks(vertx, pgUrl, Rules.load(null), settings.psp().windowSeconds(),
+                            new Checks.Bounds(settings.reconciliation().intervalMillis(), settings.reconciliation().lookbackHours(),
+                                    settings.reconciliation().timeoutMillis(), settings.checks().checkBatchMax()),
+                            metrics, List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds)));
                     schedule = new Schedule(vertx)
                             .every(settings.holds().sweepIntervalMillis(), "hold sweeper", holdSweeper::round)
                             .every(settings.topups().sweepIntervalMillis(), "top-up sweeper",
                                     stopped -> sweeper.round(stopped, metrics.inflight()))
                             .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
                                     stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
-                            .every(settings.checks().checkIntervalMillis(), "ledger check", stopped -> ledgerWatch.round())
-                            .every(settings.reconciliation().intervalMillis(), "reconciliation",
-                                    stopped -> reconciliation.round());
+                            .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,
@@ -294,6 +291,8 @@ public final class Gateway {
         if (schedule != null) {
             schedule.stop();
         }
+        // Another replica takes the checks over at its next round, not when this node's session times out.
+        phase("checks handed over", PHASE_MARGIN_MILLIS, () -> checks == null ? Future.succeededFuture() : checks.close());
         long deadlineMillis = System.currentTimeMillis() + drainMillis;
         phase("listeners closed and in-flight work drained", drainMillis + PHASE_MARGIN_MILLIS, () -> {
             Future<?> listeners = httpDeployment == null ? Future.succeededFuture() : vertx.undeploy(httpDeployment);

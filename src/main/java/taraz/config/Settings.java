@@ -174,12 +174,17 @@ public final class Settings {
         }
     }
 
-    /** The node's periodic checks: idempotency retention, the ledger check, and when a payment counts as stuck. */
+    /**
+     * The node's periodic checks: idempotency retention; the fast checks behind the monitoring gauges (one node of
+     * all runs them, every {@code checkIntervalMillis}, over at most {@code checkBatchMax} changed rows of each
+     * source a round); and when a payment counts as stuck.
+     */
     public record Checks(@Range(min = 1000, max = DAY_MILLIS) long housekeepingIntervalMillis,
-                         @Range(min = 1000, max = DAY_MILLIS) long checkIntervalMillis,
+                         @Range(min = 1000, max = 30_000) long checkIntervalMillis,
+                         @Range(min = 1, max = 1_000_000) int checkBatchMax,
                          @Range(min = 0, max = DAY_SECONDS) long stuckGraceSeconds) { }
 
-    /** The periodic reconciliation inside the gateway. */
+    /** The full scan of the checks (the judge of record), every {@code intervalMillis}, over the lookback. */
     public record Reconciliation(@Range(min = 1000, max = DAY_MILLIS) long intervalMillis,
                                  @Range(min = 1, max = 24 * 365) long lookbackHours,
                                  @Range(min = 1000, max = HOUR_MILLIS) long timeoutMillis) { }

@@ -10,6 +10,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,12 +26,19 @@ public final class Metrics {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final AtomicInteger inflight = new AtomicInteger();
+
+    /**
+     * The gauges of the checks (imbalance, stuck payments, discrepancies by kind, when they last succeeded): only the
+     * node that runs the checks exports them, so they are registered at its first round and removed when it stops
+     * running them. A replica that does not check exports nothing rather than a stale or zero value.
+     */
+    private final List<Meter> checkMeters = new ArrayList<>();
     private final AtomicLong ledgerImbalanceRials = new AtomicLong();
     private final AtomicLong stuckPayments = new AtomicLong();
     private final AtomicLong stuckOldestAgeSeconds = new AtomicLong();
-
     private final Map<String, AtomicLong> discrepancies = new ConcurrentHashMap<>();
     private final AtomicLong reconciledAtSeconds = new AtomicLong();
+    private final AtomicLong checkedAtSeconds = new AtomicLong();
     private final AtomicLong recoveryUnresolved = new AtomicLong();
     private final AtomicLong drainCutOffAtSeconds = new AtomicLong();
 
@@ -62,14 +71,6 @@ public final class Metrics {
         });
         Gauge.builder("taraz.inflight.transactions", inflight, AtomicInteger::get)
                 .description("money-moving requests and background steps now running").register(registry);
-        Gauge.builder("taraz.ledger.imbalance.rials", ledgerImbalanceRials, AtomicLong::get)
-                .description("sum of all account balances; anything but 0 is a bug").register(registry);
-        Gauge.builder("taraz.stuck.payments", stuckPayments, AtomicLong::get)
-                .description("payments in a non-terminal state past their SLA").register(registry);
-        Gauge.builder("taraz.stuck.payments.oldest.age.seconds", stuckOldestAgeSeconds, AtomicLong::get)
-                .description("age of the oldest stuck payment").register(registry);
-        Gauge.builder("taraz.reconciliation.last.success.timestamp.seconds", reconciledAtSeconds, AtomicLong::get)
-                .description("when the periodic reconciliation last finished a round (epoch seconds)").register(registry);
         Gauge.builder("taraz.recovery.unresolved.payments", recoveryUnresolved, AtomicLong::get)
                 .description("payments the start's recovery left unfinished (for the sweepers or the next start)")
                 .register(registry);
@@ -112,25 +113,49 @@ public final class Metrics {
                 .description("incomplete payments replayed from the journal at boot").register(registry).increment();
     }
 
-    public void ledgerImbalance(long rials) {
-        ledgerImbalanceRials.set(rials);
-    }
-
-    /** The periodic reconciliation's latest counts, one gauge per finding kind (0 when clean). */
-    public void discrepancies(Map<String, Long> byKind) {
-        byKind.forEach((kind, count) -> discrepancies.computeIfAbsent(kind, k -> {
-            AtomicLong value = new AtomicLong();
-            Gauge.builder("taraz.reconciliation.discrepancies", value, AtomicLong::get).tag("kind", k)
-                    .description("discrepancies the periodic reconciliation found in its last round, by kind")
-                    .register(registry);
-            return value;
-        }).set(count));
-        reconciledAtSeconds.set(System.currentTimeMillis() / 1000);
-    }
-
-    public void stuck(Stuck stuck) {
+    /**
+     * One successful round of the checks on this node: the sum of the balances, the stuck payments, the open
+     * discrepancies by kind (every kind, 0 when clean), and whether the round was the full scan.
+     */
+    public synchronized void checked(long imbalanceRials, Stuck stuck, Map<String, Long> discrepanciesByKind, boolean fullScan) {
+        if (checkMeters.isEmpty()) {
+            registerCheckGauges();
+        }
+        ledgerImbalanceRials.set(imbalanceRials);
         stuckPayments.set(stuck.count());
         stuckOldestAgeSeconds.set(stuck.oldestAgeSeconds());
+        discrepanciesByKind.forEach((kind, count) -> discrepancies.computeIfAbsent(kind, k -> {
+            AtomicLong value = new AtomicLong();
+            checkMeters.add(Gauge.builder("taraz.reconciliation.discrepancies", value, AtomicLong::get).tag("kind", k)
+                    .description("open discrepancies the checks found, by kind").register(registry));
+            return value;
+        }).set(count));
+        long nowSeconds = System.currentTimeMillis() / 1000;
+        checkedAtSeconds.set(nowSeconds);
+        if (fullScan) {
+            reconciledAtSeconds.set(nowSeconds);
+        }
+    }
+
+    /** This node no longer runs the checks: their gauges leave its registry. */
+    public synchronized void notChecking() {
+        checkMeters.forEach(registry::remove);
+        checkMeters.clear();
+        discrepancies.clear();
+    }
+
+    private void registerCheckGauges() {
+        checkMeters.add(Gauge.builder("taraz.ledger.imbalance.rials", ledgerImbalanceRials, AtomicLong::get)
+                .description("sum of all account balances; anything but 0 is a bug").register(registry));
+        checkMeters.add(Gauge.builder("taraz.stuck.payments", stuckPayments, AtomicLong::get)
+                .description("payments in a non-terminal state past their SLA").register(registry));
+        checkMeters.add(Gauge.builder("taraz.stuck.payments.oldest.age.seconds", stuckOldestAgeSeconds, AtomicLong::get)
+                .description("age of the oldest stuck payment").register(registry));
+        checkMeters.add(Gauge.builder("taraz.reconciliation.last.success.timestamp.seconds", reconciledAtSeconds, AtomicLong::get)
+                .description("when the full scan of the checks last succeeded (epoch seconds)").register(registry));
+        checkMeters.add(Gauge.builder("taraz.checks.last.success.timestamp.seconds", checkedAtSeconds, AtomicLong::get)
+                .description("when a round of the checks, fast or full, last succeeded on this node (epoch seconds)")
+                .register(registry));
     }
 
     /** Payments of one or more flows in a non-terminal state past their SLA: how many, and the oldest one's age. */

@@ -201,16 +201,36 @@ public final class Detector {
     // ---- the checks ------------------------------------------------------------------------
 
     /**
+     * Which rows the account, trip and top-up checks judge: all of them, or only those the caller
+     * listed in the temporary tables {@code chk_accounts}, {@code chk_trips} and {@code chk_topups}
+     * (one column {@code id}), which it creates in this transaction before {@link #detect}. The
+     * judgement is the same code either way, so the fast checks and the full scan agree.
+     */
+    public enum Scope {
+        ALL, LISTED;
+
+        /** The condition that keeps a row of {@code column} in this scope. */
+        String keeps(String column, String table) {
+            return this == ALL ? "true" : column + " IN (SELECT id FROM " + table + ")";
+        }
+    }
+
+    /** Runs every check over all rows; see {@link #detect(OffsetDateTime, Collection, Scope)}. */
+    public void detect(OffsetDateTime since, Collection<String> paidUnverified) throws SQLException {
+        detect(since, paidUnverified, Scope.ALL);
+    }
+
+    /**
      * Runs every check. {@code since} limits the payment checks to payments created since then
      * (the gateway's periodic job); null checks them all. {@code paidUnverified} is the bank's
      * list of paid but unverified authorities (empty when the bank is not reachable).
      */
-    public void detect(OffsetDateTime since, Collection<String> paidUnverified) throws SQLException {
+    public void detect(OffsetDateTime since, Collection<String> paidUnverified, Scope scope) throws SQLException {
         timed("ledger", this::ledger);
-        timed("accounts", this::accounts);
+        timed("accounts", () -> accounts(scope));
         timed("holds", this::holds);
-        timed("trips", () -> trips(since));
-        timed("topups", () -> topups(since, paidUnverified));
+        timed("trips", () -> trips(since, scope));
+        timed("topups", () -> topups(since, paidUnverified, scope));
         timed("bank rows", this::bankRows);
     }
 
@@ -231,12 +251,17 @@ public final class Detector {
 
     private void ledger() throws SQLException {
         try (Statement s = db.createStatement();
-             ResultSet r = s.executeQuery("SELECT coalesce(sum(balance_rials), 0)::bigint, "
-                     + "(SELECT coalesce(sum(amount_rials), 0) FROM entries)::bigint FROM accounts")) {
+             ResultSet r = s.executeQuery("SELECT coalesce(sum(balance_rials), 0)::bigint FROM accounts")) {
             r.next();
             long balances = r.getLong(1);
-            long entries = r.getLong(2);
             if (balances != 0) {
+                // The entries are summed only when the balances do not add up: that reads the whole ledger,
+                // the balances only one row per account, which the fast checks do every round.
+                long entries;
+                try (ResultSet e = s.executeQuery("SELECT coalesce(sum(amount_rials), 0)::bigint FROM entries")) {
+                    e.next();
+                    entries = e.getLong(1);
+                }
                 emit(new Finding(Kind.LEDGER_IMBALANCE, "ledger_imbalance", "ledger", null, null, Math.abs(balances),
                         "The account balances sum to " + Finding.rials(balances) + " instead of 0"
                                 + (entries == 0 ? "; the entries sum to 0, so cached balances have drifted."
@@ -246,13 +271,19 @@ public final class Detector {
         }
     }
 
-    private void accounts() throws SQLException {
-        String sql = "SELECT a.id, a.kind, a.balance_rials, a.held_rials, coalesce(e.total, 0)::bigint, coalesce(h.total, 0)::bigint "
-                + "FROM accounts a "
-                + "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM entries GROUP BY account_id) e ON e.account_id = a.id "
-                + "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM holds WHERE state = '" + Hold.State.HELD + "' GROUP BY account_id) h "
+    private void accounts(Scope scope) throws SQLException {
+        String active = "state = '" + Hold.State.HELD + "'";
+        // All accounts: one pass over entries and holds, grouped. A few listed ones: each one's own rows by index.
+        String sums = scope == Scope.ALL
+                ? "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM entries GROUP BY account_id) e ON e.account_id = a.id "
+                + "LEFT JOIN (SELECT account_id, sum(amount_rials) AS total FROM holds WHERE " + active + " GROUP BY account_id) h "
                 + "ON h.account_id = a.id "
-                + "WHERE a.balance_rials <> coalesce(e.total, 0) OR a.held_rials <> coalesce(h.total, 0) ORDER BY a.id";
+                : "LEFT JOIN LATERAL (SELECT sum(amount_rials) AS total FROM entries WHERE account_id = a.id) e ON true "
+                + "LEFT JOIN LATERAL (SELECT sum(amount_rials) AS total FROM holds WHERE account_id = a.id AND " + active + ") h ON true ";
+        String sql = "SELECT a.id, a.kind, a.balance_rials, a.held_rials, coalesce(e.total, 0)::bigint, coalesce(h.total, 0)::bigint "
+                + "FROM accounts a " + sums
+                + "WHERE " + scope.keeps("a.id", "chk_accounts")
+                + " AND (a.balance_rials <> coalesce(e.total, 0) OR a.held_rials <> coalesce(h.total, 0)) ORDER BY a.id";
         stream(sql, List.of(), r -> {
             String id = r.getString(1);
             boolean wallet = r.getString(2).equals("passenger") || r.getString(2).equals("driver");
@@ -289,7 +320,7 @@ public final class Detector {
      * A trip's money by account against what it should be: settled, the passenger pays the fare,
      * the driver gets fare minus commission, the platform the commission; otherwise nothing moves.
      */
-    private void trips(OffsetDateTime since) throws SQLException {
+    private void trips(OffsetDateTime since, Scope scope) throws SQLException {
         String p = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.passenger_wallet_id), 0)";
         String d = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.driver_wallet_id), 0)";
         String c = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'), 0)";
@@ -301,7 +332,8 @@ public final class Detector {
                 // Only the trip flow's transfers: a top-up may carry the same id (trip ids are the caller's).
                 + "AND " + Finding.flowOfKind("tr.kind") + " = '" + Finding.TRIP + "' "
                 + "JOIN entries e ON e.transfer_id = tr.id "
-                + "WHERE t.updated_at < now() - ? * interval '1 second' AND t.created_at >= ? GROUP BY t.trip_id "
+                + "WHERE t.updated_at < now() - ? * interval '1 second' AND t.created_at >= ? AND "
+                + scope.keeps("t.trip_id", "chk_trips") + " GROUP BY t.trip_id "
                 + "HAVING " + p + " <> -(" + fare + ") OR " + d + " <> " + fare + " - " + commission + " OR " + c + " <> " + commission
                 + " ORDER BY t.trip_id";
         stream(sql, List.of(rules.minAgeSeconds(), since(since)), r -> {
@@ -361,7 +393,7 @@ public final class Detector {
      * is in the report and no row matched; else the top-up's own state and the bank's list of paid
      * but unverified payments.
      */
-    private void topups(OffsetDateTime since, Collection<String> paidUnverified) throws SQLException {
+    private void topups(OffsetDateTime since, Collection<String> paidUnverified, Scope scope) throws SQLException {
         String day = "(coalesce(t.verified_at, t.callback_at, t.requested_at, t.created_at) AT TIME ZONE 'UTC')::date";
         // Matching is one-to-one (match()), so a top-up has at most one settlement row: a join, not an aggregate.
         String sql = "WITH st AS (SELECT topup_id, CASE WHEN status = 'SETTLED' THEN amount ELSE 0 END AS settled, "
@@ -372,13 +404,14 @@ public final class Detector {
                 // Only the top-up flow's transfers: a trip may carry the same id (trip ids are the caller's).
                 + "  AND " + Finding.flowOfKind("tr.kind") + " = '" + Finding.TOPUP + "' "
                 + "  JOIN entries e ON e.transfer_id = tr.id AND e.account_id = t.wallet_id "
-                + "  WHERE t.created_at >= ? GROUP BY tr.payment_id) "
+                + "  WHERE t.created_at >= ? AND " + scope.keeps("t.topup_id", "chk_topups") + " GROUP BY tr.payment_id) "
                 + "SELECT t.topup_id, t.wallet_id, t.amount_rials, t.state, t.authority, t.created_at, " + day + ", "
                 + "  st.topup_id IS NOT NULL, coalesce(st.settled, 0)::bigint, st.rows, coalesce(cr.credited, 0)::bigint, "
                 + "  coalesce(cr.credits, 0), d.day IS NOT NULL, t.authority = ANY (?), st.authority "
                 + "FROM topups t LEFT JOIN st ON st.topup_id = t.topup_id LEFT JOIN cr ON cr.payment_id = t.topup_id "
                 + "LEFT JOIN stl_days d ON d.day = " + day + " "
-                + "WHERE t.created_at >= ? AND (t.updated_at < now() - ? * interval '1 second' OR st.topup_id IS NOT NULL) "
+                + "WHERE t.created_at >= ? AND " + scope.keeps("t.topup_id", "chk_topups")
+                + " AND (t.updated_at < now() - ? * interval '1 second' OR st.topup_id IS NOT NULL) "
                 // What judge() passes without a finding stays in the database: settled by the bank, credited exactly that.
                 + "AND NOT (st.topup_id IS NOT NULL AND st.settled > 0 AND st.settled = coalesce(cr.credited, 0)) "
                 + "ORDER BY t.topup_id";
