@@ -23,13 +23,15 @@ load_before=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$(mktemp)
 # shellcheck disable=SC2086
-java $flags -Xmx512m -cp "target/classes:target/test-classes:$(cat target/bench-cp.txt)" \
+TARAZ_LOG_FORMAT=text java $flags -Xmx512m -cp "target/classes:target/test-classes:$(cat target/bench-cp.txt)" \
   taraz.bench.ChecksBench "$data" "$transfers" "$new" > "$out" 2>&1 || { tail -50 "$out"; exit 2; }
 grep -v ' INFO \| WARN \|^SLF4J\|^\s\+at \|Thread blocked\|^measured ' "$out" || true
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 measured=()
-for pair in $(sed -n 's/^measured //p' "$out"); do measured+=(--measured "$pair"); done
+# One line "measured k=v k=v ...": its pairs, each a --measured option.
+read -r -a pairs <<< "$(sed -n 's/^measured //p' "$out")"
+for pair in "${pairs[@]}"; do measured+=(--measured "$pair"); done
 rm -f "$out"
 python3 bench/results.py write checks "$started_at" --setting transfers="$transfers" --setting newTransfers="$new" \
   --setting batchMax=10000 --measured loadAverageBefore="$load_before" --measured loadAverageAfter="$load_after" \

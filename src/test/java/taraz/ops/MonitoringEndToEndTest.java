@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import taraz.ledger.AccountKind;
 import taraz.reconcile.Rules;
 import taraz.support.ApiClient;
+import taraz.support.Executables;
 import taraz.support.GatewayProcess;
 import taraz.support.Prometheus;
 import taraz.support.TestGateway;
@@ -60,7 +61,7 @@ class MonitoringEndToEndTest {
 
     @Test
     void eachFaultPlantedBehindTheGatewaysBackFiresItsAlertAndEveryPanelAnswers() throws Exception {
-        Optional<Path> binary = Prometheus.binary();
+        Optional<Path> binary = Executables.find("prometheus");
         assumeTrue(binary.isPresent(), "prometheus is not installed (apt-get install -y prometheus)");
         Path base = TestGateway.tempDir("monitoring-");
         TestPsp psp = TestPsp.start(base.resolve("psp"));
@@ -142,13 +143,7 @@ class MonitoringEndToEndTest {
         assertEquals(200, api.post("/v1/trips/" + trip + "/settle", ApiClient.newKey(), new JsonObject()
                 .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", FARE)
                 .put("commission", COMMISSION)).status());
-        ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
-                new JsonObject().put("walletId", passenger).put("amount", TOPUP));
-        assertEquals(201, created.status(), created.text());
-        String topupId = created.json().getString("topupId");
-        psp.pay(created.json().getString("authority"), "OK");
-        Topups.awaitState(api, topupId, "CREDITED", FIRE_TIMEOUT_MILLIS);
-        return new Traffic(passenger, driver, trip, topupId);
+        return new Traffic(passenger, driver, trip, Topups.paidAndCredited(api, psp, passenger, TOPUP, FIRE_TIMEOUT_MILLIS));
     }
 
     /** A top-up the bank verified whose credit never happened. */

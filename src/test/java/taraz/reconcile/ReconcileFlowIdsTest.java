@@ -58,12 +58,7 @@ class ReconcileFlowIdsTest {
             ApiClient api = gateway.api();
             String passenger = api.openWallet("passenger");
             String driver = api.openWallet("driver");
-            ApiClient.Response created = api.post("/v1/topups", ApiClient.newKey(),
-                    new JsonObject().put("walletId", passenger).put("amount", AMOUNT_RIALS));
-            assertEquals(201, created.status(), created.text());
-            String topupId = created.json().getString("topupId");
-            psp.pay(created.json().getString("authority"), "OK");
-            Topups.awaitState(api, topupId, "CREDITED", WAIT_MILLIS);
+            String topupId = Topups.paidAndCredited(api, psp, passenger, AMOUNT_RIALS, WAIT_MILLIS);
 
             ApiClient.Response settled = api.post("/v1/trips/" + topupId + "/settle", ApiClient.newKey(), new JsonObject()
                     .put("passengerWalletId", passenger).put("driverWalletId", driver)

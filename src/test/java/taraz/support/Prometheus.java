@@ -3,7 +3,6 @@ package taraz.support;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -12,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,12 +33,6 @@ public final class Prometheus implements AutoCloseable {
         this.process = process;
         this.log = log;
         this.api = api;
-    }
-
-    /** The prometheus executable on PATH, if installed. */
-    public static Optional<Path> binary() {
-        return List.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)).stream()
-                .filter(d -> !d.isEmpty()).map(d -> Path.of(d, "prometheus")).filter(Files::isExecutable).findFirst();
     }
 
     /** Starts Prometheus on {@code port}, scraping {@code target} (host:port), with the given rule files. */

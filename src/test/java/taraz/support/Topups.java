@@ -26,6 +26,14 @@ public final class Topups {
         return api.post("/v1/topups", key, new JsonObject().put("walletId", wallet).put("amount", amountRials));
     }
 
+    /** Opens a top-up, has the cardholder pay it at the simulator, and waits until the callback credited it; its id. */
+    public static String paidAndCredited(ApiClient api, TestPsp psp, String wallet, long amountRials, long timeoutMillis) {
+        JsonObject created = createOk(api, wallet, amountRials);
+        psp.pay(created.getString("authority"), "OK");
+        awaitState(api, created.getString("topupId"), "CREDITED", timeoutMillis);
+        return created.getString("topupId");
+    }
+
     /** Opens a top-up and checks it reached the bank: REQUESTED, with an authority. */
     public static JsonObject createOk(ApiClient api, String wallet, long amountRials) {
         ApiClient.Response r = create(api, wallet, amountRials, ApiClient.newKey());
