@@ -229,7 +229,8 @@ public final class TripService {
                     String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
                     String state = trip != null ? trip.state().name() : Trip.Step.REJECTED.name();
                     LogContext.info(LOG, tripId, FLOW, state, "trip {} attempt {}: {}{}", pendingStep, attempt,
-                            cause == null ? state : "refused, " + cause, outcome.answer().replayed() ? " (replayed)" : "");
+                            cause == null ? state : "refused, " + cause,
+                            outcome.answer() != null && outcome.answer().replayed() ? " (replayed)" : "");
                     journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
                                     : JournalRecord.of(node, FLOW, tripId, Trip.Step.REJECTED.name(), JournalRecord.Status.TERMINAL,
                                     attempt, amountRials, accounts, cause, data.encode()))
