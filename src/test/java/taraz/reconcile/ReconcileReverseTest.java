@@ -37,6 +37,7 @@ class ReconcileReverseTest {
     private static final long AMOUNT_RIALS = 700_000;
     private static final long PSP_TIMEOUT_MILLIS = 1000;
     private static final long EXIT_TIMEOUT_MILLIS = 120_000;
+    private static final long WINDOW_OVER_SECONDS = 1;
 
     @Test
     void aSecondPaymentInsideTheWindowIsReversedAtTheBank() throws Exception {
@@ -95,6 +96,7 @@ class ReconcileReverseTest {
 
             psp.resetFaults();
             awaitClaimReleased(db);
+            awaitWindowOver(charged);
             assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir).toString(),
                     "--config", windowOver(dir).toString(),
                     "--settlement", charged.settlement().toString()));
@@ -120,7 +122,8 @@ class ReconcileReverseTest {
             assertEquals(1, db.count("SELECT count(*) FROM reconciliation_actions WHERE action = 'reversing'"));
 
             awaitClaimReleased(db);
-            // The window is over by now for the rerun: without the claim it would refund the wallet.
+            awaitWindowOver(charged);
+            // The window is over for the rerun: without the claim it would refund the wallet.
             assertEquals(0, db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules(dir).toString(),
                     "--config", windowOver(dir).toString(),
                     "--settlement", charged.settlement().toString()));
@@ -146,8 +149,19 @@ class ReconcileReverseTest {
                 () -> db.count("SELECT count(*) FROM reconciliation_actions WHERE lease_until > now()"), leased -> leased == 0);
     }
 
+    /**
+     * Until the 1 s window of {@link #windowOver} has been closed for longer than a reverse call may still take (the
+     * claim's lease, 3 calls of {@code pspTimeoutMillis}): only then may a run refund the wallet instead, and the
+     * test's rerun must not land just short of that.
+     */
+    private static void awaitWindowOver(Charged charged) {
+        long over = charged.chargedAtMillis() + WINDOW_OVER_SECONDS * 1000 + 3 * PSP_TIMEOUT_MILLIS + 1000;
+        Wait.until("the bank's window is over by more than a reverse call", EXIT_TIMEOUT_MILLIS,
+                () -> System.currentTimeMillis() > over);
+    }
+
     /** The wallet credited once for a top-up the cardholder paid twice at the bank; the settlement lists both. */
-    private record Charged(String wallet, String first, String second, Path settlement) {}
+    private record Charged(String wallet, String first, String second, Path settlement, long chargedAtMillis) {}
 
     private static Charged chargedTwice(ReconcileDb db, TestPsp psp, Path dir) throws Exception {
         JsonObject first = paidAndVerified(psp);
@@ -173,7 +187,8 @@ class ReconcileReverseTest {
         String today = LocalDate.now(ZoneOffset.UTC).toString();
         Path settlement = dir.resolve("settlement-" + today + ".csv");
         Files.writeString(settlement, psp.settlement(today));
-        return new Charged(wallet, first.getString("authority"), second.getString("authority"), settlement);
+        return new Charged(wallet, first.getString("authority"), second.getString("authority"), settlement,
+                System.currentTimeMillis());
     }
 
     /** The rules for a run: every payment judged at once, and short bank calls. */
@@ -184,12 +199,11 @@ class ReconcileReverseTest {
     }
 
     /**
-     * Settings whose bank window is 1 s, over for both payments by the rerun: the run before it waited out its claim's
-     * lease, several bank timeouts long.
+     * Settings whose bank window is 1 s: over for both payments once {@link #awaitWindowOver} has waited.
      */
     private static Path windowOver(Path dir) throws Exception {
         Path config = dir.resolve("window-over.json");
-        Files.writeString(config, new JsonObject().put("pspWindowSeconds", 1).encode());
+        Files.writeString(config, new JsonObject().put("pspWindowSeconds", WINDOW_OVER_SECONDS).encode());
         return config;
     }
 
