@@ -310,7 +310,6 @@ public final class Settings {
         }
     }
 
-    public Node node() { return node; }
     public Shutdown shutdown() { return shutdown; }
     public Http http() { return http; }
     public Requests requests() { return requests; }

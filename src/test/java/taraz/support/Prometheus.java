@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 public final class Prometheus implements AutoCloseable {
 
     /** The scrape and evaluation period. */
-    public static final int SCRAPE_SECONDS = 5;
+    private static final int SCRAPE_SECONDS = 5;
     private static final long READY_TIMEOUT_MILLIS = 60_000;
     private static final long STOP_TIMEOUT_SECONDS = 20;
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
@@ -96,10 +96,6 @@ public final class Prometheus implements AutoCloseable {
             throw new AssertionError("prometheus " + path + " answered " + response.status() + ": " + response.text());
         }
         return body;
-    }
-
-    public Path log() {
-        return log;
     }
 
     @Override
