@@ -57,10 +57,11 @@ class TopupCrashTest {
                 "topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 1)));
         env.put("TARAZ_PSP_URL", psp.baseUrl());
         // The first gateway's sweeper waits out the test: on a slow machine it could otherwise credit the top-up
-        // before the bank's callback lands, and topup.after-callback is on the callback's path alone. The restarted
-        // gateway sweeps after 1 s, as recovery needs.
+        // before the bank's callback lands (through the bank's list of paid, unverified payments, which no callback
+        // grace holds back), and topup.after-callback is on the callback's path alone. The restarted gateway sweeps
+        // every 300 ms, as recovery needs.
         Map<String, String> crashing = new HashMap<>(GatewayProcess.config(dataDir.resolve("first-start"), Map.of(
-                "topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 600)));
+                "topupSweepIntervalMillis", 3_600_000, "topupCallbackGraceSeconds", 600)));
         crashing.put("TARAZ_PSP_URL", psp.baseUrl());
         crashing.put("TARAZ_FAILPOINTS", failpoint + "=crash");
 
