@@ -38,6 +38,8 @@ class HttpPayoutProviderTest {
     private static final long TIMEOUT_MILLIS = 500;
     private static final int RETRIES = 2;
     private static final long WAIT_MILLIS = 15_000;
+    /** Long enough that the status read right after the send comes before it, short enough for the suite. */
+    private static final long DELAY_MILLIS = 3_000;
 
     @TempDir
     static Path dataDir;
@@ -114,7 +116,7 @@ class HttpPayoutProviderTest {
 
     @Test
     void aDelayedTransferIsInProgressUntilTheProviderCompletesIt() {
-        sim.faults(TestPsp.defaultFaults().put("payoutCompletionDelayMillis", 2_000));
+        sim.faults(TestPsp.defaultFaults().put("payoutCompletionDelayMillis", DELAY_MILLIS));
         await(provider.send("A-5", IBAN, AMOUNT_RIALS, callbackUrl));
         assertEquals(State.IN_PROGRESS, await(provider.status("A-5")).state());
         Wait.until("A-5 paid", WAIT_MILLIS, () -> await(provider.status("A-5")).state(), State.PAID::equals);
