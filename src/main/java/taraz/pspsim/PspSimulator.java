@@ -29,7 +29,8 @@ import taraz.psp.SettlementCsv;
 import taraz.pspsim.SimPayment.Status;
 
 /**
- * A Zarinpal REST v4 simulator over HTTP, plus {@code /sim/*} endpoints to pay, inspect, settle and inject faults.
+ * A Zarinpal REST v4 simulator over HTTP, plus {@code /sim/*} endpoints to pay, inspect, settle and inject faults;
+ * the payout provider on the same port is {@link PayoutSim}.
  * All state lives on the server's single event-loop context, so handlers need no locks; every change is appended
  * to {@link SimStore} before it is answered, so a restart on the same directory keeps everything.
  */
@@ -57,6 +58,7 @@ public final class PspSimulator {
     private final Vertx vertx;
     private final SimStore store;
     private final WebClient client;
+    private final PayoutSim payouts;
     private final Map<String, SimPayment> payments = new HashMap<>();
     // Faults are rolled with a plain Random: nextDouble() is in [0, 1), so rates 0 and 1 are exact.
     private final Random random = new Random();
@@ -73,6 +75,8 @@ public final class PspSimulator {
         this.vertx = vertx;
         this.store = store;
         this.client = WebClient.create(vertx);
+        this.payouts = new PayoutSim(vertx, client, () -> faults,
+                transfer -> store.append(vertx.getOrCreateContext(), line("payout").put("payout", transfer)));
     }
 
     /** Replays {@code dataDir/psp-sim.jsonl} and listens on 127.0.0.1:port (0 picks a free port). */
@@ -111,6 +115,7 @@ public final class PspSimulator {
                 }
             }
             case "faults" -> faults = SimFaults.fromJson(line.getJsonObject("faults"));
+            case "payout" -> payouts.replay(line.getJsonObject("payout"));
             case "counters" -> { }
             default -> throw new IllegalStateException("unknown psp-sim line: " + line.encode());
         }
@@ -140,10 +145,12 @@ public final class PspSimulator {
         }).onFailure(ctx::fail));
         router.get("/sim/stats").handler(ctx -> sendJson(ctx, 200, new JsonObject()
                 .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls)
-                .put("unknownAuthorityCalls", unknownAuthorityCalls).put("payments", payments.size())));
+                .put("unknownAuthorityCalls", unknownAuthorityCalls).put("payments", payments.size())
+                .put("payoutSends", payouts.sends()).put("payoutTransfers", payouts.transfers())));
         router.get("/sim/settlement").handler(this::settlement);
         router.get("/sim/faults").handler(ctx -> sendJson(ctx, 200, faults.toJson()));
         router.post("/sim/faults").handler(this::setFaults);
+        payouts.start(router);
         router.route().failureHandler(ctx -> {
             int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
             String message = ctx.failure() != null ? String.valueOf(ctx.failure().getMessage()) : "error";
@@ -482,12 +489,12 @@ public final class PspSimulator {
         return error(-9, "validation error");
     }
 
-    private static Long integer(JsonObject body, String name) {
+    static Long integer(JsonObject body, String name) {
         Object value = body.getValue(name);
         return value instanceof Integer || value instanceof Long ? ((Number) value).longValue() : null;
     }
 
-    private static JsonObject jsonBody(RoutingContext ctx) {
+    static JsonObject jsonBody(RoutingContext ctx) {
         try {
             return ctx.body() == null || ctx.body().isEmpty() ? null : ctx.body().asJsonObject();
         } catch (RuntimeException e) {
@@ -495,7 +502,7 @@ public final class PspSimulator {
         }
     }
 
-    private static void sendJson(RoutingContext ctx, int status, JsonObject json) {
+    static void sendJson(RoutingContext ctx, int status, JsonObject json) {
         ctx.response().setStatusCode(status).putHeader("content-type", JSON).end(json.encode());
     }
 }

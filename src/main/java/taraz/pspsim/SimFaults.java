@@ -12,7 +12,8 @@ import java.util.Set;
  * goes back to the card and a verified one can no longer be reversed; {@code null} means the window never closes.
  */
 record SimFaults(long latencyMillis, double errorRate, double timeoutRate, double lostAnswerRate, Map<String, EndpointFaults> endpoints,
-                 double lostCallbackRate, int duplicateCallbacks, long callbackDelayMillis, Long pspWindowSeconds) {
+                 double lostCallbackRate, int duplicateCallbacks, long callbackDelayMillis, Long pspWindowSeconds,
+                 PayoutFaults payouts) {
 
     static final long WINDOW_SECONDS_DEFAULT = Psp.WINDOW_SECONDS;
     static final int DUPLICATE_CALLBACKS_MAX = 10;
@@ -20,12 +21,15 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
     static final long LATENCY_MILLIS_MAX = 120_000;
     static final long CALLBACK_DELAY_MILLIS_MAX = 600_000;
     static final long WINDOW_SECONDS_MAX = 30L * 24 * 3600;
-    static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse");
+    static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse",
+            PayoutSim.SEND, PayoutSim.STATUS);
     private static final Set<String> FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate", "endpoints",
-            "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "pspWindowSeconds");
+            "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "pspWindowSeconds",
+            PayoutFaults.COMPLETION_DELAY_MILLIS, PayoutFaults.REJECTIONS);
     private static final Set<String> ENDPOINT_FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate");
 
-    static final SimFaults DEFAULTS = new SimFaults(0, 0.0, 0.0, 0.0, Map.of(), 0.0, 1, 0, WINDOW_SECONDS_DEFAULT);
+    static final SimFaults DEFAULTS = new SimFaults(0, 0.0, 0.0, 0.0, Map.of(), 0.0, 1, 0, WINDOW_SECONDS_DEFAULT,
+            PayoutFaults.DEFAULTS);
 
     /** Per-endpoint overrides; a null field falls back to the global setting. */
     record EndpointFaults(Long latencyMillis, Double errorRate, Double timeoutRate, Double lostAnswerRate) {
@@ -88,7 +92,8 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
                 json.containsKey("lostCallbackRate") ? rate(json, "lostCallbackRate") : 0.0,
                 (int) duplicates,
                 json.containsKey("callbackDelayMillis") ? millis(json, "callbackDelayMillis", CALLBACK_DELAY_MILLIS_MAX) : 0,
-                pspWindowSeconds);
+                pspWindowSeconds,
+                PayoutFaults.fromJson(json));
     }
 
     JsonObject toJson() {
@@ -109,7 +114,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
             }
             endpointsJson.put(name, e);
         });
-        return new JsonObject()
+        return payouts.addTo(new JsonObject()
                 .put("latencyMillis", latencyMillis)
                 .put("errorRate", errorRate)
                 .put("timeoutRate", timeoutRate)
@@ -118,7 +123,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
                 .put("lostCallbackRate", lostCallbackRate)
                 .put("duplicateCallbacks", duplicateCallbacks)
                 .put("callbackDelayMillis", callbackDelayMillis)
-                .put("pspWindowSeconds", pspWindowSeconds);
+                .put("pspWindowSeconds", pspWindowSeconds));
     }
 
     /** Unknown fields are rejected so a misspelt fault is an error, not a silently healthy simulator. */
@@ -152,7 +157,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
         return rate;
     }
 
-    private static long millis(JsonObject json, String name, long max) {
+    static long millis(JsonObject json, String name, long max) {
         long value = integer(json, name);
         if (value < 0 || value > max) {
             throw new IllegalArgumentException(name + " must be in 0.." + max);

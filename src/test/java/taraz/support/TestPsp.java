@@ -77,7 +77,8 @@ public final class TestPsp {
     public static JsonObject defaultFaults() {
         return new JsonObject().put("latencyMillis", 0).put("errorRate", 0.0).put("timeoutRate", 0.0).put("lostAnswerRate", 0.0)
                 .put("endpoints", new JsonObject()).put("lostCallbackRate", 0.0).put("duplicateCallbacks", 1)
-                .put("callbackDelayMillis", 0).put("pspWindowSeconds", 1800);
+                .put("callbackDelayMillis", 0).put("pspWindowSeconds", 1800)
+                .put("payoutCompletionDelayMillis", 0).put("payoutRejections", new JsonObject());
     }
 
     /** Restores {@link #defaultFaults()}. */
@@ -87,6 +88,27 @@ public final class TestPsp {
 
     public String settlement(String date) {
         return raw("GET", "/sim/settlement?date=" + date, null).text();
+    }
+
+    /** The payout transfer with its {@code sends}, or null when the simulator has none under this reference. */
+    public JsonObject payout(String referenceId) {
+        ApiClient.Response response = raw("GET", "/sim/payouts/" + referenceId, null);
+        if (response.status() == 404) {
+            return null;
+        }
+        if (response.status() != 200) {
+            throw new AssertionError("GET /sim/payouts/" + referenceId + ": " + response.status() + " " + response.text());
+        }
+        return new JsonObject(response.text());
+    }
+
+    public String payoutReport(String date) {
+        return raw("GET", "/payout/v1/report?date=" + date, null).text();
+    }
+
+    /** Any call, its status unchecked: for a test of the simulator's own answers. */
+    public ApiClient.Response call(String method, String path, String body) {
+        return raw(method, path, body);
     }
 
     private JsonObject send(String method, String path, String body) {
