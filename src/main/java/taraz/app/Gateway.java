@@ -36,6 +36,9 @@ import taraz.ops.Readiness;
 import taraz.ops.Schedule;
 import taraz.ops.Startup;
 import taraz.psp.ZarinpalPsp;
+import taraz.payout.PayoutService;
+import taraz.payout.PayoutSweeper;
+import taraz.psp.HttpPayoutProvider;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
 import taraz.reconcile.Checks;
@@ -150,12 +153,17 @@ public final class Gateway {
                     Contract contract = opened.resultAt(2);
                     ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
                             settings.psp().timeoutMillis(), settings.psp().retriesMax(), metrics.registry());
-                    Flows flows = Flows.wire(vertx, settings, pgUrl, pool, journal, failpoints, node, psp, steps,
+                    HttpPayoutProvider payoutProvider = new HttpPayoutProvider(vertx, settings.payouts().url(),
+                            settings.payouts().timeoutMillis(), settings.payouts().retriesMax(), metrics.registry());
+                    Flows flows = Flows.wire(vertx, settings, pgUrl, pool, journal, failpoints, node, psp, payoutProvider, steps,
                             metrics.registry());
                     Ledger ledger = flows.ledger();
                     writer = flows.writer();
                     TripService trips = flows.trips();
                     TopupService topups = flows.topups();
+                    PayoutService payouts = flows.payouts();
+                    PayoutSweeper payoutSweeper = new PayoutSweeper(payouts, settings.payouts().sweepBatchMax(),
+                            settings.payouts().sweepConcurrency());
                     AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.topups().callbackGraceSeconds(),
                             settings.topups().sweepBatchMax(), settings.topups().sweepConcurrency());
@@ -165,22 +173,26 @@ public final class Gateway {
                     checks = new Checks(vertx, pgUrl, Rules.load(null), settings.psp().windowSeconds(),
                             new Checks.Bounds(settings.reconciliation().intervalMillis(), settings.reconciliation().lookbackHours(),
                                     settings.reconciliation().timeoutMillis(), settings.checks().checkBatchMax()),
-                            metrics, List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds)));
+                            metrics, List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds),
+                                    () -> payouts.stuck(stuckGraceSeconds)));
                     schedule = new Schedule(vertx)
                             .every(settings.holds().sweepIntervalMillis(), "hold sweeper", holdSweeper::round)
                             .every(settings.topups().sweepIntervalMillis(), "top-up sweeper",
                                     stopped -> sweeper.round(stopped, metrics.inflight()))
+                            .every(settings.payouts().sweepIntervalMillis(), "payout sweeper",
+                                    stopped -> payoutSweeper.round(stopped, metrics.inflight()))
                             .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
                                     stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
                             .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,
+                            PayoutService.FLOW, payouts::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.recovery().stepTimeoutMillis(),
                             settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
-                                Api api = new Api(settings, ledger, trips, topups, adjustments, idempotency, contract, metrics,
+                                Api api = new Api(settings, ledger, trips, topups, adjustments, payouts, idempotency, contract, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.http().idleTimeoutSeconds(),
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),

@@ -20,9 +20,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}, {@code bench}. */
+/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}, {@code bench}, {@code payouts}. */
 @Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
-        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class, BenchCommand.class})
+        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class, BenchCommand.class,
+                PayoutsCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Main's class initialisation runs just before main: where the JVM's own start-up ends. */

@@ -44,6 +44,7 @@ public final class Settings {
             Map.entry("TARAZ_PG_URL", "pgUrl"),
             Map.entry("TARAZ_PSP_URL", "pspUrl"),
             Map.entry("TARAZ_PSP_MERCHANT_ID", "pspMerchantId"),
+            Map.entry("TARAZ_PAYOUT_URL", "payoutUrl"),
             Map.entry("TARAZ_PUBLIC_URL", "publicUrl"),
             Map.entry("TARAZ_DRAIN_TIMEOUT_MS", "drainTimeoutMillis"),
             Map.entry("TARAZ_READINESS_GRACE_MS", "readinessGraceMillis"),
@@ -138,6 +139,25 @@ public final class Settings {
                          @Range(min = 1, max = 10_000) int sweepBatchMax,
                          @Range(min = 1, max = 64) int sweepConcurrency) { }
 
+    /**
+     * Driver payouts: the payout provider (where, the bound of each call, status calls retried this many times), the
+     * sweeper's pace and leases, and how long the provider may take before a payout counts as stuck.
+     */
+    public record Payouts(String url,
+                          @Range(min = 100, max = 120_000) long timeoutMillis,
+                          @Range(min = 0, max = 10) int retriesMax,
+                          @Range(min = 100, max = HOUR_MILLIS) long sweepIntervalMillis,
+                          @Range(min = 1000, max = HOUR_MILLIS) long leaseMillis,
+                          @Range(min = 1, max = 10_000) int sweepBatchMax,
+                          @Range(min = 1, max = 64) int sweepConcurrency,
+                          @Range(min = 60, max = 30 * DAY_SECONDS) long slaSeconds) {
+        public Payouts {
+            if (blankToNull(url) == null) {
+                throw new IllegalArgumentException("payoutUrl must be the payout provider's base URL");
+            }
+        }
+    }
+
     /** The rate limits of the bank's callback, by client address and in total, and the proxies trusted to name it. */
     public record Callbacks(@Range(min = 1, max = 1_000_000) long addressRatePerSecond,
                             @Range(min = 1, max = 1_000_000) long addressBurstRequests,
@@ -219,6 +239,7 @@ public final class Settings {
     private final Idempotency idempotency;
     private final Holds holds;
     private final Topups topups;
+    private final Payouts payouts;
     private final Callbacks callbacks;
     private final Checks checks;
     private final Reconciliation reconciliation;
@@ -238,6 +259,7 @@ public final class Settings {
         idempotency = binder.bind("idempotency", Idempotency.class);
         holds = binder.bind("hold", Holds.class);
         topups = binder.bind("topup", Topups.class);
+        payouts = binder.bind("payout", Payouts.class);
         callbacks = binder.bind("callback", Callbacks.class);
         checks = binder.bind("", Checks.class);
         reconciliation = binder.bind("reconcile", Reconciliation.class);
@@ -318,6 +340,7 @@ public final class Settings {
     public Idempotency idempotency() { return idempotency; }
     public Holds holds() { return holds; }
     public Topups topups() { return topups; }
+    public Payouts payouts() { return payouts; }
     public Callbacks callbacks() { return callbacks; }
     public Checks checks() { return checks; }
     public Reconciliation reconciliation() { return reconciliation; }

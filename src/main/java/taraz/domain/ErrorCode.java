@@ -25,7 +25,9 @@ public enum ErrorCode {
     TRIP_VOIDED,
     TRIP_EXPIRED,
     TOPUP_NOT_FOUND,
-    PSP_UNAVAILABLE;
+    PSP_UNAVAILABLE,
+    INVALID_IBAN,
+    PAYOUT_NOT_FOUND;
 
     /** The code a client reads in {@code {"error": {"code": ...}}}, and the payments metric's outcome. */
     public String apiName() {

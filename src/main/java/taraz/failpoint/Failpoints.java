@@ -32,6 +32,9 @@ public final class Failpoints {
             "trip.cancel.after-commit",
             "ledger.batch.before-commit",
             "ledger.batch.after-commit",
+            "payout.after-hold",
+            "payout.after-psp",
+            "payout.after-post",
             "adjustment.before-commit",
             "adjustment.after-commit",
             "reconcile.after-reverse");

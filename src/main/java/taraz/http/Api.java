@@ -13,6 +13,8 @@ import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import org.apache.commons.codec.digest.DigestUtils;
 import taraz.admin.AdjustmentService;
 import taraz.config.Settings;
+import taraz.domain.DomainError;
+import taraz.domain.ErrorCode;
 import taraz.http.Pipeline.LedgerStep;
 import taraz.http.Pipeline.Reply;
 import taraz.http.Pipeline.Request;
@@ -22,6 +24,9 @@ import taraz.ledger.Entry;
 import taraz.ledger.Ledger;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.payout.Iban;
+import taraz.payout.Payout;
+import taraz.payout.PayoutService;
 import taraz.topup.TopupService;
 import taraz.trip.TripService;
 
@@ -46,6 +51,7 @@ public final class Api {
     private final TripService trips;
     private final TopupService topups;
     private final AdjustmentService adjustments;
+    private final PayoutService payouts;
     private final RequestBodies bodies;
     private final Metrics metrics;
     private final HealthChecks readyChecks;
@@ -55,13 +61,14 @@ public final class Api {
     private final SecureRandom random = new SecureRandom();
 
     public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
-               IdempotencyStore idempotency, Contract contract, Metrics metrics, Readiness readiness,
+               PayoutService payouts,                IdempotencyStore idempotency, Contract contract, Metrics metrics, Readiness readiness,
                HealthChecks readyChecks, ApiKeys keys) {
         this.limits = settings.requests();
         this.ledger = ledger;
         this.trips = trips;
         this.topups = topups;
         this.adjustments = adjustments;
+        this.payouts = payouts;
         this.bodies = contract.bodies();
         this.metrics = metrics;
         this.readyChecks = readyChecks;
@@ -100,6 +107,12 @@ public final class Api {
         router.get("/v1/topups/:topupId").handler(ctx -> pipeline.read(ctx, "getTopup",
                 r -> topups.view(r.path("topupId")).map(Reply::ok)));
         router.get(Guards.CALLBACK_PATH).handler(this::pspCallback);
+        router.post("/v1/payouts").handler(ctx -> pipeline.idempotent(ctx, "createPayout", this::createPayout));
+        router.get("/v1/payouts/:payoutId").handler(ctx -> pipeline.read(ctx, "getPayout",
+                r -> payouts.view(r.path("payoutId")).map(Reply::ok)));
+        router.post(PayoutService.CALLBACK_PATH).handler(ctx -> pipeline.read(ctx, "payoutCallback",
+                r -> payouts.callback(r.body().getString("referenceId")).map(p -> Reply.ok(new JsonObject()
+                        .put("payoutId", p.payoutId()).put("state", p.state().name())))));
         router.post("/v1/admin/adjustments").handler(ctx -> pipeline.ledger(ctx, "adjust", "adjustment", this::adjust));
         router.get("/v1/admin/payments").handler(ctx -> pipeline.read(ctx, "listPayments", this::listPayments));
 
@@ -114,9 +127,14 @@ public final class Api {
     private Supplier<Future<Reply>> openWallet(Request request) {
         JsonObject body = request.body();
         AccountKind kind = AccountKind.fromDb(body.getString("kind"));
+        String iban = body.getString("iban");
+        if (iban != null && (kind != AccountKind.DRIVER || !Iban.valid(iban))) {
+            throw Failure.badRequest("invalid_iban", kind != AccountKind.DRIVER ? "only a driver's wallet has an IBAN"
+                    : "iban must be IR and 24 digits with a valid ISO 13616 mod-97 checksum");
+        }
         String walletId = "w_" + randomId();
         return () -> ledger.openWallet(walletId, kind, body.getString("ownerId"), body.getString("phone"),
-                body.getString("name")).map(account -> new Reply(201, account.toWalletJson()));
+                body.getString("name"), iban).map(account -> new Reply(201, account.toWalletJson()));
     }
 
     private Future<Reply> getWallet(Request request) {
@@ -211,6 +229,23 @@ public final class Api {
                     }
                 })
                 .onFailure(ctx::fail);
+    }
+
+    private Supplier<Future<Reply>> createPayout(Request request) {
+        JsonObject body = request.body();
+        long amountRials = bodies.amount(body, "amount", 1);
+        String iban = body.getString("iban");
+        if (!Iban.valid(iban)) {
+            throw Failure.badRequest("invalid_iban", "iban must be IR and 24 digits with a valid ISO 13616 mod-97 checksum");
+        }
+        // From the key: a retry after the first attempt died continues that payout, never a second one.
+        String payoutId = "po_" + DigestUtils.sha256Hex(request.key()).substring(0, 32);
+        return () -> payouts.create(payoutId, body.getString("driverWalletId"), amountRials, iban, null)
+                .compose(payout -> payout.state() == Payout.State.FAILED
+                        && PayoutService.INSUFFICIENT_FUNDS.equals(payout.failureReason())
+                        ? Future.failedFuture(new DomainError(ErrorCode.INSUFFICIENT_FUNDS, "wallet " + payout.walletId()
+                        + " has less than " + amountRials + " rials available; payout " + payoutId + " is FAILED"))
+                        : Future.succeededFuture(new Reply(201, payout.toJson())));
     }
 
     private LedgerStep adjust(Request request) {

@@ -4,6 +4,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
 import taraz.ops.Readiness;
+import taraz.payout.PayoutService;
 
 import java.util.Locale;
 
@@ -40,7 +41,7 @@ final class Guards {
      */
     void authorize(RoutingContext ctx) {
         String path = ctx.normalizedPath();
-        if (CALLBACK_PATH.equals(path)) {
+        if (CALLBACK_PATH.equals(path) || PayoutService.CALLBACK_PATH.equals(path)) {
             ctx.next();
             return;
         }

@@ -90,13 +90,14 @@ public final class Ledger {
                 : Future.failedFuture(DomainError.walletNotFound(walletId)));
     }
 
-    public Future<Account> openWallet(String walletId, AccountKind kind, String ownerId, String phone, String name) {
+    /** Opens a wallet; {@code iban} (a driver's, for the daily payout batch) may be null. */
+    public Future<Account> openWallet(String walletId, AccountKind kind, String ownerId, String phone, String name, String iban) {
         if (kind != AccountKind.PASSENGER && kind != AccountKind.DRIVER) {
             throw new IllegalArgumentException("a wallet is a passenger or driver account, not " + kind);
         }
-        return pool.preparedQuery("INSERT INTO accounts (id, kind, owner_id, phone, name) VALUES ($1, $2, $3, $4, $5) "
+        return pool.preparedQuery("INSERT INTO accounts (id, kind, owner_id, phone, name, iban) VALUES ($1, $2, $3, $4, $5, $6) "
                         + "ON CONFLICT DO NOTHING RETURNING " + Account.COLUMNS)
-                .execute(Tuple.of(walletId, kind.apiName(), ownerId, phone, name))
+                .execute(Tuple.of(walletId, kind.apiName(), ownerId, phone, name, iban))
                 .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(Account.from(rows.iterator().next()))
                         : pool.preparedQuery("SELECT id FROM accounts WHERE kind = $1 AND owner_id = $2")
                         .execute(Tuple.of(kind.apiName(), ownerId))

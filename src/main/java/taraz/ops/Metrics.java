@@ -3,6 +3,7 @@ package taraz.ops;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -104,6 +105,11 @@ public final class Metrics {
     }
 
     public void payment(String flow, String outcome) {
+        payment(registry, flow, outcome);
+    }
+
+    /** {@code taraz_payments_total}, for a flow wired outside the gateway's {@link Metrics} too (reconcile, the payout batch). */
+    public static void payment(MeterRegistry registry, String flow, String outcome) {
         Counter.builder("taraz.payments").tag("flow", flow).tag("outcome", outcome)
                 .description("payment steps by flow and outcome").register(registry).increment();
     }

@@ -15,6 +15,8 @@ import taraz.ledger.Ledger;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.Tx;
+import taraz.payout.Payout;
+import taraz.payout.PayoutService;
 import taraz.psp.Psp;
 import taraz.topup.Topup;
 import taraz.topup.TopupService;
@@ -53,6 +55,7 @@ public final class Corrector {
     private final BatchWriter writer;
     private final TopupService topups;
     private final TripService trips;
+    private final PayoutService payouts;
     private final Psp psp;
     private final Rules rules;
     /** The bank reverses a payment only this soon after it was made. */
@@ -67,7 +70,8 @@ public final class Corrector {
      * run can have reached it. {@code trustSettlement}: a settlement row the bank cannot confirm
      * is credited all the same ({@code --trust-settlement}).
      */
-    public Corrector(Vertx vertx, Pool pool, Ledger ledger, BatchWriter writer, TopupService topups, TripService trips, Psp psp, Rules rules,
+    public Corrector(Vertx vertx, Pool pool, Ledger ledger, BatchWriter writer, TopupService topups, TripService trips,
+                     PayoutService payouts, Psp psp, Rules rules,
                      long pspWindowSeconds, String runId,
                      Failpoints failpoints, boolean pspOffline, boolean trustSettlement) {
         this.vertx = vertx;
@@ -76,6 +80,7 @@ public final class Corrector {
         this.writer = writer;
         this.topups = topups;
         this.trips = trips;
+        this.payouts = payouts;
         this.psp = psp;
         this.rules = rules;
         this.pspWindowSeconds = pspWindowSeconds;
@@ -140,6 +145,15 @@ public final class Corrector {
         }
         if (plan instanceof Plan.ExpireHold expireHold) {
             return expireHold(f, expireHold.hold(), expireHold.account());
+        }
+        if (plan instanceof Plan.PostPayout post) {
+            return payouts.postPaidAtProvider(post.payout(), "paid_at_provider")
+                    .map(p -> p.state() == Payout.State.PAID
+                            ? new Outcome("fixed", "The payout's post was made through the payout flow: the wallet gave back "
+                            + Finding.rials(p.amountRials()) + " it had been refunded while the provider paid it.")
+                            : new Outcome("failed", "The payout is " + p.state() + ", not FAILED: nothing posted."))
+                    .recover(e -> Future.succeededFuture(new Outcome("manual", "Nothing done: " + reason(e)
+                            + "; support must recover the money from the driver.")));
         }
         if (plan instanceof Plan.Recheck) {
             return ledger.checkInvariants().map(inv -> inv.sumOfBalancesRials() == 0

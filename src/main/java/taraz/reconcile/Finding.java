@@ -22,6 +22,7 @@ public record Finding(Kind kind, String key, String flow, String paymentId, Stri
     public static final String TOPUP = "topup";
     public static final String TRIP = "trip";
     public static final String BANK = "bank";
+    public static final String PAYOUT = "payout";
 
     /**
      * The flow of a transfer, in SQL over its {@code kind} column: a kind is {@code <flow>_<step>}
@@ -44,7 +45,8 @@ public record Finding(Kind kind, String key, String flow, String paymentId, Stri
 
     public enum Kind {
         PAID_NOT_CREDITED, CREDITED_NOT_PAID, DOUBLE_CREDIT, DOUBLE_CHARGE, DRIVER_NOT_CREDITED, COMMISSION_MISSING,
-        BALANCE_DRIFT, LEDGER_IMBALANCE, HOLD_EXPIRED_NOT_VOIDED, STUCK_PAYMENT, AMOUNT_MISMATCH;
+        BALANCE_DRIFT, LEDGER_IMBALANCE, HOLD_EXPIRED_NOT_VOIDED, STUCK_PAYMENT, AMOUNT_MISMATCH,
+        PAYOUT_PAID_NOT_RECORDED, PAYOUT_PAID_TWICE, PAYOUT_NOT_PAID;
 
         public String apiName() {
             return name().toLowerCase(Locale.ROOT);

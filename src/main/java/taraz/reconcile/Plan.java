@@ -34,6 +34,13 @@ public sealed interface Plan {
         }
     }
 
+    /** A payout the provider paid after we closed it FAILED: the payout flow's own post, from the wallet. */
+    record PostPayout(String payout) implements Plan {
+        public JsonObject toJson() {
+            return named("post_payout").put("payout", payout);
+        }
+    }
+
     /** Set the account's stored balance to the sum of its entries. */
     record RepairBalance(String account) implements Plan {
         public JsonObject toJson() {
@@ -106,6 +113,7 @@ public sealed interface Plan {
         return switch (json.getString("do")) {
             case "manual" -> new Manual();
             case "recheck" -> new Recheck();
+            case "post_payout" -> new PostPayout(json.getString("payout"));
             case "repair_balance" -> new RepairBalance(json.getString("account"));
             case "expire_trip" -> new ExpireTrip(json.getString("trip"));
             case "expire_hold" -> new ExpireHold(json.getString("hold"), json.getString("account"));

@@ -20,6 +20,8 @@ import taraz.journal.JournalReader;
 import taraz.journal.JournalScans;
 import taraz.ledger.BatchWriter;
 import taraz.ops.LogContext;
+import taraz.psp.HttpPayoutProvider;
+import taraz.psp.PayoutReportCsv;
 import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
@@ -27,6 +29,7 @@ import taraz.wiring.Flows;
 import taraz.wiring.StateColumns;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -63,6 +66,8 @@ public final class ReconcileCommand implements Callable<Integer> {
 
     @Option(names = "--settlement", paramLabel = "FILE", description = "the PSP's settlement CSV of one day; repeatable")
     List<Path> settlements = new ArrayList<>();
+    @Option(names = "--payout-report", paramLabel = "FILE", description = "the payout provider's report of one day; repeatable")
+    List<Path> payoutReports = new ArrayList<>();
     @Option(names = "--apply", description = "correct what is found (default: a dry run that changes nothing)")
     boolean apply;
     @Option(names = "--report-dir", paramLabel = "DIR", description = "write findings.json, findings.csv, support-cases.csv here")
@@ -89,7 +94,7 @@ public final class ReconcileCommand implements Callable<Integer> {
     public Integer call() {
         try {
             return run();
-        } catch (SettlementFile.BadFile e) {
+        } catch (SettlementFile.BadFile | PayoutReportCsv.MalformedReport e) {
             System.err.println("taraz reconcile: " + e.getMessage() + ". Nothing was applied.");
             return ERROR;
         } catch (Exception e) {
@@ -158,7 +163,7 @@ public final class ReconcileCommand implements Callable<Integer> {
         PreparedStatement insert = db.prepareStatement("INSERT INTO findings (kind, finding_key, flow, payment_id, wallet_id, "
                 + "amount, story, plan) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         int[] pending = {0};
-        Detector detector = new Detector(db, rules, settings.psp().windowSeconds(), f -> {
+        Detector.Sink sink = f -> {
             insert.setString(1, f.kind().apiName());
             insert.setString(2, f.key());
             insert.setString(3, f.flow());
@@ -172,7 +177,8 @@ public final class ReconcileCommand implements Callable<Integer> {
                 insert.executeBatch();
                 pending[0] = 0;
             }
-        });
+        };
+        Detector detector = new Detector(db, rules, settings.psp().windowSeconds(), sink);
 
         Detector.Loaded loaded = detector.load(settlements, settings.requests().amountRialsMax(), LocalDate.now(ZoneOffset.UTC));
         Map<String, Integer> matched = detector.match();
@@ -197,6 +203,13 @@ public final class ReconcileCommand implements Callable<Integer> {
         }
         run.put("psp", pspNote);
         detector.detect(null, unverified);
+        List<PayoutReportCsv.Row> payoutRows = new ArrayList<>();
+        for (Path report : payoutReports) {
+            payoutRows.addAll(PayoutReportCsv.parse(Files.readString(report)));
+        }
+        new PayoutFindings(db, sink).detect(payoutRows);
+        run.put("payoutReports", new JsonObject().put("files", new JsonArray(payoutReports.stream().map(Path::toString).toList()))
+                .put("rows", payoutRows.size()));
         Path journalDir = settings.journalDir();
         String journalNote = "none at " + journalDir;
         if (JournalReader.exists(journalDir)) {
@@ -235,12 +248,13 @@ public final class ReconcileCommand implements Callable<Integer> {
         LogContext.node(node);
         Journal journal = Journal.open(settings.journal(), new SimpleMeterRegistry());
         Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
-        Flows flows = Flows.wire(vertx, settings, url, pool, journal, failpoints, node, psp, new Inflight(),
+        Flows flows = Flows.wire(vertx, settings, url, pool, journal, failpoints, node, psp, new HttpPayoutProvider(vertx,
+                        settings.payouts().url(), rules.pspTimeoutMillis(), 0, new SimpleMeterRegistry()), new Inflight(),
                 new SimpleMeterRegistry());
         BatchWriter writer = flows.writer();
         try {
             Corrector.await(writer.start(), STEP_TIMEOUT_MILLIS);
-            Corrector corrector = new Corrector(vertx, pool, flows.ledger(), writer, flows.topups(), flows.trips(), psp, rules,
+            Corrector corrector = new Corrector(vertx, pool, flows.ledger(), writer, flows.topups(), flows.trips(), flows.payouts(), psp, rules,
                     settings.psp().windowSeconds(), runId, failpoints, offline, trustSettlement);
             try (PreparedStatement read = db.prepareStatement("SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, "
                     + "story, plan FROM findings ORDER BY kind = 'ledger_imbalance', seq");

@@ -30,7 +30,7 @@ class LayeringTest {
             Map.entry("idempotency", 0), Map.entry("psp", 0), Map.entry("async", 0), Map.entry("bench", 0),
             Map.entry("config", 1), Map.entry("ledger", 1), Map.entry("pspsim", 1),
             Map.entry("ops", 2),
-            Map.entry("trip", 3), Map.entry("topup", 3), Map.entry("admin", 3), Map.entry("recovery", 3),
+            Map.entry("trip", 3), Map.entry("topup", 3), Map.entry("payout", 3), Map.entry("admin", 3), Map.entry("recovery", 3),
             Map.entry("wiring", 4),
             Map.entry("reconcile", 5),
             Map.entry("http", 6), Map.entry("app", 6));

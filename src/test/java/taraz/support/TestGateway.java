@@ -66,6 +66,9 @@ public final class TestGateway {
                 overrides.put("pspUrl", psp.baseUrl());
                 overrides.put("topupSweepIntervalMillis", 300);
                 overrides.put("topupCallbackGraceSeconds", 1);
+                overrides.put("payoutUrl", psp.baseUrl());
+                overrides.put("payoutSweepIntervalMillis", 300);
+                overrides.put("payoutTimeoutMillis", 2000);
                 Settings settings = Settings.defaults().with(overrides);
                 Gateway gateway = Gateway.start(settings);
                 instance = new TestGateway(gateway, dataDir, port, psp);
