@@ -12,7 +12,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import taraz.config.Settings;
 import taraz.db.Database;
-import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Inflight;
 import taraz.journal.Journal;
@@ -21,8 +20,8 @@ import taraz.payout.Iban;
 import taraz.payout.Payout;
 import taraz.psp.HttpPayoutProvider;
 import taraz.psp.ZarinpalPsp;
+import taraz.wiring.CommandDatabase;
 import taraz.wiring.Flows;
-import taraz.wiring.StateColumns;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -101,32 +100,19 @@ public final class PayoutsCommand {
             }
             Settings settings = Settings.load(env, flags);
             LocalDate batchDay = day != null ? day : LocalDate.now(ZoneOffset.UTC);
-            EmbeddedDatabase embedded = null;
-            String url = settings.pgUrl();
-            if (url == null) {
-                url = EmbeddedDatabase.servedByAnother(settings.postgresDir()).orElse(null);
-            }
-            if (url == null) {
-                embedded = EmbeddedDatabase.start(settings.postgresDir());
-                url = embedded.pgUrl();
-            }
-            Vertx vertx = Vertx.vertx();
-            try {
-                Database.Jdbc jdbc = Database.jdbc(url);
-                Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
-                StateColumns.check(jdbc);
-                Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4)).connectingTo(Database.connectOptions(url))
-                        .using(vertx).build();
+            try (CommandDatabase database = CommandDatabase.open(settings)) {
+                Vertx vertx = Vertx.vertx();
                 try {
-                    List<Driver> drivers = await(drivers(pool, batchDay));
-                    return apply ? pay(settings, vertx, url, pool, batchDay, drivers) : list(batchDay, drivers);
+                    Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(4))
+                            .connectingTo(Database.connectOptions(database.url())).using(vertx).build();
+                    try {
+                        List<Driver> drivers = await(drivers(pool, batchDay));
+                        return apply ? pay(settings, vertx, database.url(), pool, batchDay, drivers) : list(batchDay, drivers);
+                    } finally {
+                        await(pool.close());
+                    }
                 } finally {
-                    await(pool.close());
-                }
-            } finally {
-                await(vertx.close());
-                if (embedded != null) {
-                    embedded.close();
+                    await(vertx.close());
                 }
             }
         }

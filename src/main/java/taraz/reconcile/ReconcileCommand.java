@@ -11,7 +11,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import taraz.config.Settings;
 import taraz.db.Database;
-import taraz.db.EmbeddedDatabase;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Checkpoint;
 import taraz.journal.Inflight;
@@ -25,8 +24,8 @@ import taraz.psp.PayoutReportCsv;
 import taraz.psp.Psp;
 import taraz.psp.ZarinpalPsp;
 import taraz.reconcile.Finding.Kind;
+import taraz.wiring.CommandDatabase;
 import taraz.wiring.Flows;
-import taraz.wiring.StateColumns;
 
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -117,27 +116,15 @@ public final class ReconcileCommand implements Callable<Integer> {
         Rules rules = Rules.load(rulesFile);
         String runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").format(ZonedDateTime.now(ZoneOffset.UTC))
                 + "-" + ProcessHandle.current().pid();
-        EmbeddedDatabase embedded = null;
-        String url = settings.pgUrl();
-        if (url == null) {
-            url = EmbeddedDatabase.servedByAnother(settings.postgresDir()).orElse(null);
-        }
-        if (url == null) {
-            embedded = EmbeddedDatabase.start(settings.postgresDir());
-            url = embedded.pgUrl();
-        }
-        Vertx vertx = Vertx.vertx();
-        try {
-            Database.Jdbc jdbc = Database.jdbc(url);
-            Database.migrate(jdbc.url(), jdbc.user(), jdbc.password());
-            StateColumns.check(jdbc);
-            try (Connection db = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password())) {
-                return reconcile(settings, rules, runId, url, db, vertx);
-            }
-        } finally {
-            vertx.close().toCompletionStage().toCompletableFuture().get(STEP_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-            if (embedded != null) {
-                embedded.close();
+        try (CommandDatabase database = CommandDatabase.open(settings)) {
+            Vertx vertx = Vertx.vertx();
+            try {
+                Database.Jdbc jdbc = Database.jdbc(database.url());
+                try (Connection db = DriverManager.getConnection(jdbc.url(), jdbc.user(), jdbc.password())) {
+                    return reconcile(settings, rules, runId, database.url(), db, vertx);
+                }
+            } finally {
+                vertx.close().toCompletionStage().toCompletableFuture().get(STEP_TIMEOUT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
             }
         }
     }

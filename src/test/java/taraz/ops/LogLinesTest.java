@@ -7,6 +7,7 @@ import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
+import taraz.support.Payouts;
 import taraz.support.Topups;
 
 import java.nio.file.Path;
@@ -57,6 +58,7 @@ class LogLinesTest {
         Path dataDir = TestGateway.tempDir("log-gw-");
         Map<String, String> env = new HashMap<>();
         env.put("TARAZ_PSP_URL", psp.baseUrl());
+        env.put("TARAZ_PAYOUT_URL", psp.baseUrl());
         env.put("TARAZ_API_KEYS", API_KEY);
         env.put("TARAZ_ADMIN_TOKEN", ADMIN_TOKEN);
         env.put("TARAZ_NODE_ID", NODE);
@@ -97,6 +99,9 @@ class LogLinesTest {
                     .put("walletId", driver).put("amount", 1_000).put("reason", "goodwill").put("ticket", "T-9").encode(),
                     Map.of("Content-Type", "application/json", "Authorization", "Bearer " + ADMIN_TOKEN));
             assertEquals(201, adjusted.status(), adjusted.text());
+            ApiClient.Response payout = Payouts.create(api, driver, 1_000, IBAN, ApiClient.newKey());
+            assertEquals(201, payout.status(), payout.text());
+            Payouts.awaitState(api, payout.json().getString("payoutId"), "PAID", CREDIT_TIMEOUT_MILLIS);
             assertEquals(200, api.getAdmin("/v1/admin/payments?state=HELD").status());
 
             sendBadRequests(api, passenger);
