@@ -204,11 +204,15 @@ public final class ApiClient {
         return r.json().getString("walletId");
     }
 
+    /** A keyed POST of an admin route, with the admin token. */
+    public Response postAdmin(String path, String key, JsonObject body) {
+        return post(path, key, body.encode(), Map.of("Content-Type", "application/json", "Authorization", "Bearer " + adminToken));
+    }
+
     /** Credits a wallet through the admin adjustment (the support tool), for test funding. */
     public void fund(String walletId, long amountRials) {
-        Response r = post("/v1/admin/adjustments", newKey(), new JsonObject().put("walletId", walletId)
-                .put("amount", amountRials).put("reason", "test funding").put("ticket", "T-1").encode(),
-                Map.of("Content-Type", "application/json", "Authorization", "Bearer " + adminToken));
+        Response r = postAdmin("/v1/admin/adjustments", newKey(), new JsonObject().put("walletId", walletId)
+                .put("amount", amountRials).put("reason", "test funding").put("ticket", "T-1"));
         if (r.status() != 201) {
             throw new AssertionError("fund: " + r.status() + " " + r.text());
         }
