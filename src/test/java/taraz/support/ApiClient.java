@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /** A small blocking client of the taraz HTTP API for tests (real HTTP on loopback). */
 public final class ApiClient {
@@ -123,9 +124,19 @@ public final class ApiClient {
      * Retry-After apart, as a client would; the first other answer, within {@code timeoutMillis}.
      */
     public Response postPastClaim(String path, String key, JsonObject body, long timeoutMillis) throws InterruptedException {
+        return pastClaim(key, () -> post(path, key, body), timeoutMillis);
+    }
+
+    /** {@link #postPastClaim} of an admin route, with the admin token. */
+    public Response postAdminPastClaim(String path, String key, JsonObject body, long timeoutMillis) throws InterruptedException {
+        return pastClaim(key, () -> postAdmin(path, key, body), timeoutMillis);
+    }
+
+    private static Response pastClaim(String key, Supplier<Response> post, long timeoutMillis)
+            throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMillis;
         while (true) {
-            Response r = post(path, key, body);
+            Response r = post.get();
             if (r.status() != 409 || !"request_in_progress".equals(r.errorCode())) {
                 return r;
             }
