@@ -10,6 +10,7 @@ import taraz.support.Sql;
 import taraz.support.TestGateway;
 
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.ArrayList;
@@ -23,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * A real gateway process halts at a trip refund's failpoint, inside the ledger transaction or
  * just after its commit, then starts again on the same data directory. The refund's PENDING
  * record was on disk before its batch could commit, so recovery finishes it: the refund is posted
- * exactly once, and support's retry with the same key finds it and moves nothing more.
+ * exactly once, support's retry with the same key finds it and moves nothing more, and reconcile
+ * finds the refunded trip's money as it should be.
  */
 class TripRefundCrashTest {
 
@@ -92,6 +94,16 @@ class TripRefundCrashTest {
                 assertEquals(REFUND_RIALS, Sql.count(c, "SELECT refunded_rials FROM trips WHERE trip_id = ?", tripId));
             }
             Sql.assertLedgerAddsUp(dataDir);
+
+            // Reconcile judges the trip's money net of its refund: nothing to find (exit status 0), nothing to undo.
+            second.terminate();
+            assertEquals(0, second.awaitExit(EXIT_TIMEOUT_MILLIS), second.output());
+            Path rules = dataDir.resolve("rules.json");
+            Files.writeString(rules, new JsonObject(Files.readString(Path.of("conf", "reconcile.json")))
+                    .put("minAgeSeconds", 0).encode());
+            GatewayProcess.Result reconciled = GatewayProcess.run(List.of("reconcile", "--offline", "--rules", rules.toString()),
+                    dataDir, EXIT_TIMEOUT_MILLIS);
+            assertEquals(0, reconciled.status(), reconciled.output());
         } finally {
             GatewayProcess.stop(started.toArray(GatewayProcess[]::new));
         }
