@@ -340,12 +340,12 @@ public final class TripService {
                 commissionRials, transferId, before == null ? batch.now() : before.createdAt(), batch.now());
     }
 
-    /** The steps as ledger commands: each applies its trip's transition to the batch's locked state. */
-    private abstract static class TripCommand implements LedgerCommand<Trip> {
+    /** A ledger command about one trip, whose row the batch locks and reads. */
+    private abstract static class OfTrip<T> implements LedgerCommand<T> {
         final String tripId;
         final Idem idem;
 
-        TripCommand(String tripId, Idem idem) {
+        OfTrip(String tripId, Idem idem) {
             this.tripId = tripId;
             this.idem = idem;
         }
@@ -361,6 +361,19 @@ public final class TripService {
         }
 
         @Override
+        public String toString() {
+            return getClass().getSimpleName() + " of trip " + tripId;
+        }
+    }
+
+    /** The steps as ledger commands: each applies its trip's transition to the batch's locked state. */
+    private abstract static class TripCommand extends OfTrip<Trip> {
+
+        TripCommand(String tripId, Idem idem) {
+            super(tripId, idem);
+        }
+
+        @Override
         public Answer render(Trip trip, Batch batch) {
             return answer(trip);
         }
@@ -368,11 +381,6 @@ public final class TripService {
         @Override
         public Trip current(Batch batch) {
             return TripRows.of(batch).get(tripId);
-        }
-
-        @Override
-        public String toString() {
-            return getClass().getSimpleName() + " of trip " + tripId;
         }
     }
 
@@ -523,33 +531,24 @@ public final class TripService {
      * passenger from the driver (who may go below zero) and the platform. A refund id found posted before answers
      * with that refund, posting nothing (200); the same id with another trip or amount is a transfer_conflict.
      */
-    private static final class RefundCommand implements LedgerCommand<Refunded> {
-        private final String tripId;
+    private static final class RefundCommand extends OfTrip<Refunded> {
         private final String refundId;
         private final long amountRials;
         private final String reason;
         private final String ticket;
-        private final Idem idem;
 
         RefundCommand(String tripId, String refundId, long amountRials, String reason, String ticket, Idem idem) {
-            this.tripId = tripId;
+            super(tripId, idem);
             this.refundId = refundId;
             this.amountRials = amountRials;
             this.reason = reason;
             this.ticket = ticket;
-            this.idem = idem;
-        }
-
-        @Override
-        public Idem idem() {
-            return idem;
         }
 
         @Override
         public void prepare(Batch batch) {
-            TripRows rows = TripRows.of(batch);
-            rows.want(tripId);
-            rows.refunds().want(tripId, refundId);
+            super.prepare(batch);
+            TripRows.of(batch).refunds().want(tripId, refundId);
         }
 
         @Override
@@ -613,11 +612,6 @@ public final class TripService {
         public Refunded current(Batch batch) {
             TripRefund refund = TripRows.of(batch).refunds().get(refundId);
             return refund == null ? null : new Refunded(refund, Ledger.Posted.ALREADY_POSTED);
-        }
-
-        @Override
-        public String toString() {
-            return "RefundCommand " + refundId + " of trip " + tripId;
         }
     }
 

@@ -54,10 +54,7 @@ class TripRefundCrashTest {
             String driver = api.openWallet("driver");
             api.fund(passenger, FUNDS_RIALS);
             String tripId = ApiClient.newId("trip");
-            ApiClient.Response settled = api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), new JsonObject()
-                    .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", FARE_RIALS)
-                    .put("commission", COMMISSION_RIALS));
-            assertEquals(200, settled.status(), settled.text());
+            api.settle(tripId, passenger, driver, FARE_RIALS, COMMISSION_RIALS);
 
             String path = "/v1/admin/trips/" + tripId + "/refund";
             String key = ApiClient.newKey();

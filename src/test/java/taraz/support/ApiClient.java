@@ -229,6 +229,15 @@ public final class ApiClient {
         }
     }
 
+    /** Settles a trip without a hold; the gateway must answer 200. */
+    public void settle(String tripId, String passengerWalletId, String driverWalletId, long fareRials, long commissionRials) {
+        Response r = post("/v1/trips/" + tripId + "/settle", newKey(), new JsonObject().put("passengerWalletId", passengerWalletId)
+                .put("driverWalletId", driverWalletId).put("fare", fareRials).put("commission", commissionRials));
+        if (r.status() != 200) {
+            throw new AssertionError("settle: " + r.status() + " " + r.text());
+        }
+    }
+
     public JsonObject wallet(String walletId) {
         Response r = get("/v1/wallets/" + walletId);
         if (r.status() != 200) {

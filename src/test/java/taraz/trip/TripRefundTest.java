@@ -7,23 +7,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import taraz.support.ApiClient;
+import taraz.support.Race;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Trip refunds through the admin API of the test gateway: the fare's proportions and their rounding, refunds that
@@ -33,8 +27,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TripRefundTest {
 
     private static final int RACERS = 12;
-    private static final long GATE_TIMEOUT_SECONDS = 30;
-    private static final long RUN_TIMEOUT_SECONDS = 120;
 
     private static ApiClient api;
     private static Connection sql;
@@ -63,15 +55,8 @@ class TripRefundTest {
     private static Settled settled(long fundsRials, long fareRials, long commissionRials) {
         Settled t = new Settled(ApiClient.newId("trip"), api.openWallet("passenger"), api.openWallet("driver"));
         api.fund(t.passenger, fundsRials);
-        settle(t.tripId, t.passenger, t.driver, fareRials, commissionRials);
+        api.settle(t.tripId, t.passenger, t.driver, fareRials, commissionRials);
         return t;
-    }
-
-    private static void settle(String tripId, String passenger, String driver, long fareRials, long commissionRials) {
-        ApiClient.Response r = api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), new JsonObject()
-                .put("passengerWalletId", passenger).put("driverWalletId", driver).put("fare", fareRials)
-                .put("commission", commissionRials));
-        assertEquals(200, r.status(), r.text());
     }
 
     private static JsonObject body(long amountRials) {
@@ -157,34 +142,10 @@ class TripRefundTest {
         long fare = 10_000;
         long part = 1_000;
         Settled t = settled(fare, fare, 2_000);
-        ExecutorService pool = Executors.newFixedThreadPool(RACERS);
-        CountDownLatch gate = new CountDownLatch(1);
-        List<Future<ApiClient.Response>> answers = new ArrayList<>();
-        try {
-            for (int i = 0; i < RACERS; i++) {
-                answers.add(pool.submit(() -> {
-                    assertTrue(gate.await(GATE_TIMEOUT_SECONDS, TimeUnit.SECONDS));
-                    return refund(t.tripId, ApiClient.newKey(), part);
-                }));
-            }
-            gate.countDown();
-            int made = 0;
-            int refused = 0;
-            for (Future<ApiClient.Response> answer : answers) {
-                ApiClient.Response a = answer.get(RUN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                if (a.status() == 201) {
-                    made++;
-                } else {
-                    assertEquals(409, a.status(), a.text());
-                    assertEquals("refund_exceeds_total", a.errorCode());
-                    refused++;
-                }
-            }
-            assertEquals(fare / part, made);
-            assertEquals(RACERS - fare / part, refused);
-        } finally {
-            pool.shutdownNow();
-        }
+        List<ApiClient.Response> answers = Race.run(RACERS, racer -> refund(t.tripId, ApiClient.newKey(), part));
+        assertEquals(fare / part, answers.stream().filter(a -> a.status() == 201).count(), answers.toString());
+        answers.stream().filter(a -> a.status() != 201)
+                .forEach(a -> assertEquals("refund_exceeds_total", a.errorCode(), a.status() + " " + a.text()));
         // What the ledger moved to the passenger, what the refunds say, and the trip's total all agree: the fare.
         assertEquals(fare, Sql.count(sql, "SELECT coalesce(sum(e.amount_rials), 0) FROM entries e JOIN transfers tr "
                 + "ON tr.id = e.transfer_id WHERE tr.payment_id = ? AND tr.kind = 'trip_refund' AND e.account_id = ?",
@@ -229,7 +190,7 @@ class TripRefundTest {
         // A later trip pays the driver, whose wallet is below zero: the credit goes through.
         String passenger = api.openWallet("passenger");
         api.fund(passenger, fare);
-        settle(ApiClient.newId("trip"), passenger, t.driver, fare, commission);
+        api.settle(ApiClient.newId("trip"), passenger, t.driver, fare, commission);
         assertEquals(fare - commission - 4_800, api.balance(t.driver));
     }
 
