@@ -15,6 +15,11 @@ public record TripRefund(String refundId, String tripId, long amountRials, long 
                          long driverShortfallRials, String reason, String ticket, String transferId,
                          OffsetDateTime createdAt) {
 
+    /** A refund's journal steps (flow {@code trip_refund}): PENDING REFUNDING, then TERMINAL REFUNDED or REJECTED. */
+    public enum Step {
+        REFUNDING, REFUNDED, REJECTED
+    }
+
     static final String COLUMNS = "refund_id, trip_id, amount_rials, driver_rials, platform_rials, driver_shortfall_rials, "
             + "reason, ticket, transfer_id, created_at";
 

@@ -133,7 +133,7 @@ public final class TripService {
                                             int attempt, Idem idem) {
         JsonObject data = new JsonObject().put("tripId", tripId).put("amount", amountRials).put("reason", reason)
                 .put("ticket", ticket);
-        JournalRecord intent = JournalRecord.of(node, REFUND_FLOW, refundId, "REFUNDING", JournalRecord.Status.PENDING,
+        JournalRecord intent = JournalRecord.of(node, REFUND_FLOW, refundId, TripRefund.Step.REFUNDING.name(), JournalRecord.Status.PENDING,
                 attempt, amountRials, List.of(), null, data.encode());
         Future<Long> announced = journal.append(intent);
         long step = inflight.begin(intent.interrupted(Inflight.INTERRUPTED));
@@ -142,7 +142,7 @@ public final class TripService {
                         : failpoints.at("refund.trip.after-commit").map(outcome))
                 .map(outcome -> {
                     String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
-                    String state = cause == null ? "REFUNDED" : "REJECTED";
+                    String state = (cause == null ? TripRefund.Step.REFUNDED : TripRefund.Step.REJECTED).name();
                     TripRefund refund = outcome.value() == null ? null : outcome.value().refund();
                     if (cause == null && refund != null && refund.driverShortfallRials() > 0
                             && outcome.value().posted() == Ledger.Posted.NEW) {
@@ -160,7 +160,7 @@ public final class TripService {
                                     + "journaled; recovery will journal it: {}", err.toString()));
                     return outcome;
                 })
-                .onFailure(err -> LogContext.error(LOG, refundId, REFUND_FLOW, "REFUNDING", "refund of trip {} attempt {} "
+                .onFailure(err -> LogContext.error(LOG, refundId, REFUND_FLOW, TripRefund.Step.REFUNDING.name(), "refund of trip {} attempt {} "
                         + "failed, left for recovery", tripId, attempt, err))
                 .onComplete(done -> inflight.end(step));
     }
