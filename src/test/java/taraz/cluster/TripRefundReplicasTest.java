@@ -12,19 +12,23 @@ import taraz.support.TestGateway;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Refunds of one trip racing on two replicas (two gateway processes, one PostgreSQL): each
  * node's writer checks the trip's refunded total under the trip row's lock, so together they
- * never refund more than the fare.
+ * never refund more than the fare. The driver has cashed out, so each refund takes the wallet
+ * further below zero, and each says so.
  */
 class TripRefundReplicasTest {
 
     private static final int RACERS = 12;
     private static final long FARE_RIALS = 10_000;
     private static final long PART_RIALS = 1_000;
+    private static final long COMMISSION_RIALS = 2_000;
+    private static final long DRIVER_SHARE_RIALS = FARE_RIALS - COMMISSION_RIALS;
 
     @Test
     void refundsRacingOnTwoNodesNeverTotalMoreThanTheFare() throws Exception {
@@ -42,7 +46,11 @@ class TripRefundReplicasTest {
             String driver = onA.openWallet("driver");
             onA.fund(passenger, FARE_RIALS);
             String tripId = ApiClient.newId("trip");
-            onA.settle(tripId, passenger, driver, FARE_RIALS, 2_000);
+            onA.settle(tripId, passenger, driver, FARE_RIALS, COMMISSION_RIALS);
+            // The driver cashed their share out: every refund's driver part takes the wallet further below zero.
+            ApiClient.Response out = onA.postAdmin("/v1/admin/adjustments", ApiClient.newKey(), new JsonObject()
+                    .put("walletId", driver).put("amount", -DRIVER_SHARE_RIALS).put("reason", "cash-out").put("ticket", "T-9"));
+            assertEquals(201, out.status(), out.text());
 
             // Racers take turns between the nodes.
             List<ApiClient.Response> answers = Race.run(RACERS, racer -> nodes.get(racer % nodes.size())
@@ -57,10 +65,17 @@ class TripRefundReplicasTest {
                         tripId, passenger));
                 assertEquals(FARE_RIALS, Sql.count(c, "SELECT sum(amount_rials) FROM trip_refunds WHERE trip_id = ?", tripId));
                 assertEquals(FARE_RIALS, Sql.count(c, "SELECT refunded_rials FROM trips WHERE trip_id = ?", tripId));
+                assertEquals(DRIVER_SHARE_RIALS, Sql.count(c, "SELECT sum(driver_shortfall_rials) FROM trip_refunds WHERE trip_id = ?",
+                        tripId), "every driver part reported as not covered");
+                assertEquals(DRIVER_SHARE_RIALS, Sql.count(c, "SELECT debt_allowed_rials FROM accounts WHERE id = ?", driver));
                 Sql.assertLedgerAddsUp(c, "after refunds on two nodes");
             }
             assertEquals(FARE_RIALS, onA.balance(passenger));
-            assertEquals(0, onA.balance(driver));
+            assertEquals(-DRIVER_SHARE_RIALS, onA.balance(driver));
+            // Each refund that took the driver below zero says so in a WARN line of the node that made it.
+            String logs = a.output() + b.output();
+            assertEquals(FARE_RIALS / PART_RIALS, Pattern.compile("\"level\":\"WARN\".*took the driver's wallet below zero")
+                    .matcher(logs).results().count(), "WARN lines of the refunds below zero");
         } finally {
             GatewayProcess.stop(a, b);
             database.close();
