@@ -209,7 +209,10 @@ public final class TripService {
                 .map(rows -> rows.rowCount() == 0 ? null : Trip.from(rows.iterator().next()));
     }
 
-    /** The trip, its settlement's transfer, its refunded total and its refunds (the first {@value #REFUNDS_SHOWN_MAX}), as the API shows it. */
+    /**
+     * The trip and its settlement's transfer, as the API shows it; once refunded, also its refunded total and its refunds
+     * (the first {@value #REFUNDS_SHOWN_MAX}).
+     */
     public Future<JsonObject> view(String tripId) {
         return find(pool, tripId).compose(trip -> {
             if (trip == null) {
@@ -231,8 +234,11 @@ public final class TripService {
                         rows.forEach(row -> list.add(TripRefund.from(row).toJson()));
                         return list;
                     });
-            return Future.all(transfers, refunded, refunds).map(all -> toJson(trip).put("transfers", transfers.result())
-                    .put("refunded", refunded.result()).put("refunds", refunds.result()));
+            return Future.all(transfers, refunded, refunds).map(all -> {
+                JsonObject json = toJson(trip).put("transfers", transfers.result());
+                // Only once refunded: before, the view is the one a trip step answers with.
+                return refunded.result() == 0 ? json : json.put("refunded", refunded.result()).put("refunds", refunds.result());
+            });
         });
     }
 
