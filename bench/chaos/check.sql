@@ -54,8 +54,8 @@ violations (kind, id, detail) AS (
       FROM accounts a LEFT JOIN account_holds h ON h.account_id = a.id
      WHERE a.held_rials <> coalesce(h.rials, 0)
     UNION ALL
-    SELECT 'overdraft', id, 'balance ' || balance_rials || ', held ' || held_rials
-      FROM accounts WHERE NOT allow_overdraft AND balance_rials - held_rials < 0
+    SELECT 'overdraft', id, 'balance ' || balance_rials || ', held ' || held_rials || ', debt allowed ' || debt_allowed_rials
+      FROM accounts WHERE NOT allow_overdraft AND balance_rials - held_rials < -debt_allowed_rials
     UNION ALL
     SELECT 'unbalanced_transfer', t.id, 'entries sum to ' || coalesce(e.rials, 0) || ' in ' || coalesce(e.legs, 0) || ' legs'
       FROM transfers t LEFT JOIN transfer_entries e ON e.transfer_id = t.id

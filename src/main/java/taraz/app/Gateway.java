@@ -186,6 +186,7 @@ public final class Gateway {
                             .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
+                            TripService.REFUND_FLOW, trips::resumeRefund,
                             TopupService.FLOW, topups::resume,
                             PayoutService.FLOW, payouts::resume,
                             AdjustmentService.FLOW, adjustments::resume), metrics, settings.recovery().stepTimeoutMillis(),

@@ -30,6 +30,8 @@ public final class Failpoints {
             "trip.settle.before-commit",
             "trip.settle.after-commit",
             "trip.cancel.after-commit",
+            "refund.trip.before-commit",
+            "refund.trip.after-commit",
             "ledger.batch.before-commit",
             "ledger.batch.after-commit",
             "payout.after-hold",

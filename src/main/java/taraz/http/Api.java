@@ -114,6 +114,8 @@ public final class Api {
                 r -> payouts.callback(r.body().getString("referenceId")).map(p -> Reply.ok(new JsonObject()
                         .put("payoutId", p.payoutId()).put("state", p.state().name())))));
         router.post("/v1/admin/adjustments").handler(ctx -> pipeline.ledger(ctx, "adjust", "adjustment", this::adjust));
+        router.post("/v1/admin/trips/:tripId/refund").handler(ctx -> pipeline.ledger(ctx, "refundTrip",
+                TripService.REFUND_FLOW, this::refundTrip));
         router.get("/v1/admin/payments").handler(ctx -> pipeline.read(ctx, "listPayments", this::listPayments));
 
         router.route().failureHandler(ctx -> Responses.failure(ctx, limits.bodyLimitBytes()));
@@ -189,7 +191,7 @@ public final class Api {
     private Supplier<Future<Reply>> createTopup(Request request) {
         long amountRials = bodies.amount(request.body(), "amount", 1);
         // From the key: a retry after the first attempt died continues that top-up, never a second one.
-        String topupId = "tp_" + DigestUtils.sha256Hex(request.key()).substring(0, 32);
+        String topupId = idOfKey("tp_", request);
         return () -> pipeline.counted("topup", topups.create(topupId, request.body().getString("walletId"), amountRials))
                 .map(topup -> new Reply(201, topups.withPaymentUrl(topup)));
     }
@@ -255,10 +257,24 @@ public final class Api {
             throw Failure.badRequest("invalid_amount", "amount must be a non-zero integer number of Rials within ±"
                     + maxRials + ", got " + amountRials);
         }
-        String adjustmentId = "adj_" + DigestUtils.sha256Hex(request.key()).substring(0, 32);
+        String adjustmentId = idOfKey("adj_", request);
         JsonObject body = request.body();
         return idem -> adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
                 body.getString("reason"), body.getString("ticket"), 1, idem);
+    }
+
+    private LedgerStep refundTrip(Request request) {
+        String tripId = request.path("tripId");
+        JsonObject body = request.body();
+        long amountRials = bodies.amount(body, "amount", 1);
+        // From the key, like a top-up's: a retry or recovery of this refund finds it, never makes a second one.
+        String refundId = idOfKey("trf_", request);
+        return idem -> trips.refund(tripId, refundId, amountRials, body.getString("reason"), body.getString("ticket"), 1, idem);
+    }
+
+    /** The id of what a keyed request creates, derived from its Idempotency-Key. */
+    private static String idOfKey(String prefix, Request request) {
+        return prefix + DigestUtils.sha256Hex(request.key()).substring(0, 32);
     }
 
     private Future<Reply> listPayments(Request request) {

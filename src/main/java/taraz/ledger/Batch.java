@@ -118,11 +118,34 @@ public final class Batch {
     }
 
     /**
-     * Posts a transfer: every leg checked first (an account that may not go below its held
-     * amount refuses with insufficient_funds), then applied in the transfer's leg order, each
-     * entry with the balance after it.
+     * Posts a transfer: every debit leg checked first (an account that may not go below its held
+     * amount refuses with insufficient_funds; a credit is never refused, so a wallet below zero
+     * can be paid), then applied in the transfer's leg order, each entry with the balance after it.
      */
     public void post(Transfer transfer) {
+        post(transfer, null);
+    }
+
+    /**
+     * Posts a transfer in which {@code debtorId}'s debit may take that account's available balance
+     * below zero (a trip refund taken from a driver who has cashed out): the account's allowed debt
+     * is raised to cover it, written with its balance. The other legs are checked as by {@link #post}.
+     * Returns the shortfall, what the debtor's available balance did not cover (0 when it did).
+     */
+    public long postAllowingDebt(Transfer transfer, String debtorId) {
+        Working debtor = locked(debtorId);
+        long owedBefore = Math.max(0, debtor.held - debtor.balance);
+        post(transfer, debtor);
+        long owedAfter = Math.max(0, debtor.held - debtor.balance);
+        long debtAllowedBefore = debtor.debtAllowed;
+        if (!debtor.allowOverdraft && owedAfter > debtAllowedBefore) {
+            debtor.debtAllowed = owedAfter;
+            undo.push(() -> debtor.debtAllowed = debtAllowedBefore);
+        }
+        return owedAfter - owedBefore;
+    }
+
+    private void post(Transfer transfer, Working debtor) {
         List<Working> legAccounts = new ArrayList<>(transfer.legs().size());
         for (Leg leg : transfer.legs()) {
             Working account = accounts.get(leg.accountId());
@@ -132,7 +155,8 @@ public final class Batch {
                 }
                 throw new IllegalStateException("account " + leg.accountId() + " was not locked for " + transfer.id());
             }
-            if (!account.allowOverdraft && account.balance + leg.amountRials() - account.held < 0) {
+            if (leg.amountRials() < 0 && account != debtor && !account.allowOverdraft
+                    && account.balance + leg.amountRials() - account.held < 0) {
                 throw DomainError.insufficientFunds(leg.accountId());
             }
             legAccounts.add(account);
@@ -211,7 +235,7 @@ public final class Batch {
         this.now = transactionTime;
         for (Row row : lockedAccounts) {
             Working account = new Working(AccountKind.fromDb(row.getString("kind")), row.getBoolean("allow_overdraft"),
-                    row.getLong("balance_rials"), row.getLong("held_rials"));
+                    row.getLong("balance_rials"), row.getLong("held_rials"), row.getLong("debt_allowed_rials"));
             accounts.put(row.getString("id"), account);
         }
     }
@@ -297,15 +321,20 @@ public final class Batch {
         List<String> changed = new ArrayList<>();
         List<Long> balanceDeltas = new ArrayList<>();
         List<Long> heldDeltas = new ArrayList<>();
-        accounts.entrySet().stream().sorted(Map.Entry.comparingByKey(Transfer.LOCK_ORDER)).forEach(e -> {
+        List<Long> debtsAllowed = new ArrayList<>();
+        boolean debtRaised = false;
+        for (Map.Entry<String, Working> e : accounts.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey(Transfer.LOCK_ORDER)).toList()) {
             Working account = e.getValue();
-            if (account.balance != account.balance0 || account.held != account.held0) {
+            if (account.balance != account.balance0 || account.held != account.held0 || account.debtAllowed != account.debtAllowed0) {
                 changed.add(e.getKey());
                 balanceDeltas.add(account.balance - account.balance0);
                 heldDeltas.add(account.held - account.held0);
+                debtsAllowed.add(account.debtAllowed);
+                debtRaised |= account.debtAllowed != account.debtAllowed0;
             }
-        });
-        if (!changed.isEmpty()) {
+        }
+        if (!changed.isEmpty() && !debtRaised) {
             // One row per account: the deltas are summed per account above, since UPDATE ... FROM
             // applies only one source row to each target row.
             writes.add(expect(connection.preparedQuery("UPDATE accounts SET balance_rials = balance_rials + d.balance, "
@@ -313,6 +342,16 @@ public final class Batch {
                             + "AS d(id, balance, held) WHERE accounts.id = d.id")
                     .execute(Tuple.of(changed.toArray(String[]::new), balanceDeltas.toArray(Long[]::new),
                             heldDeltas.toArray(Long[]::new))), changed.size(), "account balances"));
+        } else if (!changed.isEmpty()) {
+            // A batch that let an account go into debt (rare: a trip refund) writes the raised allowance in the
+            // same statement as the balance, since the no_overdraft check judges each row as it is updated.
+            writes.add(expect(connection.preparedQuery("UPDATE accounts SET balance_rials = balance_rials + d.balance, "
+                            + "held_rials = held_rials + d.held, debt_allowed_rials = d.debt "
+                            + "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) "
+                            + "AS d(id, balance, held, debt) WHERE accounts.id = d.id")
+                    .execute(Tuple.of(changed.toArray(String[]::new), balanceDeltas.toArray(Long[]::new),
+                            heldDeltas.toArray(Long[]::new), debtsAllowed.toArray(Long[]::new))), changed.size(),
+                    "account balances and debts"));
         }
         return writes;
     }
@@ -327,22 +366,26 @@ public final class Batch {
         });
     }
 
-    /** A locked account: its kind, and its balance and held amount as read and as the batch left them. */
+    /** A locked account: its kind, and its balance, held amount and allowed debt as read and as the batch left them. */
     private static final class Working {
         final AccountKind kind;
         final boolean allowOverdraft;
         final long balance0;
         final long held0;
+        final long debtAllowed0;
         long balance;
         long held;
+        long debtAllowed;
 
-        Working(AccountKind kind, boolean allowOverdraft, long balance, long held) {
+        Working(AccountKind kind, boolean allowOverdraft, long balance, long held, long debtAllowed) {
             this.kind = kind;
             this.allowOverdraft = allowOverdraft;
             this.balance0 = balance;
             this.held0 = held;
+            this.debtAllowed0 = debtAllowed;
             this.balance = balance;
             this.held = held;
+            this.debtAllowed = debtAllowed;
         }
     }
 }

@@ -256,7 +256,7 @@ public final class BatchWriter {
         parts.sort(Comparator.comparing(part -> part.getClass().getName()));
         parts.forEach(part -> locks.add(part.load(tx)));
         Future<List<Runnable>> done = Future.all(locks)
-                .compose(locked -> tx.preparedQuery("SELECT id, kind, allow_overdraft, balance_rials, held_rials FROM accounts "
+                .compose(locked -> tx.preparedQuery("SELECT id, kind, allow_overdraft, balance_rials, held_rials, debt_allowed_rials FROM accounts "
                                 + "WHERE id = ANY($1) ORDER BY array_position($1, id) FOR NO KEY UPDATE")
                         .execute(Tuple.of((Object) batch.accountsToLock())))
                 .compose(accounts -> {

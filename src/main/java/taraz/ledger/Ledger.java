@@ -143,8 +143,9 @@ public final class Ledger {
     }
 
     /**
-     * The ledger's invariants over the whole database: the sum of balances, and the accounts
-     * whose cached balance or held amount differs from their entries and holds. Cheap enough
+     * The ledger's invariants over the whole database: the sum of balances, the accounts whose
+     * cached balance or held amount differs from their entries and holds, and those overdrawn (a
+     * driver below zero within the debt a trip refund allowed it is not). Cheap enough
      * for tests and periodic checks; a later reconciliation job reuses it.
      */
     public Future<Invariants> checkInvariants() {
@@ -153,7 +154,8 @@ public final class Ledger {
                         + "   coalesce((SELECT sum(e.amount_rials) FROM entries e WHERE e.account_id = a.id), 0)) AS drifted, "
                         + "(SELECT count(*) FROM accounts a WHERE a.held_rials <> "
                         + "   coalesce((SELECT sum(h.amount_rials) FROM holds h WHERE h.account_id = a.id AND h.state = '" + Hold.State.HELD + "'), 0)) AS held_drifted, "
-                        + "(SELECT count(*) FROM accounts a WHERE NOT a.allow_overdraft AND a.balance_rials - a.held_rials < 0) AS overdrawn")
+                        + "(SELECT count(*) FROM accounts a WHERE NOT a.allow_overdraft "
+                        + "   AND a.balance_rials - a.held_rials < -a.debt_allowed_rials) AS overdrawn")
                 .execute()
                 .map(rows -> {
                     Row row = rows.iterator().next();

@@ -318,15 +318,18 @@ public final class Detector {
 
     /**
      * A trip's money by account against what it should be: settled, the passenger pays the fare,
-     * the driver gets fare minus commission, the platform the commission; otherwise nothing moves.
+     * the driver gets fare minus commission, the platform the commission, each less what the trip's
+     * refunds gave back (its refunded total, the driver's part of it, the platform's the rest);
+     * otherwise nothing moves.
      */
     private void trips(OffsetDateTime since, Scope scope) throws SQLException {
         String p = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.passenger_wallet_id), 0)";
         String d = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = t.driver_wallet_id), 0)";
         String c = "coalesce(sum(e.amount_rials) FILTER (WHERE e.account_id = '" + AccountKind.PLATFORM_COMMISSION_ID + "'), 0)";
         String settled = "t.state = '" + Trip.State.SETTLED + "'";
-        String fare = "CASE WHEN " + settled + " THEN t.fare_rials ELSE 0 END";
-        String commission = "CASE WHEN " + settled + " THEN t.commission_rials ELSE 0 END";
+        // Net of refunds: the trip's refund transfers (kind trip_refund) are among the ones summed below.
+        String fare = "CASE WHEN " + settled + " THEN t.fare_rials - t.refunded_rials ELSE 0 END";
+        String commission = "CASE WHEN " + settled + " THEN t.commission_rials - (t.refunded_rials - t.refunded_driver_rials) ELSE 0 END";
         String sql = "SELECT t.trip_id, t.state, t.passenger_wallet_id, t.driver_wallet_id, " + fare + ", " + commission + ", "
                 + p + ", " + d + ", " + c + " FROM trips t JOIN transfers tr ON tr.payment_id = t.trip_id "
                 // Only the trip flow's transfers: a top-up may carry the same id (trip ids are the caller's).

@@ -3,6 +3,7 @@ package taraz.trip;
 import io.vertx.core.Future;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import taraz.ledger.AccountKind;
 import taraz.ledger.Batch;
 import taraz.ledger.BatchPart;
 import taraz.ledger.BatchWriter;
@@ -21,7 +22,7 @@ import java.util.Set;
  * by them in memory, written after: the new ones in one INSERT, the changed ones in one UPDATE.
  * A trip is created in its first committed state (HELD or SETTLED), never as NEW. Two nodes
  * creating one trip at once: the second INSERT finds the row, the batch rolls back and runs again,
- * and then sees the trip.
+ * and then sees the trip. The refunds of the batch's trips ride along ({@link RefundRows}).
  */
 final class TripRows implements BatchPart {
 
@@ -29,6 +30,7 @@ final class TripRows implements BatchPart {
     private final Map<String, Trip> trips = new HashMap<>();
     private final Set<String> created = new LinkedHashSet<>();
     private final Set<String> changed = new LinkedHashSet<>();
+    private final RefundRows refunds = new RefundRows();
 
     static TripRows of(Batch batch) {
         return batch.part(TripRows.class, TripRows::new);
@@ -36,6 +38,11 @@ final class TripRows implements BatchPart {
 
     void want(String tripId) {
         wanted.add(tripId);
+    }
+
+    /** The refunds of this batch's trips, read under their lock. */
+    RefundRows refunds() {
+        return refunds;
     }
 
     /** The trip as the batch has it now, or null if there is none. */
@@ -75,12 +82,12 @@ final class TripRows implements BatchPart {
         return tx.preparedQuery("SELECT " + Trip.COLUMNS + " FROM trips WHERE trip_id = ANY($1) "
                         + "ORDER BY array_position($1, trip_id) FOR UPDATE")
                 .execute(Tuple.of((Object) ids))
-                .map(rows -> {
+                .compose(rows -> {
                     rows.forEach(row -> {
                         Trip trip = Trip.from(row);
                         trips.put(trip.tripId(), trip);
                     });
-                    return null;
+                    return refunds.load(tx);
                 });
     }
 
@@ -88,12 +95,18 @@ final class TripRows implements BatchPart {
     public Collection<String> accounts() {
         List<String> accounts = new ArrayList<>();
         trips.values().forEach(trip -> accounts.add(trip.passengerWalletId()));
+        // A refund moves money from the trip's driver and the platform back to its passenger.
+        refunds.tripIds().stream().map(trips::get).filter(trip -> trip != null && trip.driverWalletId() != null)
+                .forEach(trip -> {
+                    accounts.add(trip.driverWalletId());
+                    accounts.add(AccountKind.PLATFORM_COMMISSION_ID);
+                });
         return accounts;
     }
 
     @Override
     public List<Future<?>> write(SqlConnection tx) {
-        List<Future<?>> writes = new ArrayList<>(2);
+        List<Future<?>> writes = new ArrayList<>(4);
         if (!created.isEmpty()) {
             Columns c = new Columns(created);
             int expected = created.size();
@@ -121,6 +134,7 @@ final class TripRows implements BatchPart {
                             + "transfer_id) WHERE trips.trip_id = u.trip_id")
                     .execute(c.tuple()), changed.size(), "trips updated"));
         }
+        writes.addAll(refunds.write(tx));
         return writes;
     }
 

@@ -31,6 +31,7 @@ import taraz.ops.Metrics;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Trip payments: hold, settle, cancel and expire, each one atomic phase between two journal
@@ -40,6 +41,7 @@ import java.util.List;
  *   (none) --hold--> HELD --settle--> SETTLED
  *   (none) --settle (no hold)-------> SETTLED
  *   HELD --cancel--> VOIDED      HELD --sweeper, past its expiry--> EXPIRED
+ *   SETTLED --refund (support; any number, together at most the fare)--> SETTLED
  * </pre>
  *
  * Each step: journal the intent (PENDING), hand the step to the ledger writer as a command
@@ -53,6 +55,9 @@ import java.util.List;
 public final class TripService {
 
     public static final String FLOW = "trip";
+    /** The journal's flow of a refund: one payment per refund (its id), so refunds of one trip never hide each other's PENDING record. */
+    public static final String REFUND_FLOW = "trip_refund";
+    private static final int REFUNDS_SHOWN_MAX = 100;
     private static final Logger LOG = LoggerFactory.getLogger(TripService.class);
 
     private final Pool pool;
@@ -118,6 +123,60 @@ public final class TripService {
                 voiding ? "trip.cancel.after-commit" : null, new EndCommand(tripId, endState, idem));
     }
 
+    /**
+     * Refunds {@code amountRials} of a settled trip's fare to its passenger, taken from the driver and the platform in
+     * the fare's proportions ({@link TripRefund#driverPart}); the driver may go below zero by their part (reported as
+     * the refund's shortfall). {@code refundId} names the refund: run again (a retry, recovery) it posts once. Journaled
+     * as its own payment: PENDING {@code REFUNDING}, then {@code REFUNDED} or {@code REJECTED}.
+     */
+    public Future<Outcome<Refunded>> refund(String tripId, String refundId, long amountRials, String reason, String ticket,
+                                            int attempt, Idem idem) {
+        JsonObject data = new JsonObject().put("tripId", tripId).put("amount", amountRials).put("reason", reason)
+                .put("ticket", ticket);
+        JournalRecord intent = JournalRecord.of(node, REFUND_FLOW, refundId, TripRefund.Step.REFUNDING.name(), JournalRecord.Status.PENDING,
+                attempt, amountRials, List.of(), null, data.encode());
+        Future<Long> announced = journal.append(intent);
+        long step = inflight.begin(intent.interrupted(Inflight.INTERRUPTED));
+        return writer.submit(new RefundCommand(tripId, refundId, amountRials, reason, ticket, idem), announced)
+                .compose(outcome -> outcome.failure() != null || outcome.answer().replayed() ? Future.succeededFuture(outcome)
+                        : failpoints.at("refund.trip.after-commit").map(outcome))
+                .map(outcome -> {
+                    String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
+                    String state = (cause == null ? TripRefund.Step.REFUNDED : TripRefund.Step.REJECTED).name();
+                    TripRefund refund = outcome.value() == null ? null : outcome.value().refund();
+                    if (cause == null && refund != null && refund.driverShortfallRials() > 0
+                            && outcome.value().posted() == Ledger.Posted.NEW) {
+                        LogContext.warn(LOG, refundId, REFUND_FLOW, state, "refund of trip {} took the driver's wallet below "
+                                + "zero: {} rials of the driver's {} were not covered", tripId, refund.driverShortfallRials(),
+                                refund.driverRials());
+                    } else {
+                        LogContext.info(LOG, refundId, REFUND_FLOW, state, "refund of trip {} attempt {}: {}{}", tripId, attempt,
+                                cause == null ? state : "refused, " + cause,
+                                outcome.answer() != null && outcome.answer().replayed() ? " (replayed)" : "");
+                    }
+                    journal.append(JournalRecord.of(node, REFUND_FLOW, refundId, state, JournalRecord.Status.TERMINAL, attempt,
+                                    amountRials, List.of(), cause, data.encode()))
+                            .onFailure(err -> LogContext.warn(LOG, refundId, REFUND_FLOW, state, "refund outcome not "
+                                    + "journaled; recovery will journal it: {}", err.toString()));
+                    return outcome;
+                })
+                .onFailure(err -> LogContext.error(LOG, refundId, REFUND_FLOW, TripRefund.Step.REFUNDING.name(), "refund of trip {} attempt {} "
+                        + "failed, left for recovery", tripId, attempt, err))
+                .onComplete(done -> inflight.end(step));
+    }
+
+    /** Recovery: the refund again, with what its journal record kept; its id makes it post at most once. */
+    public Future<Refunded> resumeRefund(JournalRecord pending) {
+        JsonObject data = new JsonObject(pending.data());
+        return refund(data.getString("tripId"), pending.paymentId(), data.getLong("amount"), data.getString("reason"),
+                data.getString("ticket"), pending.attempt() + 1, null)
+                .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
+                        : Future.succeededFuture(outcome.value()));
+    }
+
+    /** A refund, and whether this step posted it or found it posted before (a retry, recovery). */
+    public record Refunded(TripRefund refund, Ledger.Posted posted) {}
+
     /** A step's trip, or its refusal as a failed future: for the callers that answer no client. */
     public static Future<Trip> valueOrFailure(Outcome<Trip> outcome) {
         return outcome.failure() != null ? Future.failedFuture(outcome.failure()) : Future.succeededFuture(outcome.value());
@@ -150,7 +209,10 @@ public final class TripService {
                 .map(rows -> rows.rowCount() == 0 ? null : Trip.from(rows.iterator().next()));
     }
 
-    /** The trip and its transfers, as the API shows it. */
+    /**
+     * The trip and its settlement's transfer, as the API shows it; once refunded, also its refunded total and its refunds
+     * (the first {@value #REFUNDS_SHOWN_MAX}).
+     */
     public Future<JsonObject> view(String tripId) {
         return find(pool, tripId).compose(trip -> {
             if (trip == null) {
@@ -162,7 +224,21 @@ public final class TripService {
                 entries.forEach(e -> legs.add(new JsonObject().put("accountId", e.accountId()).put("amount", e.amountRials())));
                 return new JsonArray().add(new JsonObject().put("transferId", trip.transferId()).put("legs", legs));
             });
-            return transfers.map(t -> toJson(trip).put("transfers", t));
+            Future<Long> refunded = pool.preparedQuery("SELECT refunded_rials FROM trips WHERE trip_id = $1")
+                    .execute(Tuple.of(tripId)).map(rows -> rows.iterator().next().getLong(0));
+            Future<JsonArray> refunds = pool.preparedQuery("SELECT " + TripRefund.COLUMNS + " FROM trip_refunds "
+                            + "WHERE trip_id = $1 ORDER BY created_at, refund_id LIMIT $2")
+                    .execute(Tuple.of(tripId, REFUNDS_SHOWN_MAX))
+                    .map(rows -> {
+                        JsonArray list = new JsonArray();
+                        rows.forEach(row -> list.add(TripRefund.from(row).toJson()));
+                        return list;
+                    });
+            return Future.all(transfers, refunded, refunds).map(all -> {
+                JsonObject json = toJson(trip).put("transfers", transfers.result());
+                // Only once refunded: before, the view is the one a trip step answers with.
+                return refunded.result() == 0 ? json : json.put("refunded", refunded.result()).put("refunds", refunds.result());
+            });
         });
     }
 
@@ -270,12 +346,12 @@ public final class TripService {
                 commissionRials, transferId, before == null ? batch.now() : before.createdAt(), batch.now());
     }
 
-    /** The steps as ledger commands: each applies its trip's transition to the batch's locked state. */
-    private abstract static class TripCommand implements LedgerCommand<Trip> {
+    /** A ledger command about one trip, whose row the batch locks and reads. */
+    private abstract static class OfTrip<T> implements LedgerCommand<T> {
         final String tripId;
         final Idem idem;
 
-        TripCommand(String tripId, Idem idem) {
+        OfTrip(String tripId, Idem idem) {
             this.tripId = tripId;
             this.idem = idem;
         }
@@ -291,6 +367,19 @@ public final class TripService {
         }
 
         @Override
+        public String toString() {
+            return getClass().getSimpleName() + " of trip " + tripId;
+        }
+    }
+
+    /** The steps as ledger commands: each applies its trip's transition to the batch's locked state. */
+    private abstract static class TripCommand extends OfTrip<Trip> {
+
+        TripCommand(String tripId, Idem idem) {
+            super(tripId, idem);
+        }
+
+        @Override
         public Answer render(Trip trip, Batch batch) {
             return answer(trip);
         }
@@ -298,11 +387,6 @@ public final class TripService {
         @Override
         public Trip current(Batch batch) {
             return TripRows.of(batch).get(tripId);
-        }
-
-        @Override
-        public String toString() {
-            return getClass().getSimpleName() + " of trip " + tripId;
         }
     }
 
@@ -445,6 +529,95 @@ public final class TripService {
                     trip.commissionRials(), trip.transferId());
             rows.put(batch, ended);
             return ended;
+        }
+    }
+
+    /**
+     * A refund of a settled trip: under the trip's lock, at most what is left of its fare; one transfer back to the
+     * passenger from the driver (who may go below zero) and the platform. A refund id found posted before answers
+     * with that refund, posting nothing (200); the same id with another trip or amount is a transfer_conflict.
+     */
+    private static final class RefundCommand extends OfTrip<Refunded> {
+        private final String refundId;
+        private final long amountRials;
+        private final String reason;
+        private final String ticket;
+
+        RefundCommand(String tripId, String refundId, long amountRials, String reason, String ticket, Idem idem) {
+            super(tripId, idem);
+            this.refundId = refundId;
+            this.amountRials = amountRials;
+            this.reason = reason;
+            this.ticket = ticket;
+        }
+
+        @Override
+        public void prepare(Batch batch) {
+            super.prepare(batch);
+            TripRows.of(batch).refunds().want(tripId, refundId);
+        }
+
+        @Override
+        public String beforeCommitPoint() {
+            return "refund.trip.before-commit";
+        }
+
+        @Override
+        public Refunded apply(Batch batch) {
+            TripRows rows = TripRows.of(batch);
+            RefundRows refunds = rows.refunds();
+            TripRefund existing = refunds.get(refundId);
+            if (existing != null) {
+                if (existing.tripId().equals(tripId) && existing.amountRials() == amountRials) {
+                    return new Refunded(existing, Ledger.Posted.ALREADY_POSTED);
+                }
+                throw new DomainError(ErrorCode.TRANSFER_CONFLICT, "refund " + refundId + " was made before: "
+                        + existing.amountRials() + " rials of trip " + existing.tripId());
+            }
+            Trip trip = rows.get(tripId);
+            if (trip == null) {
+                throw notFound(tripId);
+            }
+            if (trip.state() != Trip.State.SETTLED) {
+                throw new DomainError(ErrorCode.TRIP_NOT_SETTLED, "trip " + tripId + " is " + trip.state().name()
+                        .toLowerCase(Locale.ROOT) + "; only a settled trip's fare can be refunded");
+            }
+            long fareRials = trip.fareRials();
+            long commissionRials = trip.commissionRials();
+            RefundRows.Totals before = refunds.totals(tripId);
+            if (amountRials > fareRials - before.refundedRials()) {
+                throw new DomainError(ErrorCode.REFUND_EXCEEDS_TOTAL, "trip " + tripId + " has " + before.refundedRials()
+                        + " of its fare of " + fareRials + " rials refunded; " + amountRials + " more would exceed it");
+            }
+            long driverRials = TripRefund.driverPart(before.refundedRials() + amountRials, fareRials, commissionRials)
+                    - before.driverRials();
+            long platformRials = amountRials - driverRials;
+            String transferId = TripRefund.transferId(tripId, refundId);
+            List<Leg> legs = new ArrayList<>(3);
+            legs.add(Leg.credit(trip.passengerWalletId(), amountRials));
+            if (driverRials > 0) {
+                legs.add(Leg.debit(trip.driverWalletId(), driverRials));
+            }
+            if (platformRials > 0) {
+                legs.add(Leg.debit(AccountKind.PLATFORM_COMMISSION_ID, platformRials));
+            }
+            Transfer transfer = new Transfer(transferId, "trip_refund", tripId, reason + " (ticket " + ticket + ")", legs);
+            long shortfallRials = batch.postAllowingDebt(transfer, trip.driverWalletId());
+            TripRefund refund = new TripRefund(refundId, tripId, amountRials, driverRials, platformRials, shortfallRials,
+                    reason, ticket, transferId, batch.now());
+            refunds.add(batch, refund);
+            return new Refunded(refund, Ledger.Posted.NEW);
+        }
+
+        @Override
+        public Answer render(Refunded result, Batch batch) {
+            return new Answer(result.posted() == Ledger.Posted.NEW ? 201 : 200, result.refund().toJson().encode(), false);
+        }
+
+        @Override
+        public Refunded current(Batch batch) {
+            TripRefund refund = TripRows.of(batch).refunds().get(refundId);
+            return refund == null ? null : new Refunded(refund, Ledger.Posted.ALREADY_POSTED);
         }
     }
 

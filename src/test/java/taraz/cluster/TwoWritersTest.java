@@ -84,16 +84,8 @@ class TwoWritersTest {
         GatewayProcess b = null;
         ExecutorService clients = Executors.newFixedThreadPool(2 * CLIENTS_PER_NODE);
         try {
-            Map<String, String> common = new HashMap<>();
-            common.put("TARAZ_PG_URL", database.pgUrl());
-            // Trips never call the PSP; a closed port is enough.
-            common.put("TARAZ_PSP_URL", "http://127.0.0.1:9");
-            Map<String, String> aEnv = new HashMap<>(common);
-            aEnv.put("TARAZ_NODE_ID", "a");
-            Map<String, String> bEnv = new HashMap<>(common);
-            bEnv.put("TARAZ_NODE_ID", "b");
-            a = GatewayProcess.start(base.resolve("node-a"), TestGateway.freePort(), aEnv);
-            b = GatewayProcess.start(base.resolve("node-b"), TestGateway.freePort(), bEnv);
+            a = GatewayProcess.startNode(base, database.pgUrl(), "a");
+            b = GatewayProcess.startNode(base, database.pgUrl(), "b");
 
             ApiClient onA = a.api();
             List<String> passengers = new ArrayList<>();

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /** A small blocking client of the taraz HTTP API for tests (real HTTP on loopback). */
 public final class ApiClient {
@@ -123,9 +124,19 @@ public final class ApiClient {
      * Retry-After apart, as a client would; the first other answer, within {@code timeoutMillis}.
      */
     public Response postPastClaim(String path, String key, JsonObject body, long timeoutMillis) throws InterruptedException {
+        return pastClaim(key, () -> post(path, key, body), timeoutMillis);
+    }
+
+    /** {@link #postPastClaim} of an admin route, with the admin token. */
+    public Response postAdminPastClaim(String path, String key, JsonObject body, long timeoutMillis) throws InterruptedException {
+        return pastClaim(key, () -> postAdmin(path, key, body), timeoutMillis);
+    }
+
+    private static Response pastClaim(String key, Supplier<Response> post, long timeoutMillis)
+            throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMillis;
         while (true) {
-            Response r = post(path, key, body);
+            Response r = post.get();
             if (r.status() != 409 || !"request_in_progress".equals(r.errorCode())) {
                 return r;
             }
@@ -204,13 +215,26 @@ public final class ApiClient {
         return r.json().getString("walletId");
     }
 
+    /** A keyed POST of an admin route, with the admin token. */
+    public Response postAdmin(String path, String key, JsonObject body) {
+        return post(path, key, body.encode(), Map.of("Content-Type", "application/json", "Authorization", "Bearer " + adminToken));
+    }
+
     /** Credits a wallet through the admin adjustment (the support tool), for test funding. */
     public void fund(String walletId, long amountRials) {
-        Response r = post("/v1/admin/adjustments", newKey(), new JsonObject().put("walletId", walletId)
-                .put("amount", amountRials).put("reason", "test funding").put("ticket", "T-1").encode(),
-                Map.of("Content-Type", "application/json", "Authorization", "Bearer " + adminToken));
+        Response r = postAdmin("/v1/admin/adjustments", newKey(), new JsonObject().put("walletId", walletId)
+                .put("amount", amountRials).put("reason", "test funding").put("ticket", "T-1"));
         if (r.status() != 201) {
             throw new AssertionError("fund: " + r.status() + " " + r.text());
+        }
+    }
+
+    /** Settles a trip without a hold; the gateway must answer 200. */
+    public void settle(String tripId, String passengerWalletId, String driverWalletId, long fareRials, long commissionRials) {
+        Response r = post("/v1/trips/" + tripId + "/settle", newKey(), new JsonObject().put("passengerWalletId", passengerWalletId)
+                .put("driverWalletId", driverWalletId).put("fare", fareRials).put("commission", commissionRials));
+        if (r.status() != 200) {
+            throw new AssertionError("settle: " + r.status() + " " + r.text());
         }
     }
 

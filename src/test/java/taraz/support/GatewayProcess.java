@@ -66,6 +66,15 @@ public final class GatewayProcess implements AutoCloseable {
     }
 
     /**
+     * A node of a cluster: a child named {@code nodeId} on the shared PostgreSQL at {@code pgUrl}, its own data
+     * (journal) under {@code base/node-<nodeId>}, and no PSP (a closed port: trips never call one); ready.
+     */
+    public static GatewayProcess startNode(Path base, String pgUrl, String nodeId) throws Exception {
+        return start(base.resolve("node-" + nodeId), TestGateway.freePort(),
+                Map.of("TARAZ_PG_URL", pgUrl, "TARAZ_PSP_URL", "http://127.0.0.1:9", "TARAZ_NODE_ID", nodeId));
+    }
+
+    /**
      * Writes settings for a child into its data directory and returns the environment entry
      * that points the child at them ({@code TARAZ_CONFIG}); they override the jar's defaults.
      */
