@@ -43,6 +43,7 @@ class PayoutsRunTest {
             driver(c, "w_batch_rich", iban, 2_500_000);
             driver(c, "w_batch_poor", Payouts.newIban(), 400_000);
             driver(c, "w_batch_noiban", null, 3_000_000);
+            driver(c, "w_batch_debt", Payouts.newIban(), -50_000);
         }
         String day = LocalDate.now(ZoneOffset.UTC).format(DateTimeFormatter.BASIC_ISO_DATE);
         String payoutId = "pb_" + day + "_w_batch_rich";
@@ -51,6 +52,7 @@ class PayoutsRunTest {
         assertEquals(0, dry.status(), dry.output());
         assertTrue(dry.output().contains("would pay w_batch_rich 2500000 rials"), dry.output());
         assertTrue(dry.output().contains("skipped   w_batch_noiban 3000000 rials: no IBAN on record"), dry.output());
+        assertTrue(dry.output().contains("skipped   w_batch_debt -50000 rials: in debt"), dry.output());
         assertFalse(dry.output().contains("w_batch_poor"), dry.output());
         assertEquals(0, db.count("SELECT count(*) FROM payouts"), "a dry run pays no one");
 
@@ -87,11 +89,16 @@ class PayoutsRunTest {
         }
     }
 
-    /** A driver wallet funded from the corrections account, as the ledger would record it. */
+    /**
+     * A driver wallet funded from the corrections account, as the ledger would record it; a negative amount is a driver
+     * a trip refund took below zero (its debt allowed).
+     */
     private static void driver(Connection c, String id, String iban, long rials) throws Exception {
-        Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, iban, balance_rials) VALUES (?, 'driver', ?, ?, ?)", id, id, iban, rials);
+        Sql.update(c, "INSERT INTO accounts (id, kind, owner_id, iban, balance_rials, debt_allowed_rials) VALUES (?, 'driver', ?, ?, ?, ?)",
+                id, id, iban, rials, Math.max(0, -rials));
         Sql.update(c, "UPDATE accounts SET balance_rials = balance_rials - ? WHERE id = 'corrections'", rials);
-        Sql.update(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials) VALUES (?, 'adjustment_credit', ?, ?)", "fund-" + id, id, rials);
+        Sql.update(c, "INSERT INTO transfers (id, kind, payment_id, amount_rials) VALUES (?, 'adjustment_credit', ?, ?)", "fund-" + id, id,
+                Math.abs(rials));
         long corrections = Sql.count(c, "SELECT balance_rials FROM accounts WHERE id = 'corrections'");
         Sql.update(c, "INSERT INTO entries (transfer_id, account_id, amount_rials, balance_after_rials) VALUES (?, 'corrections', ?, ?), "
                 + "(?, ?, ?, ?)", "fund-" + id, -rials, corrections, "fund-" + id, id, rials, rials);
