@@ -36,6 +36,7 @@ import taraz.ops.Readiness;
 import taraz.ops.Schedule;
 import taraz.ops.Startup;
 import taraz.psp.ZarinpalPsp;
+import taraz.topup.RefundService;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
 import taraz.reconcile.Checks;
@@ -148,7 +149,7 @@ public final class Gateway {
                 .compose(opened -> {
                     String pgUrl = opened.resultAt(0);
                     Contract contract = opened.resultAt(2);
-                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
+                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(), settings.psp().accessToken(),
                             settings.psp().timeoutMillis(), settings.psp().retriesMax(), metrics.registry());
                     Flows flows = Flows.wire(vertx, settings, pgUrl, pool, journal, failpoints, node, psp, steps,
                             metrics.registry());
@@ -157,6 +158,8 @@ public final class Gateway {
                     TripService trips = flows.trips();
                     TopupService topups = flows.topups();
                     AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
+                    RefundService refunds = new RefundService(pool, writer, journal, failpoints, node, psp,
+                            settings.psp().windowSeconds(), settings.topups().leaseMillis(), steps, metrics);
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.topups().callbackGraceSeconds(),
                             settings.topups().sweepBatchMax(), settings.topups().sweepConcurrency());
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.idempotency().leaseMillis());
@@ -165,22 +168,27 @@ public final class Gateway {
                     checks = new Checks(vertx, pgUrl, Rules.load(null), settings.psp().windowSeconds(),
                             new Checks.Bounds(settings.reconciliation().intervalMillis(), settings.reconciliation().lookbackHours(),
                                     settings.reconciliation().timeoutMillis(), settings.checks().checkBatchMax()),
-                            metrics, List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds)));
+                            metrics, List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds),
+                                    () -> refunds.stuck(stuckGraceSeconds)));
                     schedule = new Schedule(vertx)
                             .every(settings.holds().sweepIntervalMillis(), "hold sweeper", holdSweeper::round)
                             .every(settings.topups().sweepIntervalMillis(), "top-up sweeper",
                                     stopped -> sweeper.round(stopped, metrics.inflight()))
+                            .every(settings.topups().sweepIntervalMillis(), "refund sweeper",
+                                    stopped -> refunds.sweep(stopped, metrics.inflight(), settings.topups().sweepBatchMax(),
+                                            settings.topups().sweepConcurrency()))
                             .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
                                     stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
                             .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
                     Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
                             TripService.FLOW, trips::resume,
                             TopupService.FLOW, topups::resume,
-                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.recovery().stepTimeoutMillis(),
+                            AdjustmentService.FLOW, adjustments::resume,
+                            RefundService.FLOW, refunds::resume), metrics, settings.recovery().stepTimeoutMillis(),
                             settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
-                                Api api = new Api(settings, ledger, trips, topups, adjustments, idempotency, contract, metrics,
+                                Api api = new Api(settings, ledger, trips, topups, refunds, adjustments, idempotency, contract, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.http().idleTimeoutSeconds(),
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),

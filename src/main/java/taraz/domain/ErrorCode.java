@@ -25,7 +25,12 @@ public enum ErrorCode {
     TRIP_VOIDED,
     TRIP_EXPIRED,
     TOPUP_NOT_FOUND,
-    PSP_UNAVAILABLE;
+    PSP_UNAVAILABLE,
+    /** Refunds of one top-up would total more than it. */
+    REFUND_EXCEEDS_TOTAL,
+    /** Only a CREDITED top-up can be refunded. */
+    TOPUP_NOT_REFUNDABLE,
+    REFUND_NOT_FOUND;
 
     /** The code a client reads in {@code {"error": {"code": ...}}}, and the payments metric's outcome. */
     public String apiName() {

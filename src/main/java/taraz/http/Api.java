@@ -22,6 +22,7 @@ import taraz.ledger.Entry;
 import taraz.ledger.Ledger;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
+import taraz.topup.RefundService;
 import taraz.topup.TopupService;
 import taraz.trip.TripService;
 
@@ -45,6 +46,7 @@ public final class Api {
     private final Ledger ledger;
     private final TripService trips;
     private final TopupService topups;
+    private final RefundService refunds;
     private final AdjustmentService adjustments;
     private final RequestBodies bodies;
     private final Metrics metrics;
@@ -54,13 +56,15 @@ public final class Api {
     private final CallbackLimiter callbackLimiter;
     private final SecureRandom random = new SecureRandom();
 
-    public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
+    public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, RefundService refunds,
+               AdjustmentService adjustments,
                IdempotencyStore idempotency, Contract contract, Metrics metrics, Readiness readiness,
                HealthChecks readyChecks, ApiKeys keys) {
         this.limits = settings.requests();
         this.ledger = ledger;
         this.trips = trips;
         this.topups = topups;
+        this.refunds = refunds;
         this.adjustments = adjustments;
         this.bodies = contract.bodies();
         this.metrics = metrics;
@@ -101,6 +105,9 @@ public final class Api {
                 r -> topups.view(r.path("topupId")).map(Reply::ok)));
         router.get(Guards.CALLBACK_PATH).handler(this::pspCallback);
         router.post("/v1/admin/adjustments").handler(ctx -> pipeline.ledger(ctx, "adjust", "adjustment", this::adjust));
+        router.post("/v1/admin/topups/:topupId/refund").handler(ctx -> pipeline.idempotent(ctx, "refundTopup", this::refundTopup));
+        router.get("/v1/admin/refunds/:refundId").handler(ctx -> pipeline.read(ctx, "getRefund",
+                r -> refunds.view(r.path("refundId")).map(Reply::ok)));
         router.get("/v1/admin/payments").handler(ctx -> pipeline.read(ctx, "listPayments", this::listPayments));
 
         router.route().failureHandler(ctx -> Responses.failure(ctx, limits.bodyLimitBytes()));
@@ -224,6 +231,16 @@ public final class Api {
         JsonObject body = request.body();
         return idem -> adjustments.adjust(adjustmentId, body.getString("walletId"), amountRials,
                 body.getString("reason"), body.getString("ticket"), 1, idem);
+    }
+
+    private Supplier<Future<Reply>> refundTopup(Request request) {
+        long amountRials = bodies.amount(request.body(), "amount", 1);
+        JsonObject body = request.body();
+        // From the key: a retry after the first attempt died continues that refund, never a second one.
+        String refundId = "rf_" + DigestUtils.sha256Hex(request.key()).substring(0, 32);
+        return () -> pipeline.counted(RefundService.FLOW, refunds.create(refundId, request.path("topupId"), amountRials,
+                        body.getString("reason"), body.getString("ticket")))
+                .map(refund -> new Reply(201, refund.toJson()));
     }
 
     private Future<Reply> listPayments(Request request) {

@@ -20,7 +20,8 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
     static final long LATENCY_MILLIS_MAX = 120_000;
     static final long CALLBACK_DELAY_MILLIS_MAX = 600_000;
     static final long WINDOW_SECONDS_MAX = 30L * 24 * 3600;
-    static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse");
+    static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse",
+            "refund", "refundStatus");
     private static final Set<String> FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate", "endpoints",
             "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "pspWindowSeconds");
     private static final Set<String> ENDPOINT_FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate");

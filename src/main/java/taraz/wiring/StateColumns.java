@@ -2,6 +2,7 @@ package taraz.wiring;
 
 import taraz.db.Database;
 import taraz.ledger.Hold;
+import taraz.topup.Refund;
 import taraz.topup.Topup;
 import taraz.trip.Trip;
 
@@ -30,7 +31,9 @@ public final class StateColumns {
     private static final List<Column> COLUMNS = List.of(
             new Column("holds", "state", Hold.State.class),
             new Column("trips", "state", Trip.State.class),
-            new Column("topups", "state", Topup.State.class));
+            new Column("topups", "state", Topup.State.class),
+            new Column("topup_refunds", "state", Refund.State.class),
+            new Column("topup_refunds", "method", Refund.Method.class));
 
     /** A quoted literal of PostgreSQL's rendering of {@code state IN (...)}: {@code 'HELD'::text}. */
     private static final Pattern LITERAL = Pattern.compile("'([^']*)'::text");

@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ZarinpalPspTest {
 
     private static final String MERCHANT_ID = "00000000-0000-4000-8000-000000000000";
+    private static final String ACCESS_TOKEN = "psp-sim-access-token";
     private static final long TIMEOUT_MILLIS = 2_000;
     private static final int RETRIES = 1;
     private static final long AMOUNT_RIALS = 120_000;
@@ -55,7 +56,7 @@ class ZarinpalPspTest {
         sim = TestPsp.start(dataDir.resolve("psp-sim"));
         vertx = Vertx.vertx();
         registry = new SimpleMeterRegistry();
-        psp = new ZarinpalPsp(vertx, sim.baseUrl(), MERCHANT_ID, TIMEOUT_MILLIS, RETRIES, registry);
+        psp = new ZarinpalPsp(vertx, sim.baseUrl(), MERCHANT_ID, ACCESS_TOKEN, TIMEOUT_MILLIS, RETRIES, registry);
         callbackUrl = "http://127.0.0.1:" + TestGateway.freePort() + "/v1/psp/zarinpal/callback";
     }
 
@@ -251,7 +252,7 @@ class ZarinpalPspTest {
             });
         }).listen(0, "127.0.0.1"));
         try {
-            ZarinpalPsp slow = new ZarinpalPsp(vertx, "http://127.0.0.1:" + trickle.actualPort(), MERCHANT_ID,
+            ZarinpalPsp slow = new ZarinpalPsp(vertx, "http://127.0.0.1:" + trickle.actualPort(), MERCHANT_ID, ACCESS_TOKEN,
                     TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
             ExecutionException e = assertThrows(ExecutionException.class, () -> await(slow.inquiry("A" + "4".repeat(35))));
             assertInstanceOf(PspUnavailableException.class, e.getCause(), e.toString());
@@ -263,7 +264,7 @@ class ZarinpalPspTest {
     @Test
     void nothingListeningIsUnavailable() throws Exception {
         ZarinpalPsp nowhere = new ZarinpalPsp(vertx, "http://127.0.0.1:" + TestGateway.freePort() + "/",
-                MERCHANT_ID, TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
+                MERCHANT_ID, ACCESS_TOKEN, TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
         for (Future<?> call : List.of(nowhere.verify("A" + "3".repeat(35), AMOUNT_RIALS),
                 nowhere.request(AMOUNT_RIALS, callbackUrl, "nowhere"), nowhere.inquiry("A" + "3".repeat(35)),
                 nowhere.unverified(), nowhere.reverse("A" + "3".repeat(35)))) {

@@ -113,6 +113,11 @@ public final class ApiClient {
         return send(request);
     }
 
+    /** A keyed POST with the admin token (an admin route). */
+    public Response postAdmin(String path, String key, JsonObject body) {
+        return post(path, key, body.encode(), Map.of("Content-Type", "application/json", "Authorization", "Bearer " + adminToken));
+    }
+
     public Response post(String path, String key, JsonObject body) {
         return post(path, key, body.encode());
     }
