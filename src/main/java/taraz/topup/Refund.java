@@ -9,7 +9,7 @@ import java.time.OffsetDateTime;
 /** A refund of a credited top-up to the card it came from, as stored ({@link RefundService} has the flow). */
 public record Refund(String refundId, String topupId, String walletId, long amountRials, Method method, State state,
                      String reason, String ticket, String holdId, String bankRefundId, int sends, String lastError,
-                     OffsetDateTime createdAt, OffsetDateTime updatedAt) {
+                     OffsetDateTime createdAt, OffsetDateTime sentAt, OffsetDateTime updatedAt) {
 
     public enum State {
         /** The journal's intent only: the row is written HELD, with its hold. */
@@ -37,14 +37,14 @@ public record Refund(String refundId, String topupId, String walletId, long amou
     public enum Method { REVERSE, REFUND }
 
     static final String COLUMNS = "refund_id, topup_id, wallet_id, amount_rials, method, state, reason, ticket, hold_id, "
-            + "bank_refund_id, sends, last_error, created_at, updated_at";
+            + "bank_refund_id, sends, last_error, created_at, sent_at, updated_at";
 
     static Refund from(Row row) {
         return new Refund(row.getString("refund_id"), row.getString("topup_id"), row.getString("wallet_id"),
                 row.getLong("amount_rials"), Method.valueOf(row.getString("method")), State.valueOf(row.getString("state")),
                 row.getString("reason"), row.getString("ticket"), row.getString("hold_id"), row.getString("bank_refund_id"),
                 row.getInteger("sends"), row.getString("last_error"), row.getOffsetDateTime("created_at"),
-                row.getOffsetDateTime("updated_at"));
+                row.getOffsetDateTime("sent_at"), row.getOffsetDateTime("updated_at"));
     }
 
     /** The hold on the wallet, and the transfer that posts it: both keyed by the refund. */
@@ -63,7 +63,7 @@ public record Refund(String refundId, String topupId, String walletId, long amou
 
     Refund with(State state, Method method, String bankRefundId, String lastError, OffsetDateTime updatedAt) {
         return new Refund(refundId, topupId, walletId, amountRials, method, state, reason, ticket, holdId, bankRefundId, sends,
-                lastError, createdAt, updatedAt);
+                lastError, createdAt, sentAt, updatedAt);
     }
 
     public JsonObject toJson() {

@@ -85,7 +85,7 @@ final class RefundCommands {
             batch.placeHold(holdId, topup.walletId(), ask.amountRials(), now.plusSeconds(HOLD_SECONDS));
             Refund held = new Refund(ask.refundId(), ask.topupId(), topup.walletId(), ask.amountRials(),
                     reverse ? Method.REVERSE : Method.REFUND, State.HELD, ask.reason(), ask.ticket(), holdId, null, 0, null,
-                    now, now);
+                    now, null, now);
             rows.insert(batch, held);
             return held;
         }

@@ -23,6 +23,8 @@ import taraz.topup.Refund.Method;
 import taraz.topup.Refund.State;
 import taraz.topup.RefundCommands.Ask;
 
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -207,9 +209,13 @@ public final class RefundService {
 
     /**
      * What became of a SENT refund, from the bank: it has it, then REFUNDED; it shows it does not, then sent again
-     * when {@code mayResend} (a resumed refund), else left for the sweeper's next round; no answer changes nothing.
+     * when {@code mayResend} (a resumed refund) and the last send is older than its lease, else left for the
+     * sweeper's next round; no answer changes nothing. A younger send (recovery right after a crash, a retried
+     * request) may still be on its way to the bank, where a lookup cannot see it yet.
      */
-    private Future<Refund> lookup(Refund sent, int attempt, boolean mayResend) {
+    private Future<Refund> lookup(Refund sent, int attempt, boolean requested) {
+        boolean mayResend = requested && (sent.sentAt() == null
+                || sent.sentAt().plusNanos(store.leaseMillis() * 1_000_000).isBefore(OffsetDateTime.now(ZoneOffset.UTC)));
         return authority(sent).compose(authority -> {
             if (sent.method() == Method.REVERSE) {
                 return psp.inquiry(authority).transform(asked -> {

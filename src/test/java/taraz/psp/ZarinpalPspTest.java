@@ -86,6 +86,39 @@ class ZarinpalPspTest {
     }
 
     @Test
+    void refundsOfAVerifiedPaymentAreMadeFoundAndBounded() throws Exception {
+        String authority = await(psp.request(AMOUNT_RIALS, callbackUrl, "refund"));
+        sim.pay(authority, "OK");
+        Psp.RefundAnswer unverified = await(psp.refund(authority, 50_000, "taraz refund rf_early"));
+        assertEquals("REFUND_NOT_ALLOWED", unverified.refusal(), unverified.toString());
+        await(psp.verify(authority, AMOUNT_RIALS));
+
+        Psp.RefundAnswer made = await(psp.refund(authority, 50_000, "taraz refund rf_1"));
+        assertNull(made.refusal(), made.toString());
+        assertEquals(authority + "-1", made.refund().id());
+        assertEquals(50_000, made.refund().amountRials());
+        assertEquals("COMPLETED", made.refund().status());
+        assertEquals("AMOUNT_TOO_LOW", await(psp.refund(authority, 19_999, "taraz refund rf_2")).refusal());
+        assertEquals("AMOUNT_EXCEEDS_PAYMENT", await(psp.refund(authority, AMOUNT_RIALS - 50_000 + 1, "taraz refund rf_3")).refusal());
+
+        List<Psp.BankRefund> atBank = await(psp.refunds(authority));
+        assertEquals(List.of(new Psp.BankRefund(authority + "-1", 50_000, "taraz refund rf_1", "COMPLETED")), atBank);
+        assertEquals(-63, sim.zarinpal("reverse", new JsonObject().put("merchant_id", MERCHANT_ID).put("authority", authority))
+                .getJsonObject("errors").getInteger("code"), "a refunded payment is not reversed");
+        assertEquals(1, registry.timer("taraz.psp.request", "op", "refund", "outcome", "ok").count());
+    }
+
+    @Test
+    void theRefundApiNeedsTheAccessTokenAndAnUnknownSessionIsNoAnswer() throws Exception {
+        ZarinpalPsp anonymous = new ZarinpalPsp(vertx, sim.baseUrl(), MERCHANT_ID, " ", TIMEOUT_MILLIS, RETRIES,
+                new SimpleMeterRegistry());
+        assertEquals("UNAUTHENTICATED", await(anonymous.refund("A" + "5".repeat(35), 50_000, "taraz refund rf_x")).refusal());
+        // The bank not knowing the session tells nothing about a refund's fate: no answer, never "not there".
+        ExecutionException e = assertThrows(ExecutionException.class, () -> await(psp.refunds("A" + "5".repeat(35))));
+        assertInstanceOf(PspUnavailableException.class, e.getCause(), e.toString());
+    }
+
+    @Test
     void aRefusedRequestFailsWithoutRetry() {
         // Below the bank's minimum amount: the simulator answers -9, a refusal, not an outage.
         ExecutionException e = assertThrows(ExecutionException.class,
