@@ -76,12 +76,10 @@ class TopupRefundCrashTest {
         int port = TestGateway.freePort();
         GatewayProcess first = GatewayProcess.start(dataDir, port, env(dataDir, failpoint));
         ApiClient api = first.api();
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         String key = ApiClient.newKey();
         String refundId = Refunds.refundId(key);
-        assertThrows(UncheckedIOException.class, () -> Refunds.refund(api, topupId, refundRials, key), "dies before answering");
+        assertThrows(UncheckedIOException.class, () -> Refunds.refund(api, credited.topupId(), refundRials, key), "dies before answering");
         assertEquals(Failpoints.CRASH_EXIT_STATUS, first.awaitExit(EXIT_TIMEOUT_MILLIS), first.output());
 
         GatewayProcess second = GatewayProcess.start(dataDir, port, env(dataDir, null));
@@ -90,14 +88,14 @@ class TopupRefundCrashTest {
             JsonObject refund = Refunds.awaitState(again, refundId, "REFUNDED", AWAIT_MILLIS);
             // The admin retries the request with the same key: the same refund, done.
             ApiClient.Response retried = Wait.until("the retry past the crashed request's claim", AWAIT_MILLIS,
-                    () -> again.postAdmin(Refunds.path(topupId), key, Refunds.body(refundRials)),
+                    () -> again.postAdmin(Refunds.path(credited.topupId()), key, Refunds.body(refundRials)),
                     r -> r.status() != 409 || !"request_in_progress".equals(r.errorCode()));
             assertEquals(201, retried.status(), retried.text());
             assertEquals(refundId, retried.json().getString("refundId"));
             assertEquals("REFUNDED", retried.json().getString("state"), retried.text());
             assertEquals(1, refund.getInteger("sends"), "sent to the bank once: " + refund.encode());
 
-            JsonObject atBank = psp.payment(authority);
+            JsonObject atBank = psp.payment(credited.authority());
             if (refundRials == AMOUNT_RIALS) {
                 assertEquals("REVERSE", refund.getString("method"));
                 assertEquals("REVERSED", atBank.getString("status"), atBank.encode());
@@ -106,8 +104,8 @@ class TopupRefundCrashTest {
                 assertEquals(1, atBank.getJsonArray("refunds").size(), atBank.encode());
                 assertEquals(refundRials, atBank.getJsonArray("refunds").getJsonObject(0).getLong("amount"));
             }
-            assertEquals(AMOUNT_RIALS - refundRials, again.balance(wallet), "debited exactly once");
-            assertEquals(AMOUNT_RIALS - refundRials, again.available(wallet), "no hold left");
+            assertEquals(AMOUNT_RIALS - refundRials, again.balance(credited.wallet()), "debited exactly once");
+            assertEquals(AMOUNT_RIALS - refundRials, again.available(credited.wallet()), "no hold left");
             try (Connection c = GatewayProcess.connectToDatabase(dataDir)) {
                 assertEquals(1, Sql.count(c, "SELECT count(*) FROM transfers WHERE id = ?", "refund:" + refundId + ":post"));
                 assertEquals(1, Sql.count(c, "SELECT count(*) FROM holds WHERE id = ? AND state = 'POSTED'", "refund:" + refundId + ":hold"));

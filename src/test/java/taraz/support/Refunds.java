@@ -17,6 +17,16 @@ public final class Refunds {
     private Refunds() {
     }
 
+    /** A passenger's credited top-up: its wallet, its id and its authority at the bank. */
+    public record Credited(String wallet, String topupId, String authority) {}
+
+    /** Opens a passenger wallet and tops it up by {@code amountRials} through the simulated bank, credited. */
+    public static Credited credited(ApiClient api, TestPsp psp, long amountRials, long timeoutMillis) {
+        String wallet = api.openWallet("passenger");
+        String topupId = Topups.paidAndCredited(api, psp, wallet, amountRials, timeoutMillis);
+        return new Credited(wallet, topupId, Topups.view(api, topupId).getString("authority"));
+    }
+
     public static String path(String topupId) {
         return "/v1/admin/topups/" + topupId + "/refund";
     }

@@ -9,7 +9,6 @@ import taraz.support.Refunds;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
-import taraz.support.Topups;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,88 +57,80 @@ class TopupRefundFaultsTest {
     }
 
     private static void assertSentAgainAfter(String fault) throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         long clearingBefore = Refunds.pspClearingRials();
         fault("refund", fault);
 
-        ApiClient.Response r = Refunds.refund(api, topupId, PART_RIALS, ApiClient.newKey());
+        ApiClient.Response r = Refunds.refund(api, credited.topupId(), PART_RIALS, ApiClient.newKey());
         assertEquals(201, r.status(), r.text());
         assertEquals("SENT", r.json().getString("state"), "the bank did not answer: " + r.text());
-        assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(AMOUNT_RIALS - PART_RIALS, api.available(wallet), "held while the bank decides");
-        assertEquals(0, Refunds.atBank(psp, authority).size());
+        assertEquals(AMOUNT_RIALS, api.balance(credited.wallet()));
+        assertEquals(AMOUNT_RIALS - PART_RIALS, api.available(credited.wallet()), "held while the bank decides");
+        assertEquals(0, Refunds.atBank(psp, credited.authority()).size());
         psp.resetFaults();
 
         JsonObject done = Refunds.awaitState(api, r.json().getString("refundId"), "REFUNDED", SWEEP_AWAIT_MILLIS);
         assertTrue(done.getInteger("sends") >= 2, done.encode());
         assertTrue(Refunds.historyStates(done).contains("REFUNDED"), done.encode());
-        assertEquals(1, Refunds.atBank(psp, authority).size(), "refunded once at the bank");
-        assertEquals(AMOUNT_RIALS - PART_RIALS, api.balance(wallet));
-        assertEquals(AMOUNT_RIALS - PART_RIALS, api.available(wallet));
+        assertEquals(1, Refunds.atBank(psp, credited.authority()).size(), "refunded once at the bank");
+        assertEquals(AMOUNT_RIALS - PART_RIALS, api.balance(credited.wallet()));
+        assertEquals(AMOUNT_RIALS - PART_RIALS, api.available(credited.wallet()));
         assertEquals(clearingBefore + PART_RIALS, Refunds.pspClearingRials());
-        assertEquals(1, Refunds.postTransfers(topupId));
+        assertEquals(1, Refunds.postTransfers(credited.topupId()));
     }
 
     @Test
     void aLostAnswerIsFoundByLookupAndNeverSentAgain() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         fault("refund", "lostAnswerRate");
 
-        ApiClient.Response r = Refunds.refund(api, topupId, PART_RIALS, ApiClient.newKey());
+        ApiClient.Response r = Refunds.refund(api, credited.topupId(), PART_RIALS, ApiClient.newKey());
         assertEquals(201, r.status(), r.text());
         assertEquals("REFUNDED", r.json().getString("state"), r.text());
         assertEquals(1, r.json().getInteger("sends"), r.text());
-        assertEquals(1, Refunds.atBank(psp, authority).size());
-        assertEquals(Refunds.atBank(psp, authority).getJsonObject(0).getString("id"), r.json().getString("bankRefundId"));
-        assertEquals(AMOUNT_RIALS - PART_RIALS, api.balance(wallet));
-        assertEquals(1, Refunds.postTransfers(topupId));
+        assertEquals(1, Refunds.atBank(psp, credited.authority()).size());
+        assertEquals(Refunds.atBank(psp, credited.authority()).getJsonObject(0).getString("id"), r.json().getString("bankRefundId"));
+        assertEquals(AMOUNT_RIALS - PART_RIALS, api.balance(credited.wallet()));
+        assertEquals(1, Refunds.postTransfers(credited.topupId()));
     }
 
     @Test
     void aReverseWhoseAnswerIsLostIsFoundByInquiry() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         fault("reverse", "lostAnswerRate");
 
-        ApiClient.Response r = Refunds.refund(api, topupId, AMOUNT_RIALS, ApiClient.newKey());
+        ApiClient.Response r = Refunds.refund(api, credited.topupId(), AMOUNT_RIALS, ApiClient.newKey());
         assertEquals(201, r.status(), r.text());
         assertEquals("REVERSE", r.json().getString("method"), r.text());
         assertEquals("REFUNDED", r.json().getString("state"), r.text());
-        assertEquals("REVERSED", psp.payment(authority).getString("status"));
-        assertEquals(0, api.balance(wallet));
-        assertEquals(1, Refunds.postTransfers(topupId));
+        assertEquals("REVERSED", psp.payment(credited.authority()).getString("status"));
+        assertEquals(0, api.balance(credited.wallet()));
+        assertEquals(1, Refunds.postTransfers(credited.topupId()));
     }
 
     @Test
     void aRefusedRefundVoidsTheHoldAndTheMoneyStaysInTheWallet() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         long clearingBefore = Refunds.pspClearingRials();
 
         // The bank's refund API refunds no less than 20,000 rials.
-        ApiClient.Response r = Refunds.refund(api, topupId, 10_000, ApiClient.newKey());
+        ApiClient.Response r = Refunds.refund(api, credited.topupId(), 10_000, ApiClient.newKey());
         assertEquals(201, r.status(), r.text());
         JsonObject refund = r.json();
         assertEquals("FAILED", refund.getString("state"), r.text());
         assertEquals("bank_refused_AMOUNT_TOO_LOW", refund.getString("lastError"), r.text());
-        assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(AMOUNT_RIALS, api.available(wallet), "the hold is voided");
+        assertEquals(AMOUNT_RIALS, api.balance(credited.wallet()));
+        assertEquals(AMOUNT_RIALS, api.available(credited.wallet()), "the hold is voided");
         assertEquals(clearingBefore, Refunds.pspClearingRials());
-        assertEquals(0, Refunds.atBank(psp, authority).size());
-        assertEquals(0, Refunds.postTransfers(topupId));
+        assertEquals(0, Refunds.atBank(psp, credited.authority()).size());
+        assertEquals(0, Refunds.postTransfers(credited.topupId()));
         assertEquals(1, Sql.count("SELECT count(*) FROM holds WHERE id = ? AND state = 'VOIDED'",
                 "refund:" + refund.getString("refundId") + ":hold"));
 
         // A failed refund counts for nothing: the whole top-up can still be refunded.
-        ApiClient.Response whole = Refunds.refund(api, topupId, AMOUNT_RIALS, ApiClient.newKey());
+        ApiClient.Response whole = Refunds.refund(api, credited.topupId(), AMOUNT_RIALS, ApiClient.newKey());
         assertEquals(201, whole.status(), whole.text());
         assertEquals("REFUNDED", whole.json().getString("state"), whole.text());
-        assertEquals(0, api.balance(wallet));
+        assertEquals(0, api.balance(credited.wallet()));
     }
 }

@@ -10,7 +10,6 @@ import taraz.support.Refunds;
 import taraz.support.Sql;
 import taraz.support.TestGateway;
 import taraz.support.TestPsp;
-import taraz.support.Topups;
 
 import java.util.List;
 
@@ -42,13 +41,11 @@ class TopupRefundTest {
 
     @Test
     void fullRefundInsideTheWindowIsTheBanksReverse() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         long clearingBefore = Refunds.pspClearingRials();
 
         String key = ApiClient.newKey();
-        ApiClient.Response r = Refunds.refund(api, topupId, AMOUNT_RIALS, key);
+        ApiClient.Response r = Refunds.refund(api, credited.topupId(), AMOUNT_RIALS, key);
         assertEquals(201, r.status(), r.text());
         JsonObject refund = r.json();
         assertEquals(Refunds.refundId(key), refund.getString("refundId"));
@@ -56,24 +53,24 @@ class TopupRefundTest {
         assertEquals("REFUNDED", refund.getString("state"), r.text());
         assertEquals(1, refund.getInteger("sends"), r.text());
 
-        assertEquals(0, api.balance(wallet));
-        assertEquals(0, api.available(wallet));
+        assertEquals(0, api.balance(credited.wallet()));
+        assertEquals(0, api.available(credited.wallet()));
         assertEquals(clearingBefore + AMOUNT_RIALS, Refunds.pspClearingRials(), "the money went back to the bank");
-        JsonObject atBank = psp.payment(authority);
+        JsonObject atBank = psp.payment(credited.authority());
         assertEquals("REVERSED", atBank.getString("status"), atBank.encode());
         assertEquals(0, atBank.getJsonArray("refunds").size(), atBank.encode());
-        assertEquals(1, Refunds.postTransfers(topupId));
+        assertEquals(1, Refunds.postTransfers(credited.topupId()));
         assertEquals(0, Sql.count("SELECT count(*) FROM holds WHERE id = ? AND state <> 'POSTED'", "refund:" + refund.getString("refundId") + ":hold"));
         assertEquals(List.of("CREATED", "HELD", "SENT", "REFUNDED"), Refunds.historyStates(Refunds.view(api, refund.getString("refundId"))));
 
         // The same request again is the same answer; a second refund of anything is over the top-up.
-        ApiClient.Response replay = Refunds.refund(api, topupId, AMOUNT_RIALS, key);
+        ApiClient.Response replay = Refunds.refund(api, credited.topupId(), AMOUNT_RIALS, key);
         assertEquals(201, replay.status(), replay.text());
         assertEquals("true", replay.header("Idempotent-Replayed"));
-        ApiClient.Response more = Refunds.refund(api, topupId, 1, ApiClient.newKey());
+        ApiClient.Response more = Refunds.refund(api, credited.topupId(), 1, ApiClient.newKey());
         assertEquals(409, more.status(), more.text());
         assertEquals("refund_exceeds_total", more.errorCode());
-        assertEquals(0, api.balance(wallet));
+        assertEquals(0, api.balance(credited.wallet()));
         try (java.sql.Connection c = Sql.connect()) {
             Sql.assertLedgerAddsUp(c, "after a reverse");
         }
@@ -81,72 +78,66 @@ class TopupRefundTest {
 
     @Test
     void partialRefundsUseTheRefundApiUpToTheTopupAndNoFurther() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         long clearingBefore = Refunds.pspClearingRials();
 
-        JsonObject first = Refunds.refund(api, topupId, 30_000, ApiClient.newKey()).json();
+        JsonObject first = Refunds.refund(api, credited.topupId(), 30_000, ApiClient.newKey()).json();
         assertEquals("REFUND", first.getString("method"), first.encode());
         assertEquals("REFUNDED", first.getString("state"), first.encode());
         assertNotNull(first.getString("bankRefundId"), first.encode());
-        ApiClient.Response second = Refunds.refund(api, topupId, 70_000, ApiClient.newKey());
+        ApiClient.Response second = Refunds.refund(api, credited.topupId(), 70_000, ApiClient.newKey());
         assertEquals(201, second.status(), second.text());
         assertEquals("REFUND", second.json().getString("method"), "a full amount after a refund is no reverse");
         assertEquals("REFUNDED", second.json().getString("state"), second.text());
-        ApiClient.Response third = Refunds.refund(api, topupId, 1_000, ApiClient.newKey());
+        ApiClient.Response third = Refunds.refund(api, credited.topupId(), 1_000, ApiClient.newKey());
         assertEquals(409, third.status(), third.text());
         assertEquals("refund_exceeds_total", third.errorCode());
 
-        assertEquals(0, api.balance(wallet));
+        assertEquals(0, api.balance(credited.wallet()));
         assertEquals(clearingBefore + AMOUNT_RIALS, Refunds.pspClearingRials());
-        JsonArray atBank = Refunds.atBank(psp, authority);
+        JsonArray atBank = Refunds.atBank(psp, credited.authority());
         assertEquals(2, atBank.size(), atBank.encode());
         assertEquals("taraz refund " + first.getString("refundId"), atBank.getJsonObject(0).getString("description"));
         assertEquals(30_000, atBank.getJsonObject(0).getLong("amount"));
         assertEquals(70_000, atBank.getJsonObject(1).getLong("amount"));
-        assertEquals("VERIFIED", psp.payment(authority).getString("status"));
-        assertEquals(2, Refunds.postTransfers(topupId));
-        assertEquals(2, Sql.count("SELECT count(*) FROM topup_refunds WHERE topup_id = ?", topupId), "the refused one left no row");
+        assertEquals("VERIFIED", psp.payment(credited.authority()).getString("status"));
+        assertEquals(2, Refunds.postTransfers(credited.topupId()));
+        assertEquals(2, Sql.count("SELECT count(*) FROM topup_refunds WHERE topup_id = ?", credited.topupId()), "the refused one left no row");
     }
 
     @Test
     void aFullRefundAfterTheWindowUsesTheRefundApi() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         // The bank verified it longer ago than its window (pspWindowSeconds, 30 minutes here).
-        Sql.update("UPDATE topups SET verified_at = now() - interval '31 minutes' WHERE topup_id = ?", topupId);
+        Sql.update("UPDATE topups SET verified_at = now() - interval '31 minutes' WHERE topup_id = ?", credited.topupId());
 
-        ApiClient.Response r = Refunds.refund(api, topupId, AMOUNT_RIALS, ApiClient.newKey());
+        ApiClient.Response r = Refunds.refund(api, credited.topupId(), AMOUNT_RIALS, ApiClient.newKey());
         assertEquals(201, r.status(), r.text());
         assertEquals("REFUND", r.json().getString("method"), r.text());
         assertEquals("REFUNDED", r.json().getString("state"), r.text());
-        assertEquals(0, api.balance(wallet));
-        assertEquals(1, Refunds.atBank(psp, authority).size());
-        assertEquals("VERIFIED", psp.payment(authority).getString("status"), "not reversed");
+        assertEquals(0, api.balance(credited.wallet()));
+        assertEquals(1, Refunds.atBank(psp, credited.authority()).size());
+        assertEquals("VERIFIED", psp.payment(credited.authority()).getString("status"), "not reversed");
     }
 
     @Test
     void tenRacingRefundsNeverExceedTheTopup() throws Exception {
-        String wallet = api.openWallet("passenger");
-        String topupId = Topups.paidAndCredited(api, psp, wallet, AMOUNT_RIALS, AWAIT_MILLIS);
-        String authority = Topups.view(api, topupId).getString("authority");
+        Refunds.Credited credited = Refunds.credited(api, psp, AMOUNT_RIALS, AWAIT_MILLIS);
         long clearingBefore = Refunds.pspClearingRials();
         // Ten of 30,000 race for 100,000: three fit, whatever the order.
-        List<ApiClient.Response> answers = Concurrently.run(RACERS, i -> Refunds.refund(api, topupId, 30_000, ApiClient.newKey()));
+        List<ApiClient.Response> answers = Concurrently.run(RACERS, i -> Refunds.refund(api, credited.topupId(), 30_000, ApiClient.newKey()));
         long refunded = answers.stream().filter(a -> a.status() == 201).count();
         long refused = answers.stream().filter(a -> a.status() == 409 && "refund_exceeds_total".equals(a.errorCode())).count();
         assertEquals(3, refunded, answers.toString());
         assertEquals(RACERS - 3, refused, answers.toString());
         answers.stream().filter(a -> a.status() == 201)
                 .forEach(a -> assertEquals("REFUNDED", a.json().getString("state"), a.text()));
-        assertEquals(AMOUNT_RIALS - 90_000, api.balance(wallet));
-        assertEquals(AMOUNT_RIALS - 90_000, api.available(wallet));
+        assertEquals(AMOUNT_RIALS - 90_000, api.balance(credited.wallet()));
+        assertEquals(AMOUNT_RIALS - 90_000, api.available(credited.wallet()));
         assertEquals(clearingBefore + 90_000, Refunds.pspClearingRials());
-        assertEquals(3, Refunds.atBank(psp, authority).size());
-        assertEquals(3, Refunds.postTransfers(topupId));
+        assertEquals(3, Refunds.atBank(psp, credited.authority()).size());
+        assertEquals(3, Refunds.postTransfers(credited.topupId()));
         assertTrue(Sql.count("SELECT coalesce(sum(amount_rials), 0) FROM topup_refunds WHERE topup_id = ? AND state <> 'FAILED'",
-                topupId) <= AMOUNT_RIALS);
+                credited.topupId()) <= AMOUNT_RIALS);
     }
 }
