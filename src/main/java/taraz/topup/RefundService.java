@@ -167,7 +167,7 @@ public final class RefundService {
         return switch (refund.state()) {
             // The bank has never seen a HELD refund: it is marked SENT before any call.
             case HELD -> send(refund, refund.method(), attempt, null);
-            case SENT -> lookup(refund, attempt);
+            case SENT -> lookup(refund, attempt, Missing.SEND_AGAIN);
             case CREATED, REFUNDED, FAILED -> Future.succeededFuture(refund);
         };
     }
@@ -183,38 +183,49 @@ public final class RefundService {
                 .compose(sent -> sent.state() != State.SENT || sent.sends() != from.sends() + 1
                         ? Future.succeededFuture(sent) // another node or run moved it first
                         : authority(sent).compose(authority -> method == Method.REVERSE
-                        ? psp.reverse(authority).transform(answer -> answer.failed() ? noAnswer(sent, attempt, answer.cause())
-                        : answer.result() ? bankRefunded(sent, null, attempt)
-                        // A refused reverse reversed nothing: the money goes back through the refund API instead.
-                        : send(sent, Method.REFUND, attempt, "reverse_refused"))
-                        : psp.refund(authority, sent.amountRials(), Refund.bankDescription(sent.refundId())).transform(answer -> {
-                            if (answer.failed()) {
-                                return noAnswer(sent, attempt, answer.cause());
-                            }
-                            Psp.RefundAnswer bank = answer.result();
-                            return bank.refund() != null ? bankRefunded(sent, bank.refund().id(), attempt)
-                                    : end(sent, State.FAILED, "bank_refused_" + bank.refusal(), null, attempt);
-                        })));
+                        ? reverse(sent, authority, attempt) : refund(sent, authority, attempt)));
+    }
+
+    private Future<Refund> reverse(Refund sent, String authority, int attempt) {
+        return psp.reverse(authority).transform(answer -> answer.failed() ? noAnswer(sent, attempt, answer.cause())
+                : answer.result() ? bankRefunded(sent, null, attempt)
+                // A refused reverse reversed nothing: the money goes back through the refund API instead.
+                : send(sent, Method.REFUND, attempt, "reverse_refused"));
+    }
+
+    private Future<Refund> refund(Refund sent, String authority, int attempt) {
+        return psp.refund(authority, sent.amountRials(), Refund.bankDescription(sent.refundId())).transform(answer -> {
+            if (answer.failed()) {
+                return noAnswer(sent, attempt, answer.cause());
+            }
+            Psp.RefundAnswer bank = answer.result();
+            return bank.refund() != null ? bankRefunded(sent, bank.refund().id(), attempt)
+                    : end(sent, State.FAILED, "bank_refused_" + bank.refusal(), null, attempt);
+        });
+    }
+
+    /** What a lookup that shows the bank does not have the refund leads to. */
+    private enum Missing {
+        /** A resumed refund (recovery, the sweeper, a retried request): sent again, if its last send is old enough. */
+        SEND_AGAIN,
+        /** Right after a send that got no answer: left SENT for the sweeper's next round, never a loop of sends. */
+        LEAVE_FOR_SWEEPER
     }
 
     private Future<Refund> noAnswer(Refund sent, int attempt, Throwable cause) {
         LogContext.warn(LOG, sent.refundId(), FLOW, sent.state().name(), "the bank did not answer the {} ({}); looking it up",
                 sent.method(), cause.toString());
-        return lookup(sent, attempt, false);
-    }
-
-    private Future<Refund> lookup(Refund sent, int attempt) {
-        return lookup(sent, attempt, true);
+        return lookup(sent, attempt, Missing.LEAVE_FOR_SWEEPER);
     }
 
     /**
      * What became of a SENT refund, from the bank: it has it, then REFUNDED; it shows it does not, then sent again
-     * when {@code mayResend} (a resumed refund) and the last send is older than its lease, else left for the
-     * sweeper's next round; no answer changes nothing. A younger send (recovery right after a crash, a retried
-     * request) may still be on its way to the bank, where a lookup cannot see it yet.
+     * when {@code missing} allows and the last send is older than its lease, else left for the sweeper's next round;
+     * no answer changes nothing. A younger send (recovery right after a crash, a retried request) may still be on its
+     * way to the bank, where a lookup cannot see it yet.
      */
-    private Future<Refund> lookup(Refund sent, int attempt, boolean requested) {
-        boolean mayResend = requested && (sent.sentAt() == null
+    private Future<Refund> lookup(Refund sent, int attempt, Missing missing) {
+        boolean mayResend = missing == Missing.SEND_AGAIN && (sent.sentAt() == null
                 || sent.sentAt().plusNanos(store.leaseMillis() * 1_000_000).isBefore(OffsetDateTime.now(ZoneOffset.UTC)));
         return authority(sent).compose(authority -> {
             if (sent.method() == Method.REVERSE) {

@@ -62,6 +62,11 @@ class TopupRefundTest {
         assertEquals(1, Refunds.postTransfers(credited.topupId()));
         assertEquals(0, Sql.count("SELECT count(*) FROM holds WHERE id = ? AND state <> 'POSTED'", "refund:" + refund.getString("refundId") + ":hold"));
         assertEquals(List.of("CREATED", "HELD", "SENT", "REFUNDED"), Refunds.historyStates(Refunds.view(api, refund.getString("refundId"))));
+        String metrics = api.get("/metrics").text();
+        assertTrue(metrics.contains("taraz_payments_total{flow=\"refund\",outcome=\"refunded\"}"), "counted by outcome");
+        JsonArray refunded = api.getAdmin("/v1/admin/payments?state=REFUNDED&limit=500").json().getJsonArray("payments");
+        assertTrue(refunded.stream().map(JsonObject.class::cast).anyMatch(p -> p.getString("flow").equals("refund")
+                && p.getString("paymentId").equals(refund.getString("refundId"))), "listed with the payments: " + refunded.encode());
 
         // The same request again is the same answer; a second refund of anything is over the top-up.
         ApiClient.Response replay = Refunds.refund(api, credited.topupId(), AMOUNT_RIALS, key);
