@@ -39,6 +39,7 @@ import taraz.psp.ZarinpalPsp;
 import taraz.payout.PayoutService;
 import taraz.payout.PayoutSweeper;
 import taraz.psp.HttpPayoutProvider;
+import taraz.topup.RefundService;
 import taraz.topup.TopupService;
 import taraz.topup.TopupSweeper;
 import taraz.reconcile.Checks;
@@ -151,7 +152,7 @@ public final class Gateway {
                 .compose(opened -> {
                     String pgUrl = opened.resultAt(0);
                     Contract contract = opened.resultAt(2);
-                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
+                    ZarinpalPsp psp = new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(), settings.psp().accessToken(),
                             settings.psp().timeoutMillis(), settings.psp().retriesMax(), metrics.registry());
                     HttpPayoutProvider payoutProvider = new HttpPayoutProvider(vertx, settings.payouts().url(),
                             settings.payouts().timeoutMillis(), settings.payouts().retriesMax(), metrics.registry());
@@ -165,6 +166,8 @@ public final class Gateway {
                     PayoutSweeper payoutSweeper = new PayoutSweeper(payouts, settings.payouts().sweepBatchMax(),
                             settings.payouts().sweepConcurrency());
                     AdjustmentService adjustments = new AdjustmentService(pool, writer, journal, failpoints, node, steps);
+                    RefundService refunds = new RefundService(pool, writer, journal, failpoints, node, psp,
+                            settings.psp().windowSeconds(), settings.topups().leaseMillis(), steps, metrics);
                     TopupSweeper sweeper = new TopupSweeper(topups, settings.topups().callbackGraceSeconds(),
                             settings.topups().sweepBatchMax(), settings.topups().sweepConcurrency());
                     IdempotencyStore idempotency = new IdempotencyStore(pool, node, settings.idempotency().leaseMillis());
@@ -174,13 +177,17 @@ public final class Gateway {
                             new Checks.Bounds(settings.reconciliation().intervalMillis(), settings.reconciliation().lookbackHours(),
                                     settings.reconciliation().timeoutMillis(), settings.checks().checkBatchMax()),
                             metrics, List.of(() -> trips.stuck(stuckGraceSeconds), () -> topups.stuck(stuckGraceSeconds),
-                                    () -> payouts.stuck(stuckGraceSeconds)));
+                                    () -> payouts.stuck(stuckGraceSeconds),
+                                    () -> refunds.stuck(stuckGraceSeconds)));
                     schedule = new Schedule(vertx)
                             .every(settings.holds().sweepIntervalMillis(), "hold sweeper", holdSweeper::round)
                             .every(settings.topups().sweepIntervalMillis(), "top-up sweeper",
                                     stopped -> sweeper.round(stopped, metrics.inflight()))
                             .every(settings.payouts().sweepIntervalMillis(), "payout sweeper",
                                     stopped -> payoutSweeper.round(stopped, metrics.inflight()))
+                            .every(settings.topups().sweepIntervalMillis(), "refund sweeper",
+                                    stopped -> refunds.sweep(stopped, metrics.inflight(), settings.topups().sweepBatchMax(),
+                                            settings.topups().sweepConcurrency()))
                             .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
                                     stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
                             .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
@@ -189,11 +196,12 @@ public final class Gateway {
                             TripService.REFUND_FLOW, trips::resumeRefund,
                             TopupService.FLOW, topups::resume,
                             PayoutService.FLOW, payouts::resume,
-                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.recovery().stepTimeoutMillis(),
+                            AdjustmentService.FLOW, adjustments::resume,
+                            RefundService.FLOW, refunds::resume), metrics, settings.recovery().stepTimeoutMillis(),
                             settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
-                                Api api = new Api(settings, ledger, trips, topups, adjustments, payouts, idempotency, contract, metrics,
+                                Api api = new Api(settings, ledger, trips, topups, refunds, adjustments, payouts, idempotency, contract, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.http().idleTimeoutSeconds(),
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),

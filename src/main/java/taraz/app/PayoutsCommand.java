@@ -163,7 +163,8 @@ public final class PayoutsCommand {
             Failpoints failpoints = Failpoints.parse(vertx, settings.failpoints());
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             Flows flows = Flows.wire(vertx, settings, url, pool, journal, failpoints, node,
-                    new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(), settings.psp().timeoutMillis(),
+                    new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(), settings.psp().accessToken(),
+                            settings.psp().timeoutMillis(),
                             settings.psp().retriesMax(), registry),
                     new HttpPayoutProvider(vertx, settings.payouts().url(), settings.payouts().timeoutMillis(),
                             settings.payouts().retriesMax(), registry), new Inflight(), registry);

@@ -45,6 +45,7 @@ public final class Settings {
             Map.entry("TARAZ_PSP_URL", "pspUrl"),
             Map.entry("TARAZ_PSP_MERCHANT_ID", "pspMerchantId"),
             Map.entry("TARAZ_PAYOUT_URL", "payoutUrl"),
+            Map.entry("TARAZ_PSP_ACCESS_TOKEN", "pspAccessToken"),
             Map.entry("TARAZ_PUBLIC_URL", "publicUrl"),
             Map.entry("TARAZ_DRAIN_TIMEOUT_MS", "drainTimeoutMillis"),
             Map.entry("TARAZ_READINESS_GRACE_MS", "readinessGraceMillis"),
@@ -110,13 +111,16 @@ public final class Settings {
      * The bank (Zarinpal): where it is, our merchant id, the bound of each call, and its window: an unverified
      * payment goes back to the card, and a verified one can no longer be reversed, this long after it was made.
      */
-    public record Psp(String url, String merchantId,
+    public record Psp(String url, String merchantId, String accessToken,
                       @Range(min = 100, max = 120_000) long timeoutMillis,
                       @Range(min = 0, max = 10) int retriesMax,
                       @Range(min = 1, max = 7 * DAY_SECONDS) long windowSeconds) {
         public Psp {
             if (merchantId == null || merchantId.length() != 36) {
                 throw new IllegalArgumentException("pspMerchantId must be the 36-character merchant id the PSP issued");
+            }
+            if (accessToken == null || accessToken.isBlank()) {
+                throw new IllegalArgumentException("pspAccessToken must be the access token of the PSP's API (its refunds)");
             }
         }
     }

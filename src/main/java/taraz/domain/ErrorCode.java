@@ -29,7 +29,10 @@ public enum ErrorCode {
     TOPUP_NOT_FOUND,
     PSP_UNAVAILABLE,
     INVALID_IBAN,
-    PAYOUT_NOT_FOUND;
+    PAYOUT_NOT_FOUND,
+    /** Only a CREDITED top-up can be refunded. */
+    TOPUP_NOT_REFUNDABLE,
+    REFUND_NOT_FOUND;
 
     /** The code a client reads in {@code {"error": {"code": ...}}}, and the payments metric's outcome. */
     public String apiName() {

@@ -39,7 +39,10 @@ public final class Failpoints {
             "payout.after-post",
             "adjustment.before-commit",
             "adjustment.after-commit",
-            "reconcile.after-reverse");
+            "reconcile.after-reverse",
+            "refund.after-hold",
+            "refund.after-bank",
+            "refund.after-post");
 
     /** The exit status of a {@code crash}, so a test can tell it from any other death. */
     public static final int CRASH_EXIT_STATUS = 86;

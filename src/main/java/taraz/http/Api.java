@@ -27,6 +27,7 @@ import taraz.ops.Readiness;
 import taraz.payout.Iban;
 import taraz.payout.Payout;
 import taraz.payout.PayoutService;
+import taraz.topup.RefundService;
 import taraz.topup.TopupService;
 import taraz.trip.TripService;
 
@@ -50,6 +51,7 @@ public final class Api {
     private final Ledger ledger;
     private final TripService trips;
     private final TopupService topups;
+    private final RefundService refunds;
     private final AdjustmentService adjustments;
     private final PayoutService payouts;
     private final RequestBodies bodies;
@@ -60,13 +62,15 @@ public final class Api {
     private final CallbackLimiter callbackLimiter;
     private final SecureRandom random = new SecureRandom();
 
-    public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, AdjustmentService adjustments,
-               PayoutService payouts,                IdempotencyStore idempotency, Contract contract, Metrics metrics, Readiness readiness,
+    public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, RefundService refunds,
+               AdjustmentService adjustments, PayoutService payouts, IdempotencyStore idempotency, Contract contract,
+               Metrics metrics, Readiness readiness,
                HealthChecks readyChecks, ApiKeys keys) {
         this.limits = settings.requests();
         this.ledger = ledger;
         this.trips = trips;
         this.topups = topups;
+        this.refunds = refunds;
         this.adjustments = adjustments;
         this.payouts = payouts;
         this.bodies = contract.bodies();
@@ -116,6 +120,9 @@ public final class Api {
         router.post("/v1/admin/adjustments").handler(ctx -> pipeline.ledger(ctx, "adjust", "adjustment", this::adjust));
         router.post("/v1/admin/trips/:tripId/refund").handler(ctx -> pipeline.ledger(ctx, "refundTrip",
                 TripService.REFUND_FLOW, this::refundTrip));
+        router.post("/v1/admin/topups/:topupId/refund").handler(ctx -> pipeline.idempotent(ctx, "refundTopup", this::refundTopup));
+        router.get("/v1/admin/refunds/:refundId").handler(ctx -> pipeline.read(ctx, "getRefund",
+                r -> refunds.view(r.path("refundId")).map(Reply::ok)));
         router.get("/v1/admin/payments").handler(ctx -> pipeline.read(ctx, "listPayments", this::listPayments));
 
         router.route().failureHandler(ctx -> Responses.failure(ctx, limits.bodyLimitBytes()));
@@ -241,7 +248,7 @@ public final class Api {
             throw Failure.badRequest("invalid_iban", "iban must be IR and 24 digits with a valid ISO 13616 mod-97 checksum");
         }
         // From the key: a retry after the first attempt died continues that payout, never a second one.
-        String payoutId = "po_" + DigestUtils.sha256Hex(request.key()).substring(0, 32);
+        String payoutId = idOfKey("po_", request);
         return () -> payouts.create(payoutId, body.getString("driverWalletId"), amountRials, iban, null)
                 .compose(payout -> payout.state() == Payout.State.FAILED
                         && PayoutService.INSUFFICIENT_FUNDS.equals(payout.failureReason())
@@ -275,6 +282,16 @@ public final class Api {
     /** The id of what a keyed request creates, derived from its Idempotency-Key. */
     private static String idOfKey(String prefix, Request request) {
         return prefix + DigestUtils.sha256Hex(request.key()).substring(0, 32);
+    }
+
+    private Supplier<Future<Reply>> refundTopup(Request request) {
+        long amountRials = bodies.amount(request.body(), "amount", 1);
+        JsonObject body = request.body();
+        // From the key: a retry after the first attempt died continues that refund, never a second one.
+        String refundId = idOfKey("rf_", request);
+        return () -> pipeline.counted(RefundService.FLOW, refunds.create(refundId, request.path("topupId"), amountRials,
+                        body.getString("reason"), body.getString("ticket")))
+                .map(refund -> new Reply(201, refund.toJson()));
     }
 
     private Future<Reply> listPayments(Request request) {

@@ -24,10 +24,10 @@ public final class Failure extends RuntimeException {
     /** A refusal of the domain as the client sees it: the code unchanged, the status of its kind. */
     public static Failure of(DomainError refusal) {
         int status = switch (refusal.code()) {
-            case WALLET_NOT_FOUND, TRIP_NOT_FOUND, TOPUP_NOT_FOUND, PAYOUT_NOT_FOUND -> 404;
+            case WALLET_NOT_FOUND, TRIP_NOT_FOUND, TOPUP_NOT_FOUND, PAYOUT_NOT_FOUND, REFUND_NOT_FOUND -> 404;
             case INVALID_IBAN -> 400;
             case WALLET_ALREADY_EXISTS, TRANSFER_CONFLICT, REQUEST_IN_PROGRESS, TRIP_ALREADY_HELD, TRIP_PASSENGER_MISMATCH,
-                 TRIP_ALREADY_SETTLED, TRIP_VOIDED, TRIP_EXPIRED, TRIP_NOT_SETTLED, REFUND_EXCEEDS_TOTAL -> 409;
+                 TRIP_ALREADY_SETTLED, TRIP_VOIDED, TRIP_EXPIRED, TRIP_NOT_SETTLED, REFUND_EXCEEDS_TOTAL, TOPUP_NOT_REFUNDABLE -> 409;
             case WALLET_KIND_MISMATCH, IDEMPOTENCY_KEY_REUSED, INVALID_COMMISSION, SAME_WALLET -> 422;
             case INSUFFICIENT_FUNDS -> 402;
             case PSP_UNAVAILABLE -> 502;

@@ -40,6 +40,28 @@ public interface Psp {
     /** Returns a payment to the cardholder; true when the bank reversed it. */
     Future<Boolean> reverse(String authority);
 
+    /**
+     * The bank's refund API: sends {@code amountRials} of a verified payment back to its card, in part or whole, with
+     * our {@code description} (which names our refund, so {@link #refunds} can find it). Not retried: a repeat could
+     * refund twice; after no answer, the refund's fate is learned from {@link #refunds}.
+     */
+    Future<RefundAnswer> refund(String authority, long amountRials, String description);
+
+    /** The refunds the bank has made of a payment (its timeline), each with the description it was sent with. */
+    Future<List<BankRefund>> refunds(String authority);
+
+    /** One refund at the bank: its id there, its amount, our description, and the bank's status word. */
+    record BankRefund(String id, long amountRials, String description, String status) {}
+
+    /** The bank's answer to a refund: the refund it made, or its refusal (an error code) and none. */
+    record RefundAnswer(BankRefund refund, String refusal) {
+        public RefundAnswer {
+            if ((refund == null) == (refusal == null)) {
+                throw new IllegalArgumentException("a refund answer is a refund or a refusal");
+            }
+        }
+    }
+
     /** The bank's answer to an inquiry; each port maps its bank's words to these. */
     enum Inquiry {
         /** Opened, not paid (yet). */

@@ -22,9 +22,10 @@ import java.util.function.Function;
 /**
  * Zarinpal's REST API v4 ({@code /pg/v4/payment/*.json}): request, verify (100 verified, 101
  * already verified, -50 amount mismatch, -51 failed, -54 bad authority), inquiry, unVerified,
- * reverse. Every call has a timeout; the idempotent ones (verify, inquiry, unVerified) are
- * retried a bounded number of times with backoff; request and reverse are not, since a repeat
- * could act twice at the bank.
+ * reverse; and its GraphQL API ({@code /api/v4/graphql}, a Bearer access token) for refunds: the
+ * mutation {@code AddRefund} and the query of a session's refunds. Every call has a timeout; the
+ * idempotent ones (verify, inquiry, unVerified, the refunds query) are retried a bounded number of
+ * times with backoff; request, reverse and AddRefund are not, since a repeat could act twice at the bank.
  */
 public final class ZarinpalPsp implements Psp {
 
@@ -35,12 +36,14 @@ public final class ZarinpalPsp implements Psp {
     private final WebClient client;
     private final String baseUrl;
     private final String merchantId;
+    private final String accessToken;
     private final long timeoutMillis;
     private final int retriesMax;
     private final MeterRegistry registry;
 
-    public ZarinpalPsp(Vertx vertx, String baseUrl, String merchantId, long timeoutMillis, int retriesMax,
+    public ZarinpalPsp(Vertx vertx, String baseUrl, String merchantId, String accessToken, long timeoutMillis, int retriesMax,
                        MeterRegistry registry) {
+        this.accessToken = accessToken;
         this.vertx = vertx;
         this.client = WebClient.create(vertx, new WebClientOptions().setConnectTimeout((int) timeoutMillis));
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
@@ -114,6 +117,109 @@ public final class ZarinpalPsp implements Psp {
     public Future<Boolean> reverse(String authority) {
         return call("reverse", new JsonObject().put("merchant_id", merchantId).put("authority", authority), 0)
                 .map(data -> data.code() == 100);
+    }
+
+    /** Refunds always go back to the card at once ({@code CARD}), never in the next PAYA cycle. */
+    static final String REFUND_MUTATION = "mutation AddRefund($session_id: ID!, $amount: BigInteger!, $description: String, "
+            + "$method: InstantPayoutActionTypeEnum, $reason: RefundReasonEnum) { resource: AddRefund(session_id: $session_id, "
+            + "amount: $amount, description: $description, method: $method, reason: $reason) { terminal_id id amount "
+            + "timeline { refund_id refund_amount refund_time refund_status } } }";
+    static final String REFUNDS_QUERY = "query SessionRefunds($session_id: ID!) { resource: Session(id: $session_id) { id "
+            + "refunds { id amount description refund_status refund_time } } }";
+
+    /** The session is the payment's authority: the one id of it both sides hold before the bank's ref_id. */
+    @Override
+    public Future<RefundAnswer> refund(String authority, long amountRials, String description) {
+        JsonObject variables = new JsonObject().put("session_id", authority).put("amount", amountRials)
+                .put("description", description).put("method", "CARD").put("reason", "CUSTOMER_REQUEST");
+        return graphql("refund", REFUND_MUTATION, variables, 0).map(answer -> {
+            if (answer.refusal() != null) {
+                return new RefundAnswer(null, answer.refusal());
+            }
+            JsonObject resource = answer.data().getJsonObject("resource");
+            JsonObject timeline = resource == null ? null : resource.getJsonObject("timeline");
+            if (timeline == null || timeline.getValue("refund_id") == null) {
+                throw new PspUnavailableException("AddRefund answered without a refund", null);
+            }
+            return new RefundAnswer(new BankRefund(String.valueOf(timeline.getValue("refund_id")),
+                    timeline.getLong("refund_amount", amountRials), description, timeline.getString("refund_status")), null);
+        });
+    }
+
+    @Override
+    public Future<List<BankRefund>> refunds(String authority) {
+        return graphql("refundStatus", REFUNDS_QUERY, new JsonObject().put("session_id", authority), retriesMax).map(answer -> {
+            if (answer.refusal() != null) {
+                // A session the bank does not show cannot tell whether a refund reached it: no answer, never "not there".
+                throw new PspUnavailableException("the refunds of session " + authority + " were refused: " + answer.refusal(), null);
+            }
+            JsonObject resource = answer.data().getJsonObject("resource");
+            JsonArray list = resource == null ? null : resource.getJsonArray("refunds");
+            if (list == null) {
+                throw new PspUnavailableException("the refunds query answered without a list", null);
+            }
+            List<BankRefund> refunds = new ArrayList<>();
+            for (int i = 0; i < list.size(); i++) {
+                JsonObject r = list.getJsonObject(i);
+                refunds.add(new BankRefund(String.valueOf(r.getValue("id")), r.getLong("amount"), r.getString("description"),
+                        r.getString("refund_status")));
+            }
+            return refunds;
+        });
+    }
+
+    /** A GraphQL answer: its data, or the first error's code (a refusal), never both. */
+    private record GraphqlAnswer(JsonObject data, String refusal) {}
+
+    private Future<GraphqlAnswer> graphql(String operation, String query, JsonObject variables, int retriesLeft) {
+        Timer.Sample sample = Timer.start(registry);
+        return client.postAbs(baseUrl + "/api/v4/graphql")
+                .timeout(timeoutMillis)
+                .putHeader("Accept", "application/json")
+                .putHeader("Authorization", "Bearer " + accessToken)
+                .sendJsonObject(new JsonObject().put("query", query).put("variables", variables))
+                .timeout(attemptMillisMax(timeoutMillis), TimeUnit.MILLISECONDS)
+                .transform(result -> {
+                    GraphqlAnswer answer = null;
+                    Throwable failure = result.cause();
+                    if (result.succeeded()) {
+                        try {
+                            answer = parseGraphql(result.result());
+                        } catch (RuntimeException e) {
+                            failure = e;
+                        }
+                    }
+                    sample.stop(Timer.builder("taraz.psp.request").tag("op", operation)
+                            .tag("outcome", answer == null ? "unavailable" : answer.refusal() == null ? "ok" : answer.refusal())
+                            .publishPercentiles(0.5, 0.99).register(registry));
+                    if (answer != null) {
+                        return Future.succeededFuture(answer);
+                    }
+                    if (retriesLeft > 0) {
+                        long backoffMillis = BACKOFF_MILLIS_BASE << (retriesMax - retriesLeft);
+                        return vertx.timer(backoffMillis, TimeUnit.MILLISECONDS)
+                                .compose(t -> graphql(operation, query, variables, retriesLeft - 1));
+                    }
+                    return Future.failedFuture(new PspUnavailableException("PSP " + operation + " failed: " + failure, failure));
+                });
+    }
+
+    /** GraphQL answers 200 with {data} or {errors:[{message, extensions:{code}}]}; anything else is no answer. */
+    private static GraphqlAnswer parseGraphql(HttpResponse<Buffer> response) {
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("HTTP " + response.statusCode());
+        }
+        JsonObject json = response.bodyAsJsonObject();
+        if (json.getValue("errors") instanceof JsonArray errors && !errors.isEmpty()
+                && errors.getValue(0) instanceof JsonObject first
+                && first.getValue("extensions") instanceof JsonObject extensions
+                && extensions.getValue("code") instanceof String code) {
+            return new GraphqlAnswer(null, code);
+        }
+        if (json.getValue("data") instanceof JsonObject data) {
+            return new GraphqlAnswer(data, null);
+        }
+        throw new IllegalStateException("neither data nor an error code in the PSP's GraphQL answer");
     }
 
     /**

@@ -50,6 +50,11 @@ public final class PspSimulator {
     static final long HOLD_MILLIS = 60_000;
     static final long REF_ID_BASE = 100_000_000L;
     static final String TERMINAL = "T-SIM-0001";
+    /** Zarinpal's floor for a refund through its refund API. */
+    static final long REFUND_MIN_RIALS = 20_000;
+    static final int REFUND_DESCRIPTION_LENGTH_MAX = 500;
+    static final java.util.Set<String> REFUND_REASONS = java.util.Set.of("CUSTOMER_REQUEST", "DUPLICATE_TRANSACTION",
+            "SUSPICIOUS_TRANSACTION", "OTHER");
     static final String CARD_BIN_MASKED = "502229******";
     static final int CARD_LAST_DIGITS_BOUND = 10_000;
     private static final String ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -68,6 +73,7 @@ public final class PspSimulator {
     private long verifyCalls;
     /** verify, inquiry and reverse calls naming an authority this bank never issued: a merchant guessing or forwarding junk. */
     private long unknownAuthorityCalls;
+    private long refundCalls;
     private long lastRefId = REF_ID_BASE;
     private HttpServer server;
 
@@ -123,6 +129,7 @@ public final class PspSimulator {
         requestCalls = counters.getLong("requestCalls");
         verifyCalls = counters.getLong("verifyCalls");
         unknownAuthorityCalls = counters.getLong("unknownAuthorityCalls", 0L);
+        refundCalls = counters.getLong("refundCalls", 0L);
         lastRefId = Math.max(lastRefId, counters.getLong("lastRefId"));
     }
 
@@ -134,6 +141,7 @@ public final class PspSimulator {
         zarinpal(router, "inquiry", this::inquiry);
         zarinpal(router, "unVerified", this::unVerified);
         zarinpal(router, "reverse", this::reverse);
+        router.post("/api/v4/graphql").handler(this::graphql);
         router.get("/pg/StartPay/:authority").handler(this::startPay);
         router.post("/sim/pay/:authority").handler(this::pay);
         router.get("/sim/payments/:authority").handler(ctx -> load(ctx.pathParam("authority")).onSuccess(p -> {
@@ -146,7 +154,9 @@ public final class PspSimulator {
         router.get("/sim/stats").handler(ctx -> sendJson(ctx, 200, new JsonObject()
                 .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls)
                 .put("unknownAuthorityCalls", unknownAuthorityCalls).put("payments", payments.size())
-                .put("payoutSends", payouts.sends()).put("payoutTransfers", payouts.transfers())));
+                .put("payoutSends", payouts.sends()).put("payoutTransfers", payouts.transfers())
+                .put("refundCalls", refundCalls)
+                .put("refunds", payments.values().stream().mapToLong(p -> p.refunds.size()).sum())));
         router.get("/sim/settlement").handler(this::settlement);
         router.get("/sim/faults").handler(ctx -> sendJson(ctx, 200, faults.toJson()));
         router.post("/sim/faults").handler(this::setFaults);
@@ -164,38 +174,46 @@ public final class PspSimulator {
 
     /** Wraps one Zarinpal endpoint in its fault injection and the merchant_id check every call needs. */
     private void zarinpal(Router router, String endpoint, Function<JsonObject, Future<JsonObject>> handler) {
-        router.post("/pg/v4/payment/" + endpoint + ".json").handler(ctx -> {
-            SimFaults.Effective f = faults.forEndpoint(endpoint);
-            boolean hold = roll(f.timeoutRate());
-            boolean fail = !hold && roll(f.errorRate());
-            boolean lose = !hold && !fail && roll(f.lostAnswerRate());
-            Runnable answer = () -> {
-                if (hold) {
-                    vertx.setTimer(HOLD_MILLIS, t -> ctx.request().connection().close());
-                } else if (fail) {
-                    ctx.response().setStatusCode(503).putHeader("content-type", "text/html")
-                            .end("<html><body><h1>503 Service Unavailable</h1></body></html>");
-                } else {
-                    JsonObject body = jsonBody(ctx);
-                    boolean merchantOk = body != null && body.getValue("merchant_id") instanceof String m
-                            && m.length() == MERCHANT_ID_LENGTH;
-                    Future<JsonObject> result = merchantOk ? handler.apply(body) : Future.succeededFuture(invalid());
-                    result.onSuccess(json -> {
-                        if (lose) {
-                            // Done and saved at the bank; the merchant never hears of it.
-                            ctx.request().connection().close();
-                        } else {
-                            sendJson(ctx, 200, json);
-                        }
-                    }).onFailure(ctx::fail);
-                }
-            };
-            if (f.latencyMillis() > 0) {
-                vertx.setTimer(f.latencyMillis(), t -> answer.run());
+        router.post("/pg/v4/payment/" + endpoint + ".json").handler(ctx -> withFaults(ctx, endpoint, () -> {
+            JsonObject body = jsonBody(ctx);
+            boolean merchantOk = body != null && body.getValue("merchant_id") instanceof String m
+                    && m.length() == MERCHANT_ID_LENGTH;
+            return merchantOk ? handler.apply(body) : Future.succeededFuture(invalid());
+        }));
+    }
+
+    /**
+     * Answers one call of {@code endpoint} through its faults: held until the connection is closed (a timeout), a 503,
+     * or the handler's answer, which is lost on the way back (the connection closed) at the lost-answer rate after
+     * the handler has done its work.
+     */
+    private void withFaults(RoutingContext ctx, String endpoint, java.util.function.Supplier<Future<JsonObject>> handler) {
+        SimFaults.Effective f = faults.forEndpoint(endpoint);
+        boolean hold = roll(f.timeoutRate());
+        boolean fail = !hold && roll(f.errorRate());
+        boolean lose = !hold && !fail && roll(f.lostAnswerRate());
+        Runnable answer = () -> {
+            if (hold) {
+                vertx.setTimer(HOLD_MILLIS, t -> ctx.request().connection().close());
+            } else if (fail) {
+                ctx.response().setStatusCode(503).putHeader("content-type", "text/html")
+                        .end("<html><body><h1>503 Service Unavailable</h1></body></html>");
             } else {
-                answer.run();
+                handler.get().onSuccess(json -> {
+                    if (lose) {
+                        // Done and saved at the bank; the merchant never hears of it.
+                        ctx.request().connection().close();
+                    } else {
+                        sendJson(ctx, 200, json);
+                    }
+                }).onFailure(ctx::fail);
             }
-        });
+        };
+        if (f.latencyMillis() > 0) {
+            vertx.setTimer(f.latencyMillis(), t -> answer.run());
+        } else {
+            answer.run();
+        }
     }
 
     private Future<JsonObject> request(JsonObject body) {
@@ -284,13 +302,83 @@ public final class PspSimulator {
             Long window = faults.pspWindowSeconds();
             boolean allowed = (p.status == Status.PAID || p.status == Status.VERIFIED)
                     && (window == null || now.isBefore(p.paidAt.plusSeconds(window)));
-            if (!allowed) {
+            if (!allowed || !p.refunds.isEmpty()) {
                 return Future.succeededFuture(error(-63, "reverse not allowed"));
             }
             p.status = Status.REVERSED;
             p.reversedAt = now;
             return save(p).map(ok(new JsonObject().put("code", 100).put("message", "Reversed")));
         });
+    }
+
+    // ---- Zarinpal's GraphQL API: refunds ----
+
+    /**
+     * {@code POST /api/v4/graphql} with a Bearer access token and {@code {query, variables}}: the operation is told by
+     * its name in the query ({@code AddRefund}, {@code SessionRefunds}); the variables carry its arguments. Errors are
+     * GraphQL's: 200 with {@code errors[0].extensions.code}. Each operation suffers the faults of its endpoint name
+     * ({@code refund}, {@code refundStatus}).
+     */
+    private void graphql(RoutingContext ctx) {
+        JsonObject body = jsonBody(ctx);
+        String query = body != null && body.getValue("query") instanceof String q ? q : "";
+        JsonObject variables = body != null && body.getValue("variables") instanceof JsonObject v ? v : new JsonObject();
+        String endpoint = query.contains("AddRefund") ? "refund" : query.contains("SessionRefunds") ? "refundStatus" : null;
+        if (endpoint == null) {
+            sendJson(ctx, 200, graphqlError("GRAPHQL_VALIDATION_FAILED", "unknown operation"));
+            return;
+        }
+        String authorization = ctx.request().getHeader("Authorization");
+        if (authorization == null || !authorization.startsWith("Bearer ") || authorization.substring(7).isBlank()) {
+            sendJson(ctx, 200, graphqlError("UNAUTHENTICATED", "an access token is required"));
+            return;
+        }
+        withFaults(ctx, endpoint, () -> endpoint.equals("refund") ? addRefund(variables) : sessionRefunds(variables));
+    }
+
+    private Future<JsonObject> addRefund(JsonObject variables) {
+        refundCalls++;
+        Long amount = integer(variables, "amount");
+        String description = variables.getValue("description") instanceof String d ? d : "";
+        Object method = variables.getValue("method");
+        Object reason = variables.getValue("reason");
+        if (amount == null || description.length() > REFUND_DESCRIPTION_LENGTH_MAX
+                || !("CARD".equals(method) || "PAYA".equals(method)) || !REFUND_REASONS.contains(reason)) {
+            return saveCounters().map(graphqlError("VALIDATION_ERROR", "amount, description, method or reason is invalid"));
+        }
+        return load(variables.getValue("session_id") instanceof String s ? s : null).compose(p -> {
+            if (p == null) {
+                return saveCounters().map(graphqlError("SESSION_NOT_FOUND", "no such session"));
+            }
+            String refusal = amount < REFUND_MIN_RIALS ? "AMOUNT_TOO_LOW"
+                    : p.status != Status.VERIFIED ? "REFUND_NOT_ALLOWED"
+                    : p.refundedRials() + amount > p.amountRials ? "AMOUNT_EXCEEDS_PAYMENT" : null;
+            if (refusal != null) {
+                return saveCounters().map(graphqlError(refusal, "refund refused"));
+            }
+            // CARD goes back at once; PAYA waits for the next PAYA cycle, which the simulator does not run.
+            SimPayment.Refund refund = new SimPayment.Refund(p.authority + "-" + (p.refunds.size() + 1), amount, description,
+                    "CARD".equals(method) ? "COMPLETED" : "PENDING", Instant.now());
+            p.refunds.add(refund);
+            return save(p).map(ok(new JsonObject().put("resource", new JsonObject().put("terminal_id", TERMINAL)
+                    .put("id", p.authority).put("amount", p.amountRials).put("timeline", new JsonObject()
+                            .put("refund_id", refund.id()).put("refund_amount", refund.amountRials())
+                            .put("refund_time", refund.at().toString()).put("refund_status", refund.status())))));
+        });
+    }
+
+    private Future<JsonObject> sessionRefunds(JsonObject variables) {
+        SimPayment p = variables.getValue("session_id") instanceof String s ? payments.get(s) : null;
+        if (p == null) {
+            return Future.succeededFuture(graphqlError("SESSION_NOT_FOUND", "no such session"));
+        }
+        return Future.succeededFuture(ok(new JsonObject().put("resource", new JsonObject().put("id", p.authority)
+                .put("refunds", new JsonArray(p.refunds.stream().map(SimPayment.Refund::toJson).toList())))));
+    }
+
+    private static JsonObject graphqlError(String code, String message) {
+        return new JsonObject().put("data", null).put("errors", new JsonArray().add(new JsonObject().put("message", message)
+                .put("extensions", new JsonObject().put("code", code))));
     }
 
     private void startPay(RoutingContext ctx) {
@@ -449,7 +537,7 @@ public final class PspSimulator {
     private JsonObject line(String type) {
         return new JsonObject().put("type", type).put("counters", new JsonObject()
                 .put("requestCalls", requestCalls).put("verifyCalls", verifyCalls)
-                .put("unknownAuthorityCalls", unknownAuthorityCalls).put("lastRefId", lastRefId));
+                .put("unknownAuthorityCalls", unknownAuthorityCalls).put("refundCalls", refundCalls).put("lastRefId", lastRefId));
     }
 
     private String newAuthority() {

@@ -22,7 +22,7 @@ record SimFaults(long latencyMillis, double errorRate, double timeoutRate, doubl
     static final long CALLBACK_DELAY_MILLIS_MAX = 600_000;
     static final long WINDOW_SECONDS_MAX = 30L * 24 * 3600;
     static final Set<String> ENDPOINTS = Set.of("request", "verify", "inquiry", "unVerified", "reverse",
-            PayoutSim.SEND, PayoutSim.STATUS);
+            PayoutSim.SEND, PayoutSim.STATUS, "refund", "refundStatus");
     private static final Set<String> FIELDS = Set.of("latencyMillis", "errorRate", "timeoutRate", "lostAnswerRate", "endpoints",
             "lostCallbackRate", "duplicateCallbacks", "callbackDelayMillis", "pspWindowSeconds",
             PayoutFaults.COMPLETION_DELAY_MILLIS, PayoutFaults.REJECTIONS);

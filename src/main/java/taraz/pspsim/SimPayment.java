@@ -1,7 +1,10 @@
 package taraz.pspsim;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /** One simulated bank payment; mutable, and touched only on the simulator's event-loop context. */
@@ -22,6 +25,25 @@ final class SimPayment {
     long verifySuccesses;
     long verifyAlready;
     long inquiryCalls;
+    /** Refunds through the refund API (AddRefund), oldest first; each names its own description. */
+    final List<Refund> refunds = new ArrayList<>();
+
+    /** One refund of this payment at the bank: its id, amount, the merchant's description, status word and time. */
+    record Refund(String id, long amountRials, String description, String status, Instant at) {
+        JsonObject toJson() {
+            return new JsonObject().put("id", id).put("amount", amountRials).put("description", description)
+                    .put("refund_status", status).put("refund_time", at.toString());
+        }
+
+        static Refund fromJson(JsonObject json) {
+            return new Refund(json.getString("id"), json.getLong("amount"), json.getString("description"),
+                    json.getString("refund_status"), Instant.parse(json.getString("refund_time")));
+        }
+    }
+
+    long refundedRials() {
+        return refunds.stream().mapToLong(Refund::amountRials).sum();
+    }
 
     SimPayment(String authority, long amountRials, String callbackUrl, Instant createdAt) {
         this.authority = Objects.requireNonNull(authority);
@@ -63,7 +85,8 @@ final class SimPayment {
                 .put("verifyCalls", verifyCalls)
                 .put("verifySuccesses", verifySuccesses)
                 .put("verifyAlready", verifyAlready)
-                .put("inquiryCalls", inquiryCalls);
+                .put("inquiryCalls", inquiryCalls)
+                .put("refunds", new JsonArray(refunds.stream().map(Refund::toJson).toList()));
     }
 
     static SimPayment fromJson(JsonObject json) {
@@ -80,6 +103,11 @@ final class SimPayment {
         p.verifyAlready = json.getLong("verifyAlready");
         // Absent from files written before inquiries were counted.
         p.inquiryCalls = json.getLong("inquiryCalls", 0L);
+        // Absent from files written before refunds were simulated.
+        JsonArray refunds = json.getJsonArray("refunds", new JsonArray());
+        for (int i = 0; i < refunds.size(); i++) {
+            p.refunds.add(Refund.fromJson(refunds.getJsonObject(i)));
+        }
         p.checkInvariants();
         return p;
     }
@@ -92,7 +120,9 @@ final class SimPayment {
             case VERIFIED -> paidAt != null && verifiedAt != null && refId != null;
             case REVERSED -> reversedAt != null;
         };
-        if (!ok || amountRials <= 0 || verifySuccesses + verifyAlready > verifyCalls) {
+        // A refund is made only of a verified payment, never of more than it; a reversed payment has none.
+        boolean refundsOk = refunds.isEmpty() || (status == Status.VERIFIED && refundedRials() <= amountRials);
+        if (!ok || !refundsOk || amountRials <= 0 || verifySuccesses + verifyAlready > verifyCalls) {
             throw new IllegalStateException("impossible simulated payment: " + toJson().encode());
         }
     }

@@ -6,6 +6,7 @@ import taraz.journal.JournalScans;
 import taraz.ledger.AccountKind;
 import taraz.ledger.Hold;
 import taraz.reconcile.Finding.Kind;
+import taraz.topup.Refund;
 import taraz.topup.Topup;
 import taraz.trip.Trip;
 
@@ -312,7 +313,11 @@ public final class Detector {
                     tripId != null ? tripId : holdId, r.getString(2), r.getLong(3),
                     "A hold of " + Finding.rials(r.getLong(3)) + (tripId != null ? " for trip " + tripId : "")
                             + " expired at " + r.getObject(4, OffsetDateTime.class) + " but still blocks that money in the wallet.",
-                    tripId != null ? new Plan.ExpireTrip(tripId) : new Plan.ExpireHold(holdId, r.getString(2))));
+                    tripId != null ? new Plan.ExpireTrip(tripId)
+                            // A payout's or a top-up refund's hold ends with its bank's answer: voided by a clock while
+                            // the bank may still pay, the money would leave twice. Support asks the bank.
+                            : holdId.startsWith("payout:") || holdId.startsWith("refund:") ? new Plan.Manual()
+                            : new Plan.ExpireHold(holdId, r.getString(2))));
         });
     }
 
@@ -399,7 +404,13 @@ public final class Detector {
     private void topups(OffsetDateTime since, Collection<String> paidUnverified, Scope scope) throws SQLException {
         String day = "(coalesce(t.verified_at, t.callback_at, t.requested_at, t.created_at) AT TIME ZONE 'UTC')::date";
         // Matching is one-to-one (match()), so a top-up has at most one settlement row: a join, not an aggregate.
-        String sql = "WITH st AS (SELECT topup_id, CASE WHEN status = 'SETTLED' THEN amount ELSE 0 END AS settled, "
+        // A payment our own refund reversed (done, or under way: held or sent) is in the report as REVERSED, yet its
+        // top-up was credited and paid at the bank; the money went back through the refund's own transfer (flow
+        // refund), not by undoing the credit. Judged as settled, it is no finding: else a correction would debit the
+        // wallet a second time.
+        String reversedByRefund = "status = 'REVERSED' AND EXISTS (SELECT 1 FROM topup_refunds r WHERE r.topup_id = stl.topup_id "
+                + "AND r.method = '" + Refund.Method.REVERSE + "' AND r.state <> '" + Refund.State.FAILED + "')";
+        String sql = "WITH st AS (SELECT topup_id, CASE WHEN status = 'SETTLED' OR (" + reversedByRefund + ") THEN amount ELSE 0 END AS settled, "
                 + "  file || ' line ' || line || ' (' || status || ')' AS rows, authority FROM stl WHERE topup_id IS NOT NULL), "
                 + "cr AS (SELECT tr.payment_id, sum(e.amount_rials) AS credited, "
                 + "  count(DISTINCT tr.id) FILTER (WHERE tr.kind = 'topup_credit') AS credits "

@@ -47,6 +47,16 @@ final class OfflinePsp implements Psp {
         return down("reverse");
     }
 
+    @Override
+    public Future<RefundAnswer> refund(String authority, long amountRials, String description) {
+        return down("refund");
+    }
+
+    @Override
+    public Future<List<BankRefund>> refunds(String authority) {
+        return down("refundStatus");
+    }
+
     private static <T> Future<T> down(String operation) {
         return Future.failedFuture(new PspUnavailableException("--offline: the PSP is not asked (" + operation + ")", null));
     }

@@ -173,7 +173,7 @@ public final class ReconcileCommand implements Callable<Integer> {
                 .put("rows", loaded.rows()).put("days", new JsonArray(loaded.days().keySet().stream().map(LocalDate::toString).toList()))
                 .put("matched", new JsonObject(new LinkedHashMap<>(matched))));
 
-        Psp psp = offline ? new OfflinePsp() : new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(),
+        Psp psp = offline ? new OfflinePsp() : new ZarinpalPsp(vertx, settings.psp().url(), settings.psp().merchantId(), settings.psp().accessToken(),
                 rules.pspTimeoutMillis(), 0, new SimpleMeterRegistry());
         List<String> unverified = List.of();
         String pspNote;

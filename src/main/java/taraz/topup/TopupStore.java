@@ -2,7 +2,6 @@ package taraz.topup;
 
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
@@ -102,13 +101,7 @@ final class TopupStore {
     Future<JsonArray> history(String topupId, int limit) {
         return pool.preparedQuery("SELECT state, cause, node, at FROM topup_history WHERE topup_id = $1 ORDER BY id LIMIT $2")
                 .execute(Tuple.of(topupId, limit))
-                .map(rows -> {
-                    JsonArray history = new JsonArray();
-                    rows.forEach(row -> history.add(new JsonObject().put("state", row.getString("state"))
-                            .put("cause", row.getString("cause")).put("node", row.getString("node"))
-                            .put("at", row.getOffsetDateTime("at").toInstant().toString())));
-                    return history;
-                });
+                .map(HistoryRows::toJson);
     }
 
     /**

@@ -3,6 +3,7 @@ package taraz.wiring;
 import taraz.db.Database;
 import taraz.ledger.Hold;
 import taraz.payout.Payout;
+import taraz.topup.Refund;
 import taraz.topup.Topup;
 import taraz.trip.Trip;
 
@@ -32,7 +33,9 @@ public final class StateColumns {
             new Column("holds", "state", Hold.State.class),
             new Column("trips", "state", Trip.State.class),
             new Column("topups", "state", Topup.State.class),
-            new Column("payouts", "state", Payout.State.class));
+            new Column("payouts", "state", Payout.State.class),
+            new Column("topup_refunds", "state", Refund.State.class),
+            new Column("topup_refunds", "method", Refund.Method.class));
 
     /** A quoted literal of PostgreSQL's rendering of {@code state IN (...)}: {@code 'HELD'::text}. */
     private static final Pattern LITERAL = Pattern.compile("'([^']*)'::text");

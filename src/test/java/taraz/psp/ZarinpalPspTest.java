@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ZarinpalPspTest {
 
     private static final String MERCHANT_ID = "00000000-0000-4000-8000-000000000000";
+    private static final String ACCESS_TOKEN = "psp-sim-access-token";
     private static final long TIMEOUT_MILLIS = 2_000;
     private static final int RETRIES = 1;
     private static final long AMOUNT_RIALS = 120_000;
@@ -55,7 +56,7 @@ class ZarinpalPspTest {
         sim = TestPsp.start(dataDir.resolve("psp-sim"));
         vertx = Vertx.vertx();
         registry = new SimpleMeterRegistry();
-        psp = new ZarinpalPsp(vertx, sim.baseUrl(), MERCHANT_ID, TIMEOUT_MILLIS, RETRIES, registry);
+        psp = new ZarinpalPsp(vertx, sim.baseUrl(), MERCHANT_ID, ACCESS_TOKEN, TIMEOUT_MILLIS, RETRIES, registry);
         callbackUrl = "http://127.0.0.1:" + TestGateway.freePort() + "/v1/psp/zarinpal/callback";
     }
 
@@ -82,6 +83,39 @@ class ZarinpalPspTest {
         assertEquals(AMOUNT_RIALS, atBank.getLong("amount"));
         assertEquals(callbackUrl, atBank.getString("callbackUrl"));
         assertEquals("IN_BANK", atBank.getString("status"));
+    }
+
+    @Test
+    void refundsOfAVerifiedPaymentAreMadeFoundAndBounded() throws Exception {
+        String authority = await(psp.request(AMOUNT_RIALS, callbackUrl, "refund"));
+        sim.pay(authority, "OK");
+        Psp.RefundAnswer unverified = await(psp.refund(authority, 50_000, "taraz refund rf_early"));
+        assertEquals("REFUND_NOT_ALLOWED", unverified.refusal(), unverified.toString());
+        await(psp.verify(authority, AMOUNT_RIALS));
+
+        Psp.RefundAnswer made = await(psp.refund(authority, 50_000, "taraz refund rf_1"));
+        assertNull(made.refusal(), made.toString());
+        assertEquals(authority + "-1", made.refund().id());
+        assertEquals(50_000, made.refund().amountRials());
+        assertEquals("COMPLETED", made.refund().status());
+        assertEquals("AMOUNT_TOO_LOW", await(psp.refund(authority, 19_999, "taraz refund rf_2")).refusal());
+        assertEquals("AMOUNT_EXCEEDS_PAYMENT", await(psp.refund(authority, AMOUNT_RIALS - 50_000 + 1, "taraz refund rf_3")).refusal());
+
+        List<Psp.BankRefund> atBank = await(psp.refunds(authority));
+        assertEquals(List.of(new Psp.BankRefund(authority + "-1", 50_000, "taraz refund rf_1", "COMPLETED")), atBank);
+        assertEquals(-63, sim.zarinpal("reverse", new JsonObject().put("merchant_id", MERCHANT_ID).put("authority", authority))
+                .getJsonObject("errors").getInteger("code"), "a refunded payment is not reversed");
+        assertEquals(1, registry.timer("taraz.psp.request", "op", "refund", "outcome", "ok").count());
+    }
+
+    @Test
+    void theRefundApiNeedsTheAccessTokenAndAnUnknownSessionIsNoAnswer() throws Exception {
+        ZarinpalPsp anonymous = new ZarinpalPsp(vertx, sim.baseUrl(), MERCHANT_ID, " ", TIMEOUT_MILLIS, RETRIES,
+                new SimpleMeterRegistry());
+        assertEquals("UNAUTHENTICATED", await(anonymous.refund("A" + "5".repeat(35), 50_000, "taraz refund rf_x")).refusal());
+        // The bank not knowing the session tells nothing about a refund's fate: no answer, never "not there".
+        ExecutionException e = assertThrows(ExecutionException.class, () -> await(psp.refunds("A" + "5".repeat(35))));
+        assertInstanceOf(PspUnavailableException.class, e.getCause(), e.toString());
     }
 
     @Test
@@ -251,7 +285,7 @@ class ZarinpalPspTest {
             });
         }).listen(0, "127.0.0.1"));
         try {
-            ZarinpalPsp slow = new ZarinpalPsp(vertx, "http://127.0.0.1:" + trickle.actualPort(), MERCHANT_ID,
+            ZarinpalPsp slow = new ZarinpalPsp(vertx, "http://127.0.0.1:" + trickle.actualPort(), MERCHANT_ID, ACCESS_TOKEN,
                     TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
             ExecutionException e = assertThrows(ExecutionException.class, () -> await(slow.inquiry("A" + "4".repeat(35))));
             assertInstanceOf(PspUnavailableException.class, e.getCause(), e.toString());
@@ -263,7 +297,7 @@ class ZarinpalPspTest {
     @Test
     void nothingListeningIsUnavailable() throws Exception {
         ZarinpalPsp nowhere = new ZarinpalPsp(vertx, "http://127.0.0.1:" + TestGateway.freePort() + "/",
-                MERCHANT_ID, TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
+                MERCHANT_ID, ACCESS_TOKEN, TIMEOUT_MILLIS, RETRIES, new SimpleMeterRegistry());
         for (Future<?> call : List.of(nowhere.verify("A" + "3".repeat(35), AMOUNT_RIALS),
                 nowhere.request(AMOUNT_RIALS, callbackUrl, "nowhere"), nowhere.inquiry("A" + "3".repeat(35)),
                 nowhere.unverified(), nowhere.reverse("A" + "3".repeat(35)))) {
