@@ -184,13 +184,15 @@ public final class Gateway {
                             .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
                                     stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
                             .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
-                    Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
+                    Map<String, Recovery.Resumer> resumers = Map.of(
                             TripService.FLOW, trips::resume,
                             TripService.REFUND_FLOW, trips::resumeRefund,
                             TopupService.FLOW, topups::resume,
                             PayoutService.FLOW, payouts::resume,
-                            AdjustmentService.FLOW, adjustments::resume), metrics, settings.recovery().stepTimeoutMillis(),
-                            settings.recovery().concurrency());
+                            AdjustmentService.FLOW, adjustments::resume);
+                    metrics.flows(resumers.keySet());
+                    Recovery recovery = new Recovery(vertx, settings.journalDir(), resumers, metrics,
+                            settings.recovery().stepTimeoutMillis(), settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
                                 Api api = new Api(settings, ledger, trips, topups, adjustments, payouts, idempotency, contract, metrics,
