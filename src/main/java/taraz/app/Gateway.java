@@ -49,6 +49,9 @@ import taraz.trip.TripService;
 import taraz.wiring.Flows;
 import taraz.wiring.StateColumns;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -108,6 +111,7 @@ public final class Gateway {
      * far is stopped again and the cause is thrown. Each phase's time goes to {@code startup}.
      */
     public static Gateway start(Settings settings, Startup startup) throws Exception {
+        refuseIfUnavailable(settings);
         Metrics metrics = new Metrics();
         startup.bind(metrics.registry());
         Vertx vertx = Vertx.builder()
@@ -127,6 +131,27 @@ public final class Gateway {
         }
     }
 
+    /**
+     * Before anything is started (PostgreSQL, migrations, the journal): a port another process listens on, or a data
+     * directory another taraz runs on, refuses the start in one line that names it, and leaves nothing behind to stop.
+     */
+    private static void refuseIfUnavailable(Settings settings) throws StartRefused {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress(settings.httpHost(), settings.httpPort()));
+        } catch (IOException e) {
+            throw new StartRefused("port " + settings.httpPort() + " on " + settings.httpHost() + " is in use (" + e.getMessage()
+                    + "): stop what listens there, or set another httpPort (TARAZ_HTTP_PORT, serve --port)");
+        }
+        if (settings.pgUrl() == null) {
+            try {
+                // A second taraz on this data directory touches nothing of it: not its PostgreSQL, not its journal.
+                EmbeddedDatabase.refuseIfInUse(settings.postgresDir());
+            } catch (IllegalStateException e) {
+                throw new StartRefused(e.getMessage() + ": stop it, or give this one another dataDir (TARAZ_DATA_DIR, serve --data-dir)");
+            }
+        }
+    }
+
     private Future<Void> boot() {
         long started = System.nanoTime();
         String node = settings.nodeId();
@@ -135,12 +160,11 @@ public final class Gateway {
         return vertx.executeBlocking(() -> {
                     metrics.drainCutOff(DrainCutOff.lastEpochSeconds(settings.dataDir()));
                     List<String> configured = settings.apiKeys();
+                    // With TARAZ_PG_URL (production, replicas) the admin token is the operator's to give: none, no admin API.
+                    String adminToken = settings.adminToken() == null && settings.pgUrl() == null
+                            ? ApiKeys.loadOrGenerateAdminToken(settings.dataDir()) : settings.adminToken();
                     keys = new ApiKeys(configured.isEmpty() ? List.of(ApiKeys.loadOrGenerate(settings.dataDir())) : configured,
-                            settings.adminToken());
-                    if (settings.pgUrl() == null) {
-                        // Before the journal opens below: a second taraz on this data directory touches nothing of it.
-                        EmbeddedDatabase.refuseIfInUse(settings.postgresDir());
-                    }
+                            adminToken);
                     return null;
                 }, false)
                 // The database, the journal and the request schemas need nothing from one another, so they start side
@@ -201,7 +225,7 @@ public final class Gateway {
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),
                                         settings.http().requestHeadTimeoutMillis(),
                                         settings.http().requestBodyTimeoutMillis(), new AtomicInteger());
-                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
+                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpHost(), settings.httpPort(),
                                         settings.shutdown().drainTimeoutMillis(), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
                             }))
@@ -218,10 +242,11 @@ public final class Gateway {
                             .map(report -> {
                                 schedule.start();
                                 readiness.advance(Readiness.Phase.READY);
-                                LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
+                                LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://{}:{}",
                                         (System.nanoTime() - started) / 1_000_000, startup.summary(), node, settings.dataDir(),
                                         embedded != null ? "embedded at " + settings.postgresDir() : "external",
-                                        settings.journalDir(), httpPort);
+                                        settings.journalDir(), settings.httpHost().contains(":") ? "[" + settings.httpHost() + "]"
+                                                : settings.httpHost(), httpPort);
                                 return null;
                             });
                 });
