@@ -50,6 +50,9 @@ import taraz.trip.TripService;
 import taraz.wiring.Flows;
 import taraz.wiring.StateColumns;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -109,6 +112,7 @@ public final class Gateway {
      * far is stopped again and the cause is thrown. Each phase's time goes to {@code startup}.
      */
     public static Gateway start(Settings settings, Startup startup) throws Exception {
+        refuseIfUnavailable(settings);
         Metrics metrics = new Metrics();
         startup.bind(metrics.registry());
         Vertx vertx = Vertx.builder()
@@ -128,6 +132,27 @@ public final class Gateway {
         }
     }
 
+    /**
+     * Before anything is started (PostgreSQL, migrations, the journal): a port another process listens on, or a data
+     * directory another taraz runs on, refuses the start in one line that names it, and leaves nothing behind to stop.
+     */
+    private static void refuseIfUnavailable(Settings settings) throws StartRefused {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.bind(new InetSocketAddress(settings.httpHost(), settings.httpPort()));
+        } catch (IOException e) {
+            throw new StartRefused("port " + settings.httpPort() + " on " + settings.httpHost() + " is in use (" + e.getMessage()
+                    + "): stop what listens there, or set another httpPort (TARAZ_HTTP_PORT, serve --port)");
+        }
+        if (settings.pgUrl() == null) {
+            try {
+                // A second taraz on this data directory touches nothing of it: not its PostgreSQL, not its journal.
+                EmbeddedDatabase.refuseIfInUse(settings.postgresDir());
+            } catch (IllegalStateException e) {
+                throw new StartRefused(e.getMessage() + ": stop it, or give this one another dataDir (TARAZ_DATA_DIR, serve --data-dir)");
+            }
+        }
+    }
+
     private Future<Void> boot() {
         long started = System.nanoTime();
         String node = settings.nodeId();
@@ -136,12 +161,11 @@ public final class Gateway {
         return vertx.executeBlocking(() -> {
                     metrics.drainCutOff(DrainCutOff.lastEpochSeconds(settings.dataDir()));
                     List<String> configured = settings.apiKeys();
+                    // With TARAZ_PG_URL (production, replicas) the admin token is the operator's to give: none, no admin API.
+                    String adminToken = settings.adminToken() == null && settings.pgUrl() == null
+                            ? ApiKeys.loadOrGenerateAdminToken(settings.dataDir()) : settings.adminToken();
                     keys = new ApiKeys(configured.isEmpty() ? List.of(ApiKeys.loadOrGenerate(settings.dataDir())) : configured,
-                            settings.adminToken());
-                    if (settings.pgUrl() == null) {
-                        // Before the journal opens below: a second taraz on this data directory touches nothing of it.
-                        EmbeddedDatabase.refuseIfInUse(settings.postgresDir());
-                    }
+                            adminToken);
                     return null;
                 }, false)
                 // The database, the journal and the request schemas need nothing from one another, so they start side
@@ -191,14 +215,16 @@ public final class Gateway {
                             .every(settings.checks().housekeepingIntervalMillis(), "idempotency retention",
                                     stopped -> idempotency.retentionRound(settings.idempotency().retentionHours()))
                             .every(settings.checks().checkIntervalMillis(), "checks", stopped -> checks.round().mapEmpty());
-                    Recovery recovery = new Recovery(vertx, settings.journalDir(), Map.of(
+                    Map<String, Recovery.Resumer> resumers = Map.of(
                             TripService.FLOW, trips::resume,
                             TripService.REFUND_FLOW, trips::resumeRefund,
                             TopupService.FLOW, topups::resume,
                             PayoutService.FLOW, payouts::resume,
                             AdjustmentService.FLOW, adjustments::resume,
-                            RefundService.FLOW, refunds::resume), metrics, settings.recovery().stepTimeoutMillis(),
-                            settings.recovery().concurrency());
+                            RefundService.FLOW, refunds::resume);
+                    metrics.flows(resumers.keySet());
+                    Recovery recovery = new Recovery(vertx, settings.journalDir(), resumers, metrics,
+                            settings.recovery().stepTimeoutMillis(), settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
                                 Api api = new Api(settings, ledger, trips, topups, refunds, adjustments, payouts, idempotency, contract, metrics,
@@ -207,7 +233,7 @@ public final class Gateway {
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),
                                         settings.http().requestHeadTimeoutMillis(),
                                         settings.http().requestBodyTimeoutMillis(), new AtomicInteger());
-                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpPort(),
+                                return vertx.deployVerticle(() -> new HttpVerticle(settings.httpHost(), settings.httpPort(),
                                         settings.shutdown().drainTimeoutMillis(), limits, api::router),
                                         new DeploymentOptions().setInstances(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE));
                             }))
@@ -224,10 +250,11 @@ public final class Gateway {
                             .map(report -> {
                                 schedule.start();
                                 readiness.advance(Readiness.Phase.READY);
-                                LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://0.0.0.0:{}",
+                                LOG.info("taraz ready in {} ms ({}): node {}, data in {} (PostgreSQL {}, journal {}), serving http://{}:{}",
                                         (System.nanoTime() - started) / 1_000_000, startup.summary(), node, settings.dataDir(),
                                         embedded != null ? "embedded at " + settings.postgresDir() : "external",
-                                        settings.journalDir(), httpPort);
+                                        settings.journalDir(), settings.httpHost().contains(":") ? "[" + settings.httpHost() + "]"
+                                                : settings.httpHost(), httpPort);
                                 return null;
                             });
                 });

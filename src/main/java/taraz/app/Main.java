@@ -12,6 +12,7 @@ import taraz.pspsim.PspSimCommand;
 import taraz.ops.Startup;
 import taraz.reconcile.ReconcileCommand;
 
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 
 import java.util.HashMap;
@@ -20,10 +21,14 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}, {@code bench}, {@code payouts}. */
-@Command(name = "taraz", mixinStandardHelpOptions = true, version = "taraz 0.1",
-        description = "taraz, the payment gateway", subcommands = {Main.Serve.class, PspSimCommand.class, JournalCommand.class, ReconcileCommand.class, BenchCommand.class,
-                PayoutsCommand.class})
+/**
+ * The one executable: {@code serve} (the default), {@code psp-sim}, {@code journal}, {@code reconcile}, {@code bench},
+ * {@code payouts}, {@code version} and {@code help}.
+ */
+@Command(name = "taraz", mixinStandardHelpOptions = true, versionProvider = BuildInfo.class,
+        description = "taraz, the payment gateway; with no command, serve", subcommands = {Main.Serve.class, PspSimCommand.class,
+                JournalCommand.class, ReconcileCommand.class, BenchCommand.class, PayoutsCommand.class, Main.Version.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
     /** Main's class initialisation runs just before main: where the JVM's own start-up ends. */
@@ -35,8 +40,24 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        int status = new CommandLine(new Main()).execute(args);
-        System.exit(status);
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line, {@code serve --help} ending with every setting ({@link Serve#settingsHelp}). */
+    static CommandLine commandLine() {
+        CommandLine line = new CommandLine(new Main());
+        line.getSubcommands().get("serve").getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_FOOTER,
+                help -> Serve.settingsHelp());
+        return line;
+    }
+
+    @Command(name = "version", description = "print taraz's version and the git commit it was built from")
+    static final class Version implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            System.out.println(BuildInfo.line());
+            return 0;
+        }
     }
 
     @Override
@@ -57,18 +78,39 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--pg-url", description = "external PostgreSQL (TARAZ_PG_URL)")
         String pgUrl;
 
+        /** Every key of conf/taraz.json with its environment variable, where it has one, and its default. */
+        static String settingsHelp() {
+            StringBuilder help = new StringBuilder(String.format("%nSettings: conf/taraz.json (in the jar), then ./conf/taraz.json "
+                    + "or the file TARAZ_CONFIG names, then the environment, then the flags above.%n"));
+            String row = "  %-30s %-24s %s%n";
+            help.append(String.format(row, "setting", "environment", "default"));
+            for (Settings.Described setting : Settings.described()) {
+                help.append(String.format(row, setting.key(), setting.environment() == null ? "-" : setting.environment(),
+                        setting.defaultValue() == null ? "none" : setting.defaultValue()));
+            }
+            help.append(String.format(row, "(the settings file)", "TARAZ_CONFIG", "./conf/taraz.json"));
+            help.append(String.format(row, "(log format: json or text)", "TARAZ_LOG_FORMAT", "json"));
+            return help.toString();
+        }
+
         @Override
         public Integer call() throws Exception {
             Map<String, Object> flags = new HashMap<>();
             flags.put("httpPort", port);
             flags.put("dataDir", dataDir);
             flags.put("pgUrl", pgUrl);
-            Settings settings = Settings.load(System.getenv(), flags);
             Gateway gateway;
             try {
+                // A bad setting names itself and what it may be (Settings and its Binder say so): that line is all an
+                // operator needs, not the stack under it.
+                Settings settings = Settings.load(System.getenv(), flags);
                 gateway = Gateway.start(settings,
                         Startup.fromMain(ManagementFactory.getRuntimeMXBean().getStartTime(), MAIN_MILLIS));
+            } catch (IllegalArgumentException | UncheckedIOException | StartRefused e) {
+                System.err.println("taraz: " + e.getMessage());
+                return 1;
             } catch (Exception e) {
+                // Logged with its cause by Gateway.start: not an operator's mistake, a failure to look into.
                 return 1;
             }
             CountDownLatch stopped = new CountDownLatch(1);

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,7 @@ public final class Settings {
 
     /** Environment variable to setting key: the contract of the brief, plus our additions. */
     static final Map<String, String> ENVIRONMENT = Map.ofEntries(
+            Map.entry("TARAZ_HTTP_HOST", "httpHost"),
             Map.entry("TARAZ_HTTP_PORT", "httpPort"),
             Map.entry("TARAZ_DATA_DIR", "dataDir"),
             Map.entry("TARAZ_PG_URL", "pgUrl"),
@@ -73,13 +75,24 @@ public final class Settings {
     public record Shutdown(@Range(min = 0, max = HOUR_MILLIS) long drainTimeoutMillis,
                            @Range(min = 0, max = 600_000) long readinessGraceMillis) { }
 
-    /** The HTTP server's port and its connection bounds. */
-    public record Http(@Range(min = 1, max = 65_535) int port,
+    /**
+     * The HTTP server's address and port, and its connection bounds. The address is an IP literal (never a name to
+     * resolve): 0.0.0.0 (every interface, for a container) by default, 127.0.0.1 on a laptop.
+     */
+    public record Http(String host,
+                       @Range(min = 1, max = 65_535) int port,
                        @Range(min = 1, max = 3600) int idleTimeoutSeconds,
                        @Range(min = 100, max = 600_000) long requestHeadTimeoutMillis,
                        @Range(min = 100, max = 600_000) long requestBodyTimeoutMillis,
                        @Range(min = 1024, max = 1 << 20) int headerSizeMaxBytes,
-                       @Range(min = 1, max = 1_000_000) int connectionsMax) { }
+                       @Range(min = 1, max = 1_000_000) int connectionsMax) {
+        public Http {
+            if (ipLiteral(host) == null) {
+                throw new IllegalArgumentException("httpHost (TARAZ_HTTP_HOST) must be an IP address to listen on: 0.0.0.0 "
+                        + "(every interface), 127.0.0.1 (this machine only) or another address of this machine, got '" + host + "'");
+            }
+        }
+    }
 
     /** What one request may carry: its body, an amount, a page. */
     public record Requests(@Range(min = 256, max = 1 << 20) long bodyLimitBytes,
@@ -300,6 +313,17 @@ public final class Settings {
         return new Settings(json);
     }
 
+    /** One setting as {@code serve --help} lists it: its key in conf/taraz.json, its environment variable (or null), its default. */
+    public record Described(String key, String environment, Object defaultValue) {}
+
+    /** Every setting, in the order of conf/taraz.json. */
+    public static List<Described> described() {
+        Map<String, String> variables = new HashMap<>();
+        ENVIRONMENT.forEach((variable, key) -> variables.put(key, variable));
+        JsonObject defaults = readDefaults();
+        return defaults.fieldNames().stream().map(key -> new Described(key, variables.get(key), defaults.getValue(key))).toList();
+    }
+
     public static Settings defaults() {
         return load(Map.of(), Map.of());
     }
@@ -352,6 +376,7 @@ public final class Settings {
     public Ledger ledger() { return ledger; }
 
     public int httpPort() { return http.port(); }
+    public String httpHost() { return http.host(); }
     public Path dataDir() { return Path.of(node.dataDir()).toAbsolutePath().normalize(); }
     public Path journalDir() { return dataDir().resolve("journal"); }
     public Path postgresDir() { return dataDir().resolve("postgres"); }

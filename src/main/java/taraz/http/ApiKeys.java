@@ -31,6 +31,7 @@ public final class ApiKeys {
     /** A generated key: 32 random bytes, base64url without padding (43 characters). */
     private static final int GENERATED_BYTES = 32;
     static final String FILE_NAME = "api-key";
+    static final String ADMIN_TOKEN_FILE_NAME = "admin-token";
 
     private final List<byte[]> keyHashes;
     private final byte[] adminHash;
@@ -74,29 +75,42 @@ public final class ApiKeys {
      * can ever read it). The path is logged; the key never is.
      */
     public static String loadOrGenerate(Path dataDir) {
-        Path file = dataDir.resolve(FILE_NAME);
+        return loadOrGenerate(dataDir, FILE_NAME, "API key", "TARAZ_API_KEYS");
+    }
+
+    /**
+     * The admin token of a gateway on its embedded defaults started with none configured, kept like the generated
+     * API key, in {@code dataDir/admin-token}: so that support can use the admin API on a fresh machine without
+     * choosing a token, and no start of such a gateway leaves the admin API open to anyone.
+     */
+    public static String loadOrGenerateAdminToken(Path dataDir) {
+        return loadOrGenerate(dataDir, ADMIN_TOKEN_FILE_NAME, "admin token", "TARAZ_ADMIN_TOKEN");
+    }
+
+    private static String loadOrGenerate(Path dataDir, String fileName, String what, String variable) {
+        Path file = dataDir.resolve(fileName);
         try {
             Files.createDirectories(dataDir);
             if (!Files.exists(file)) {
                 byte[] random = new byte[GENERATED_BYTES];
                 new SecureRandom().nextBytes(random);
-                String key = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+                String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
                 Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
                 try {
                     Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
-                    Files.writeString(file, key + "\n", StandardCharsets.US_ASCII);
-                    LOG.info("no API key configured (TARAZ_API_KEYS): generated one into {} (mode 0600)", file);
-                    return key;
+                    Files.writeString(file, secret + "\n", StandardCharsets.US_ASCII);
+                    LOG.info("no {} configured ({}): generated one into {} (mode 0600)", what, variable, file);
+                    return secret;
                 } catch (FileAlreadyExistsException raced) {
                     // Another process of this data directory wrote it first: use theirs.
                 }
             }
-            String key = Files.readString(file, StandardCharsets.US_ASCII).strip();
-            Settings.requireStrong("the API key in " + file, key);
-            LOG.info("no API key configured (TARAZ_API_KEYS): using the one in {}", file);
-            return key;
+            String secret = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            Settings.requireStrong("the " + what + " in " + file, secret);
+            LOG.info("no {} configured ({}): using the one in {}", what, variable, file);
+            return secret;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read or write the API key file " + file, e);
+            throw new UncheckedIOException("cannot read or write the " + what + " file " + file, e);
         }
     }
 }

@@ -24,6 +24,7 @@ public final class HttpVerticle extends VerticleBase {
     public record Limits(int idleTimeoutSeconds, int headerSizeMaxBytes, int connectionsMax, long headTimeoutMillis,
                          long bodyTimeoutMillis, AtomicInteger connectionsOpen) {}
 
+    private final String host;
     private final int port;
     private final long shutdownTimeoutMillis;
     private final Limits limits;
@@ -31,7 +32,8 @@ public final class HttpVerticle extends VerticleBase {
     private HttpServer server;
     private long sweepTimer;
 
-    public HttpVerticle(int port, long shutdownTimeoutMillis, Limits limits, Function<io.vertx.core.Vertx, Router> routerFactory) {
+    public HttpVerticle(String host, int port, long shutdownTimeoutMillis, Limits limits, Function<io.vertx.core.Vertx, Router> routerFactory) {
+        this.host = host;
         this.port = port;
         this.shutdownTimeoutMillis = shutdownTimeoutMillis;
         this.limits = limits;
@@ -42,7 +44,7 @@ public final class HttpVerticle extends VerticleBase {
     public Future<?> start() {
         ConnectionGuard guard = new ConnectionGuard(limits.connectionsOpen(), limits.connectionsMax(),
                 limits.headTimeoutMillis(), limits.bodyTimeoutMillis());
-        server = vertx.createHttpServer(new HttpServerOptions().setPort(port).setHost("0.0.0.0")
+        server = vertx.createHttpServer(new HttpServerOptions().setPort(port).setHost(host)
                 .setCompressionSupported(false)
                 .setIdleTimeout(limits.idleTimeoutSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS)
                 .setMaxHeaderSize(limits.headerSizeMaxBytes())

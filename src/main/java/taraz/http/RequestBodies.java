@@ -147,7 +147,9 @@ public final class RequestBodies {
             return Failure.badRequest("missing_field", message);
         }
         if (AMOUNT_FIELDS.contains(field)) {
-            return Failure.badRequest("invalid_amount", message);
+            // The schema's own words (a "5" or a null "does not match the format int64") do not tell a caller what to send.
+            boolean notAnInteger = keyword.endsWith("type") || keyword.endsWith("format");
+            return Failure.badRequest("invalid_amount", notAnInteger ? field + " must be a JSON integer (rials)" : message);
         }
         if (keyword.endsWith("type")) {
             return Failure.badRequest("invalid_type", message);

@@ -12,6 +12,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -110,13 +111,33 @@ public final class Metrics {
 
     /** {@code taraz_payments_total}, for a flow wired outside the gateway's {@link Metrics} too (reconcile, the payout batch). */
     public static void payment(MeterRegistry registry, String flow, String outcome) {
-        Counter.builder("taraz.payments").tag("flow", flow).tag("outcome", outcome)
-                .description("payment steps by flow and outcome").register(registry).increment();
+        payments(registry, flow, outcome).increment();
+    }
+
+    private static Counter payments(MeterRegistry registry, String flow, String outcome) {
+        return Counter.builder("taraz.payments").tag("flow", flow).tag("outcome", outcome)
+                .description("payment steps by flow and outcome").register(registry);
     }
 
     public void recoveryReplayed(String flow, String outcome) {
-        Counter.builder("taraz.recovery.replayed").tag("flow", flow).tag("outcome", outcome)
-                .description("incomplete payments replayed from the journal at boot").register(registry).increment();
+        replayed(flow, outcome).increment();
+    }
+
+    private Counter replayed(String flow, String outcome) {
+        return Counter.builder("taraz.recovery.replayed").tag("flow", flow).tag("outcome", outcome)
+                .description("incomplete payments replayed from the journal at boot").register(registry);
+    }
+
+    /**
+     * Each flow's {@code taraz_payments_total{outcome="ok"}} and {@code taraz_recovery_replayed_total{outcome="finished"}}
+     * at 0 from the start: the first scrape lists them, and a rate() over them starts from nothing happened rather
+     * than from no series.
+     */
+    public void flows(Collection<String> flows) {
+        for (String flow : flows) {
+            payments(registry, flow, "ok");
+            replayed(flow, "finished");
+        }
     }
 
     /**

@@ -13,6 +13,7 @@ import io.vertx.ext.web.client.WebClientOptions;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -27,6 +28,9 @@ public final class HttpPayoutProvider implements PayoutProvider {
 
     private static final long BACKOFF_MILLIS_BASE = 200;
     private static final String TIMER = "taraz.payout.request";
+    private static final String SEND = "send";
+    private static final String STATUS = "status";
+    private static final String ERROR = "error";
 
     private final Vertx vertx;
     private final WebClient client;
@@ -42,6 +46,14 @@ public final class HttpPayoutProvider implements PayoutProvider {
         this.timeoutMillis = timeoutMillis;
         this.retriesMax = retriesMax;
         this.registry = registry;
+        // From the first scrape, at 0, so the provider's error rate starts from nothing happened rather than no series.
+        for (String operation : List.of(SEND, STATUS)) {
+            timer(operation, ERROR);
+        }
+    }
+
+    private Timer timer(String operation, String outcome) {
+        return Timer.builder(TIMER).tag("op", operation).tag("outcome", outcome).publishPercentiles(0.5, 0.99).register(registry);
     }
 
     @Override
@@ -53,7 +65,7 @@ public final class HttpPayoutProvider implements PayoutProvider {
     public Future<Transfer> send(String referenceId, String iban, long amountRials, String callbackUrl) {
         JsonObject body = new JsonObject().put("referenceId", referenceId).put("iban", iban).put("amount", amountRials)
                 .put("description", "payout " + referenceId).put("callbackUrl", callbackUrl);
-        return call("send", referenceId, () -> client.postAbs(baseUrl + "/payout/v1/transfers").timeout(timeoutMillis)
+        return call(SEND, referenceId, () -> client.postAbs(baseUrl + "/payout/v1/transfers").timeout(timeoutMillis)
                 .putHeader("Accept", "application/json").sendJsonObject(body), 0);
     }
 
@@ -61,7 +73,7 @@ public final class HttpPayoutProvider implements PayoutProvider {
     public Future<Transfer> status(String referenceId) {
         String url = baseUrl + "/payout/v1/transfers/"
                 + URLEncoder.encode(referenceId, StandardCharsets.UTF_8).replace("+", "%20");
-        return call("status", referenceId, () -> client.getAbs(url).timeout(timeoutMillis)
+        return call(STATUS, referenceId, () -> client.getAbs(url).timeout(timeoutMillis)
                 .putHeader("Accept", "application/json").send(), retriesMax);
     }
 
@@ -96,9 +108,7 @@ public final class HttpPayoutProvider implements PayoutProvider {
                 }
             }
             boolean timedOut = failure instanceof TimeoutException || failure instanceof ConnectTimeoutException;
-            sample.stop(Timer.builder(TIMER).tag("op", operation)
-                    .tag("outcome", transfer != null ? "ok" : timedOut ? "timeout" : "error")
-                    .publishPercentiles(0.5, 0.99).register(registry));
+            sample.stop(timer(operation, transfer != null ? "ok" : timedOut ? "timeout" : ERROR));
             if (transfer != null) {
                 return Future.succeededFuture(transfer);
             }

@@ -40,6 +40,11 @@ public final class ZarinpalPsp implements Psp {
     private final long timeoutMillis;
     private final int retriesMax;
     private final MeterRegistry registry;
+    private static final String AMOUNT_MISMATCH = "taraz.psp.amount.mismatch";
+    /** The outcome of a call the bank did not answer (after its retries): the PSP error alert's numerator. */
+    private static final String UNAVAILABLE = "unavailable";
+    private static final List<String> OPERATIONS = List.of("request", "verify", "inquiry", "unVerified", "reverse", "refund",
+            "refundStatus");
 
     public ZarinpalPsp(Vertx vertx, String baseUrl, String merchantId, String accessToken, long timeoutMillis, int retriesMax,
                        MeterRegistry registry) {
@@ -51,6 +56,17 @@ public final class ZarinpalPsp implements Psp {
         this.timeoutMillis = timeoutMillis;
         this.retriesMax = retriesMax;
         this.registry = registry;
+        // From the first scrape, at 0: a rate() of the bank's calls and of its failures, and the mismatch alert's
+        // counter, start from nothing happened rather than from no series.
+        registry.counter(AMOUNT_MISMATCH);
+        for (String operation : OPERATIONS) {
+            timer(operation, UNAVAILABLE);
+        }
+    }
+
+    private Timer timer(String operation, String outcome) {
+        return Timer.builder("taraz.psp.request").tag("op", operation).tag("outcome", outcome)
+                .publishPercentiles(0.5, 0.99).register(registry);
     }
 
     @Override
@@ -82,7 +98,7 @@ public final class ZarinpalPsp implements Psp {
             case 100, 101 -> new Verification(Verification.Outcome.VERIFIED, data.code(),
                     String.valueOf(data.body().getValue("ref_id")), data.body().getString("card_pan"));
             case -50 -> {
-                registry.counter("taraz.psp.amount.mismatch").increment();
+                registry.counter(AMOUNT_MISMATCH).increment();
                 LOG.error("PSP amount mismatch on verify of authority {}: we expected {} rials", authority, amountRials);
                 yield new Verification(Verification.Outcome.AMOUNT_MISMATCH, data.code(), null, null);
             }
@@ -189,9 +205,7 @@ public final class ZarinpalPsp implements Psp {
                             failure = e;
                         }
                     }
-                    sample.stop(Timer.builder("taraz.psp.request").tag("op", operation)
-                            .tag("outcome", answer == null ? "unavailable" : answer.refusal() == null ? "ok" : answer.refusal())
-                            .publishPercentiles(0.5, 0.99).register(registry));
+                    sample.stop(timer(operation, answer == null ? UNAVAILABLE : answer.refusal() == null ? "ok" : answer.refusal()));
                     if (answer != null) {
                         return Future.succeededFuture(answer);
                     }
@@ -262,9 +276,7 @@ public final class ZarinpalPsp implements Psp {
                             failure = e;
                         }
                     }
-                    sample.stop(Timer.builder("taraz.psp.request").tag("op", operation)
-                            .tag("outcome", answer != null ? Integer.toString(answer.code()) : "unavailable")
-                            .publishPercentiles(0.5, 0.99).register(registry));
+                    sample.stop(timer(operation, answer != null ? Integer.toString(answer.code()) : UNAVAILABLE));
                     if (answer != null) {
                         return Future.succeededFuture(answer);
                     }

@@ -54,7 +54,10 @@ import java.util.concurrent.Callable;
  * running or not. Exit status: 0 clean, 1 findings remain, 2 error (nothing applied).
  */
 @Command(name = "reconcile", mixinStandardHelpOptions = true,
-        description = "find and fix unfinished or duplicated payments; write the support report")
+        description = "find and fix unfinished or duplicated payments; write the support report",
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:nothing remains", "1:findings remain (a dry run with findings, or ones --apply could not fix)",
+                "2:an error (a bad settlement file, the database unreachable): nothing was applied"})
 public final class ReconcileCommand implements Callable<Integer> {
 
     static final int CLEAN = 0;

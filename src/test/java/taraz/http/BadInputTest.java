@@ -112,6 +112,14 @@ class BadInputTest {
         return "{\"walletId\":\"" + wallet + "\",\"amount\":" + amountLiteral + ",\"reason\":\"test\",\"ticket\":\"T-9\"}";
     }
 
+    /** Rows whose message is part of the contract too: an amount that is no JSON number is told so in words, not the schema's. */
+    static final Map<String, String> MESSAGES = Map.of(
+            "amount as a string \"5\"", "amount must be a JSON integer (rials)",
+            "amount as a boolean", "amount must be a JSON integer (rials)",
+            "amount null", "amount must be a JSON integer (rials)",
+            "fare as a string", "fare must be a JSON integer (rials)",
+            "admin adjustment amount as a string", "amount must be a JSON integer (rials)");
+
     static Arguments row(String description, String method, String path, Map<String, String> headers, String body,
                          int status, String code) {
         return Arguments.of(description, method, path, headers, body, status, code);
@@ -138,6 +146,7 @@ class BadInputTest {
                 row("amount as a string \"5\"", "POST", HOLD_NEW, JSON_KEY, hold("\"5\""), 400, "invalid_amount"),
                 row("amount as a boolean", "POST", HOLD_NEW, JSON_KEY, hold("true"), 400, "invalid_amount"),
                 row("amount null", "POST", HOLD_NEW, JSON_KEY, hold("null"), 400, "invalid_amount"),
+                row("fare as a string", "POST", SETTLE_T, JSON_KEY, settle("{P}", "{D}", "\"1000\"", "0"), 400, "invalid_amount"),
                 row("wallet id as an object", "POST", HOLD_NEW, JSON_KEY, "{\"passengerWalletId\":{\"id\":\"{P}\"},\"amount\":1000}", 400, "invalid_type"),
                 row("wallet id as a number", "POST", HOLD_NEW, JSON_KEY, "{\"passengerWalletId\":123,\"amount\":1000}", 400, "invalid_type"),
                 row("wallet id with a bad character", "POST", HOLD_NEW, JSON_KEY, "{\"passengerWalletId\":\"w bad\",\"amount\":1000}", 400, "invalid_field"),
@@ -266,6 +275,9 @@ class BadInputTest {
         assertFalse(error.getString("message").isBlank(), description);
         assertEquals(status, response.status(), description + ": " + response.text());
         assertEquals(code, response.errorCode(), description + ": " + response.text());
+        if (MESSAGES.containsKey(description)) {
+            assertEquals(MESSAGES.get(description), error.getString("message"), description);
+        }
 
         if (VALIDATION_CODES.contains(code) && resolvedHeaders.containsValue(key)) {
             assertEquals(0, Sql.count(sql, "SELECT count(*) FROM idempotency_keys WHERE key = ?", key),
