@@ -65,7 +65,10 @@ class ReconcileHistoryTest {
         assertEquals(expected, found);
         assertEquals(Set.of(Finding.Kind.values()).size(), report.getJsonObject("summary").fieldNames().size());
         for (String kind : report.getJsonObject("summary").fieldNames()) {
-            assertTrue(report.getJsonObject("summary").getJsonObject(kind).getLong("found") > 0, kind + " not found");
+            // The payout provider's kinds need its report, which this history has none of: ReconcilePayoutTest plants them.
+            if (!kind.startsWith("payout_")) {
+                assertTrue(report.getJsonObject("summary").getJsonObject(kind).getLong("found") > 0, kind + " not found");
+            }
         }
         // A dry run changes nothing.
         assertEquals(0, db.count("SELECT count(*) FROM reconciliation_actions"));
