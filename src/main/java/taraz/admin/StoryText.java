@@ -47,8 +47,7 @@ final class StoryText {
         return switch (call) {
             case "verify" -> "asked the bank to verify";
             case "inquiry" -> "asked the bank (inquiry) about";
-            case "reverse" -> "asked the bank to reverse";
-            case "unverified" -> "found in the bank's list of paid, unverified payments";
+            case "unverified" -> "saw in the bank's list of paid, unverified payments";
             default -> throw new IllegalStateException("a bank call of unknown kind " + call);
         };
     }

@@ -40,8 +40,12 @@ final class TopupStore {
         this.leaseMillis = leaseMillis;
     }
 
-    /** A call to the bank about one top-up, as {@code topup_bank_calls.call} stores it. */
-    enum BankCall { VERIFY, INQUIRY, REVERSE, UNVERIFIED }
+    /**
+     * A call of the completer to the bank about one top-up, as {@code topup_bank_calls.call} stores it; UNVERIFIED is
+     * the sweeper finding the payment in the bank's list of paid, unverified ones. (A refund's reverse is the refund's
+     * own history.)
+     */
+    enum BankCall { VERIFY, INQUIRY, UNVERIFIED }
 
     /** Columns a transition sets beside the state, and their values (numbered from $5). */
     record Columns(String set, List<Object> values) {

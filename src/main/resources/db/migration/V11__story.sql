@@ -7,13 +7,14 @@
 ALTER TABLE topup_history ADD COLUMN driven_by text
     CHECK (driven_by IN ('REQUEST', 'CALLBACK', 'SWEEPER', 'RECOVERY', 'RECONCILE', 'CONSOLE'));
 
--- Every call TopupService made to the bank about a top-up, with the bank's answer: the state of its inquiry, the
--- outcome of its verify (and the code), LISTED when the unVerified list named the payment, or NO_ANSWER with the
--- error (a timeout, a 5xx) when the bank did not answer, so a verify that timed out and was retried is visible.
+-- Every call TopupService's completer made to the bank about a top-up, with the bank's answer: the state of its
+-- inquiry, the outcome of its verify (and the code), PAID when the unVerified list named the payment, or NO_ANSWER
+-- with the error (a timeout, a 5xx) when the bank did not answer, so a verify that timed out and was retried is
+-- visible. (A top-up refund's calls to the bank are in the refund's own history.)
 CREATE TABLE topup_bank_calls (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     topup_id    text NOT NULL REFERENCES topups (topup_id),
-    call        text NOT NULL CHECK (call IN ('VERIFY', 'INQUIRY', 'REVERSE', 'UNVERIFIED')),
+    call        text NOT NULL CHECK (call IN ('VERIFY', 'INQUIRY', 'UNVERIFIED')),
     answer      text NOT NULL,
     code        int,
     error       text,
