@@ -206,6 +206,22 @@ class StoryApiTest {
         assertEquals(List.of("callback"), callbackSteps);
     }
 
+    /** What reconcile did about a wallet (its action row, as {@code taraz reconcile --apply} writes it) is in its story. */
+    @Test
+    void aReconcileActionOnTheWalletShowsAsAFinding() throws Exception {
+        String wallet = api.openWallet("passenger");
+        String key = "paid_not_credited:topup:" + ApiClient.newId("tp");
+        Sql.update("INSERT INTO reconciliation_actions (finding_key, kind, payment_id, wallet_id, amount_rials, action, run_id) "
+                + "VALUES (?, 'paid_not_credited', ?, ?, 2000000, 'credit', 'run-1')", key, key.substring(key.lastIndexOf(':') + 1), wallet);
+        JsonObject finding = Stories.items(api, wallet, Stories.kind("finding")).get(0);
+        assertEquals("reconcile", finding.getString("flow"));
+        assertEquals("reconcile", finding.getString("drivenBy"));
+        assertEquals("credit", finding.getString("state"));
+        assertEquals(2_000_000, finding.getLong("amount"));
+        assertEquals(key, finding.getJsonObject("detail").getString("findingKey"));
+        assertTrue(finding.getString("text").startsWith("Reconciliation found paid_not_credited"), finding.encode());
+    }
+
     @Test
     void customersAreFoundByEveryFormOfTheirPhoneAndByOwnerId() {
         String mobile = randomMobile();
