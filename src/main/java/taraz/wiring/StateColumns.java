@@ -3,6 +3,7 @@ package taraz.wiring;
 import taraz.db.Database;
 import taraz.ledger.Hold;
 import taraz.payout.Payout;
+import taraz.topup.Driver;
 import taraz.topup.Refund;
 import taraz.topup.Topup;
 import taraz.trip.Trip;
@@ -35,7 +36,9 @@ public final class StateColumns {
             new Column("topups", "state", Topup.State.class),
             new Column("payouts", "state", Payout.State.class),
             new Column("topup_refunds", "state", Refund.State.class),
-            new Column("topup_refunds", "method", Refund.Method.class));
+            new Column("topup_refunds", "method", Refund.Method.class),
+            new Column("topup_history", "driven_by", Driver.class),
+            new Column("topup_bank_calls", "driven_by", Driver.class));
 
     /** A quoted literal of PostgreSQL's rendering of {@code state IN (...)}: {@code 'HELD'::text}. */
     private static final Pattern LITERAL = Pattern.compile("'([^']*)'::text");
