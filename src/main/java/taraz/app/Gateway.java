@@ -15,6 +15,7 @@ import io.vertx.sqlclient.SqlConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
+import taraz.admin.StoryService;
 import taraz.config.Settings;
 import taraz.db.Database;
 import taraz.db.EmbeddedDatabase;
@@ -201,7 +202,8 @@ public final class Gateway {
                             settings.recovery().concurrency());
                     // The writer's connection first: recovery (and then the listeners' requests) queue ledger commands to it.
                     return writer.start().compose(writerStarted -> startup.timeFuture(Startup.Phase.HTTP, () -> {
-                                Api api = new Api(settings, ledger, trips, topups, refunds, adjustments, payouts, idempotency, contract, metrics,
+                                Api api = new Api(settings, ledger, trips, topups, refunds, adjustments, new StoryService(pool, ledger), payouts,
+                                        idempotency, contract, metrics,
                                         readiness, readyChecks(), keys);
                                 HttpVerticle.Limits limits = new HttpVerticle.Limits(settings.http().idleTimeoutSeconds(),
                                         settings.http().headerSizeMaxBytes(), settings.http().connectionsMax(),

@@ -14,6 +14,7 @@ import org.apache.commons.codec.digest.DigestUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
+import taraz.admin.StoryService;
 import taraz.config.Settings;
 import taraz.domain.DomainError;
 import taraz.domain.ErrorCode;
@@ -57,6 +58,7 @@ public final class Api {
     private final TopupService topups;
     private final RefundService refunds;
     private final AdjustmentService adjustments;
+    private final StoryService stories;
     private final PayoutService payouts;
     private final RequestBodies bodies;
     private final Metrics metrics;
@@ -68,7 +70,7 @@ public final class Api {
     private final SecureRandom random = new SecureRandom();
 
     public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, RefundService refunds,
-               AdjustmentService adjustments, PayoutService payouts, IdempotencyStore idempotency, Contract contract,
+               AdjustmentService adjustments, StoryService stories, PayoutService payouts, IdempotencyStore idempotency, Contract contract,
                Metrics metrics, Readiness readiness,
                HealthChecks readyChecks, ApiKeys keys) {
         this.limits = settings.requests();
@@ -77,6 +79,7 @@ public final class Api {
         this.topups = topups;
         this.refunds = refunds;
         this.adjustments = adjustments;
+        this.stories = stories;
         this.payouts = payouts;
         this.bodies = contract.bodies();
         this.metrics = metrics;
@@ -132,6 +135,8 @@ public final class Api {
         router.get("/v1/admin/refunds/:refundId").handler(ctx -> pipeline.read(ctx, "getRefund",
                 r -> refunds.view(r.path("refundId")).map(Reply::ok)));
         router.get("/v1/admin/payments").handler(ctx -> pipeline.read(ctx, "listPayments", this::listPayments));
+        router.get("/v1/admin/customers").handler(ctx -> pipeline.read(ctx, "findCustomers", this::findCustomers));
+        router.get("/v1/admin/wallets/:walletId/story").handler(ctx -> pipeline.read(ctx, "walletStory", this::walletStory));
 
         router.route().failureHandler(ctx -> Responses.failure(ctx, limits.bodyLimitBytes()));
         router.errorHandler(404, ctx -> Responses.error(ctx, Failure.notFound("not_found",
@@ -321,6 +326,28 @@ public final class Api {
         return adjustments.payments(params.text("state"), params.duration("olderThan"),
                         params.limit(limits.pageSizeDefault(), limits.pageSizeMax()))
                 .map(payments -> Reply.ok(new JsonObject().put("payments", payments)));
+    }
+
+    private Future<Reply> findCustomers(Request request) {
+        String phone = request.params().text("phone");
+        String ownerId = request.params().text("ownerId");
+        if ((phone == null) == (ownerId == null)) {
+            throw Failure.badRequest("invalid_query", "look a customer up by exactly one of phone or ownerId");
+        }
+        return stories.customers(phone, ownerId).map(Reply::ok);
+    }
+
+    private Future<Reply> walletStory(Request request) {
+        RequestParams.Params params = request.params();
+        int limit = params.limit(limits.pageSizeDefault(), limits.pageSizeMax());
+        String cursor = params.text("cursor");
+        StoryService.Cursor after;
+        try {
+            after = cursor == null ? null : StoryService.Cursor.decode(cursor);
+        } catch (IllegalArgumentException e) {
+            throw Failure.badRequest("invalid_cursor", "cursor must be a nextCursor value from an earlier page");
+        }
+        return stories.story(request.path("walletId"), params.instant("since"), after, limit).map(Reply::ok);
     }
 
     private String randomId() {

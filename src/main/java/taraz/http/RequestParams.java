@@ -10,12 +10,17 @@ import io.vertx.openapi.contract.Operation;
 import io.vertx.openapi.contract.Parameter;
 
 import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Checks a request's path, query and header parameters against the operation's schemas in {@code openapi.yaml},
@@ -31,14 +36,22 @@ public final class RequestParams {
     private record Check(Parameter parameter, Validator validator, Failure missing, Failure invalid) { }
 
     private final Map<String, List<Check>> checks;
+    /** The operations marked {@code x-query-closed: true}, and the query parameters each declares: no other is taken. */
+    private final Map<String, Set<String>> closedQueries;
 
-    private RequestParams(Map<String, List<Check>> checks) {
+    private RequestParams(Map<String, List<Check>> checks, Map<String, Set<String>> closedQueries) {
         this.checks = checks;
+        this.closedQueries = closedQueries;
     }
 
     static RequestParams compile(OpenAPIContract contract) {
         Map<String, List<Check>> checks = new HashMap<>();
+        Map<String, Set<String>> closedQueries = new HashMap<>();
         for (Operation operation : contract.operations()) {
+            if (Boolean.TRUE.equals(operation.getOpenAPIModel().getValue("x-query-closed"))) {
+                closedQueries.put(operation.getOperationId(), operation.getParameters().stream()
+                        .filter(p -> p.getIn() == Location.QUERY).map(Parameter::getName).collect(Collectors.toCollection(TreeSet::new)));
+            }
             List<Check> list = new ArrayList<>();
             for (Parameter parameter : operation.getParameters()) {
                 if (parameter.getIn() == Location.COOKIE) {
@@ -53,7 +66,7 @@ public final class RequestParams {
             }
             checks.put(operation.getOperationId(), List.copyOf(list));
         }
-        return new RequestParams(Map.copyOf(checks));
+        return new RequestParams(Map.copyOf(checks), Map.copyOf(closedQueries));
     }
 
     private static Failure answer(JsonObject answer, Operation operation, Parameter parameter, String key) {
@@ -69,6 +82,15 @@ public final class RequestParams {
         List<Check> list = checks.get(operationId);
         if (list == null) {
             throw new IllegalStateException("openapi.yaml has no operation " + operationId);
+        }
+        Set<String> declared = closedQueries.get(operationId);
+        if (declared != null) {
+            for (String name : ctx.queryParams().names()) {
+                if (!declared.contains(name)) {
+                    throw Failure.badRequest("invalid_query", "unknown query parameter " + name + "; this route takes "
+                            + (declared.isEmpty() ? "none" : String.join(", ", declared)));
+                }
+            }
         }
         Map<String, Object> values = new HashMap<>();
         for (Check check : list) {
@@ -142,6 +164,19 @@ public final class RequestParams {
                 return Long.parseLong(cursor);
             } catch (NumberFormatException e) {
                 throw Failure.badRequest("invalid_cursor", "cursor must be a nextCursor value from an earlier page");
+            }
+        }
+
+        /** An ISO-8601 instant with its offset ({@code 2026-11-30T10:00:00Z}); null when absent. */
+        public OffsetDateTime instant(String name) {
+            String value = text(name);
+            if (value == null) {
+                return null;
+            }
+            try {
+                return OffsetDateTime.parse(value);
+            } catch (DateTimeParseException e) {
+                throw Failure.badRequest("invalid_query", name + " must be an ISO-8601 time with its offset, like 2026-11-30T10:00:00Z");
             }
         }
 

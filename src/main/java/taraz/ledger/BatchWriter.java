@@ -352,6 +352,7 @@ public final class BatchWriter {
             applied.committed++;
         } catch (DomainError refusal) {
             batch.rollback(mark);
+            command.refused(batch, refusal);
             outcome = new LedgerCommand.Outcome<>(command.current(batch), refusal,
                     idem == null ? null : idem.refusal().apply(refusal));
             applied.declined++;

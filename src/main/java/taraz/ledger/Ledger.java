@@ -90,6 +90,25 @@ public final class Ledger {
                 : Future.failedFuture(DomainError.walletNotFound(walletId)));
     }
 
+    /**
+     * The wallets of a customer, for support: by phone (matched after the schema's {@code phone_normalized}, so
+     * {@code 0912...}, {@code +98912...} and {@code 0098912...} are one phone) or by owner id, whichever is not null;
+     * by owner, then oldest first, at most {@code limit}.
+     */
+    public Future<List<Account>> customerWallets(String phone, String ownerId, int limit) {
+        String where = phone != null ? "phone IS NOT NULL AND phone_normalized(phone) = phone_normalized($1)"
+                : "owner_id IS NOT NULL AND owner_id = $1";
+        return pool.preparedQuery("SELECT " + Account.COLUMNS + " FROM accounts WHERE " + where
+                        + " AND kind IN ('" + AccountKind.PASSENGER.apiName() + "', '" + AccountKind.DRIVER.apiName() + "') "
+                        + "ORDER BY owner_id, created_at, id LIMIT $2")
+                .execute(Tuple.of(phone != null ? phone : ownerId, limit))
+                .map(rows -> {
+                    List<Account> wallets = new ArrayList<>();
+                    rows.forEach(row -> wallets.add(Account.from(row)));
+                    return wallets;
+                });
+    }
+
     /** Opens a wallet; {@code iban} (a driver's, for the daily payout batch) may be null. */
     public Future<Account> openWallet(String walletId, AccountKind kind, String ownerId, String phone, String name, String iban) {
         if (kind != AccountKind.PASSENGER && kind != AccountKind.DRIVER) {

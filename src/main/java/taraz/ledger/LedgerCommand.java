@@ -30,6 +30,14 @@ public interface LedgerCommand<T> {
     /** The step's row as it stands in the batch (for a refused or replayed step); may be null. */
     T current(Batch batch);
 
+    /**
+     * Called when the writer refused this command with {@code refusal}, after its changes were undone: a flow may
+     * note the refusal in its batch part, to be written in the batch's transaction (the trips' rejections). Nothing by
+     * default, so a batch without refusals writes nothing more.
+     */
+    default void refused(Batch batch, DomainError refusal) {
+    }
+
     /** A failpoint that runs once, inside the transaction, before a batch holding this step commits; or null. */
     default String beforeCommitPoint() {
         return null;

@@ -18,6 +18,7 @@ import taraz.ledger.Tx;
 import taraz.payout.Payout;
 import taraz.payout.PayoutService;
 import taraz.psp.Psp;
+import taraz.topup.Driver;
 import taraz.topup.Topup;
 import taraz.topup.TopupService;
 import taraz.trip.Trip;
@@ -122,7 +123,7 @@ public final class Corrector {
             return credit(f, credit);
         }
         if (plan instanceof Plan.Advance advance) {
-            return topups.advance(advance.topup(), 1).map(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
+            return topups.advance(advance.topup(), 1, Driver.RECONCILE).map(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
                     ? new Outcome("fixed", "The top-up was finished through its flow: " + t.state() + ".")
                     : new Outcome("failed", "Still " + t.state() + ": the bank has not told us its outcome."));
         }
@@ -165,7 +166,7 @@ public final class Corrector {
 
     private Future<Outcome> credit(Finding f, Plan.Credit plan) {
         String topupId = plan.topup();
-        Future<Topup> first = plan.verifyFirst() ? topups.advance(topupId, 1) : Future.succeededFuture(null);
+        Future<Topup> first = plan.verifyFirst() ? topups.advance(topupId, 1, Driver.RECONCILE) : Future.succeededFuture(null);
         return first.compose(t -> t != null && t.state() == Topup.State.CREDITED ? Future.succeededFuture(t)
                         : plan.bankVerified() ? topups.creditSettled(topupId, "reconciled_settled")
                         : Future.succeededFuture(t))
@@ -177,7 +178,7 @@ public final class Corrector {
     }
 
     private Future<Outcome> expire(String topupId) {
-        return topups.advance(topupId, 1).compose(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
+        return topups.advance(topupId, 1, Driver.RECONCILE).compose(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
                 ? Future.succeededFuture(t) : topups.expireUnsettled(topupId, "not_in_settlement"))
                 .map(t -> t.state().journalStatus() == JournalRecord.Status.TERMINAL
                         ? new Outcome("fixed", "The top-up was closed as " + t.state() + "; no money had moved.")

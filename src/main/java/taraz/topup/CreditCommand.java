@@ -21,12 +21,14 @@ final class CreditCommand implements LedgerCommand<Topup> {
     private final Set<State> from;
     private final String cause;
     private final String node;
+    private final Driver driver;
 
-    CreditCommand(String topupId, Set<State> from, String cause, String node) {
+    CreditCommand(String topupId, Set<State> from, String cause, String node, Driver driver) {
         this.topupId = topupId;
         this.from = from;
         this.cause = cause;
         this.node = node;
+        this.driver = driver;
     }
 
     @Override
@@ -64,7 +66,7 @@ final class CreditCommand implements LedgerCommand<Topup> {
         Topup credited = new Topup(locked.topupId(), locked.walletId(), locked.amountRials(), locked.gateway(),
                 State.CREDITED, locked.authority(), locked.refId(), locked.cardPan(), locked.verifyAttempts(),
                 cause != null ? cause : locked.lastError(), locked.createdAt(), locked.requestedAt(), batch.now());
-        rows.credited(batch, credited, cause, transfer.id());
+        rows.credited(batch, credited, cause, transfer.id(), driver);
         return credited;
     }
 

@@ -27,8 +27,8 @@ final class TopupRows implements BatchPart {
     private final Map<String, Topup> topups = new HashMap<>();
     private final Map<String, Credit> credited = new LinkedHashMap<>();
 
-    /** Why a top-up was credited (null from its own flow) and by which transfer. */
-    private record Credit(String cause, String transferId) {}
+    /** Why a top-up was credited (null from its own flow), by which transfer, and who drove the credit. */
+    private record Credit(String cause, String transferId, Driver driver) {}
 
     private TopupRows(String node) {
         this.node = node;
@@ -47,10 +47,10 @@ final class TopupRows implements BatchPart {
     }
 
     /** The top-up is CREDITED by {@code transferId}; undone with its command if that is refused later. */
-    void credited(Batch batch, Topup topup, String cause, String transferId) {
+    void credited(Batch batch, Topup topup, String cause, String transferId, Driver driver) {
         String id = topup.topupId();
         Topup before = topups.put(id, topup);
-        credited.put(id, new Credit(cause, transferId));
+        credited.put(id, new Credit(cause, transferId, driver));
         batch.onUndo(() -> {
             topups.put(id, before);
             credited.remove(id);
@@ -88,14 +88,16 @@ final class TopupRows implements BatchPart {
         String[] ids = credited.keySet().toArray(String[]::new);
         String[] causes = credited.values().stream().map(Credit::cause).toArray(String[]::new);
         String[] transferIds = credited.values().stream().map(Credit::transferId).toArray(String[]::new);
+        String[] drivers = credited.values().stream().map(c -> c.driver().name()).toArray(String[]::new);
         List<Future<?>> writes = new ArrayList<>(2);
         writes.add(Batch.expect(tx.preparedQuery("UPDATE topups SET state = '" + Topup.State.CREDITED + "', last_error = coalesce(u.cause, last_error), "
                         + "updated_at = now(), owner = $4, lease_until = NULL, transfer_id = u.transfer_id "
                         + "FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, cause, transfer_id) WHERE topup_id = u.id")
                 .execute(Tuple.of(ids, causes, transferIds, node)), n, "top-ups credited"));
-        writes.add(Batch.expect(tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node) "
-                        + "SELECT id, '" + Topup.State.CREDITED + "', cause, $3 FROM unnest($1::text[], $2::text[]) AS u(id, cause)")
-                .execute(Tuple.of(ids, causes, node)), n, "top-up history"));
+        writes.add(Batch.expect(tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node, driven_by) "
+                        + "SELECT id, '" + Topup.State.CREDITED + "', cause, $3, driven_by "
+                        + "FROM unnest($1::text[], $2::text[], $4::text[]) AS u(id, cause, driven_by)")
+                .execute(Tuple.of(ids, causes, node, drivers)), n, "top-up history"));
         return writes;
     }
 }

@@ -19,6 +19,7 @@ import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 import taraz.psp.Psp;
 import taraz.topup.Topup.State;
+import taraz.topup.TopupStore.BankCall;
 import taraz.topup.TopupStore.Columns;
 
 import java.time.OffsetDateTime;
@@ -63,6 +64,10 @@ public final class TopupService {
     public static final String FLOW = "topup";
     private static final Logger LOG = LoggerFactory.getLogger(TopupService.class);
     private static final int HISTORY_MAX = 100;
+    /** A bank call's recorded answer when the bank did not answer (a timeout, a 5xx, garbage): its error says which. */
+    private static final String NO_ANSWER = "NO_ANSWER";
+    /** The longest error text a bank call's record keeps: enough for the exception's kind and its timeout. */
+    private static final int BANK_ERROR_CHARS_MAX = 300;
 
     private final TopupStore store;
     private final Ledger ledger;
@@ -116,13 +121,13 @@ public final class TopupService {
                 .compose(existing -> existing != null ? Future.succeededFuture(existing)
                         : journal.append(JournalRecord.of(node, FLOW, topupId, State.CREATED.name(),
                                 JournalRecord.Status.PENDING, 1, amountRials, List.of(walletId), null, data.encode()))
-                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name())))
+                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name(), Driver.REQUEST)))
                 .compose(topup -> topup.state() != State.CREATED ? Future.succeededFuture(topup)
                         : psp.request(amountRials, callbackUrl, "taraz wallet top-up " + topupId)
                         .transform(requested -> requested.succeeded()
-                                ? transition(topup, State.REQUESTED, null, 1, Columns.requested(requested.result()))
+                                ? transition(topup, State.REQUESTED, null, 1, Driver.REQUEST, Columns.requested(requested.result()))
                                 .compose(t -> failpoints.at("topup.after-request").map(t))
-                                : transition(topup, State.FAILED, "psp_request_failed", 1, Columns.NONE)
+                                : transition(topup, State.FAILED, "psp_request_failed", 1, Driver.REQUEST, Columns.NONE)
                                 .compose(t -> {
                                     // The PSP's host and its exception text go to our log, never to the caller.
                                     LogContext.warn(LOG, topupId, FLOW, t.state().name(), "the PSP did not open the payment: {}",
@@ -149,7 +154,7 @@ public final class TopupService {
             if (topup.state().terminal()) {
                 return Future.succeededFuture(topup);
             }
-            return drive(topup.topupId(), 1, "NOK".equals(status) ? Cue.CALLBACK_NOK : Cue.CALLBACK_OK);
+            return drive(topup.topupId(), 1, "NOK".equals(status) ? Cue.CALLBACK_NOK : Cue.CALLBACK_OK, Driver.CALLBACK);
         });
     }
 
@@ -158,10 +163,10 @@ public final class TopupService {
     /**
      * Drives a top-up on from whatever state it is stored in, as far as it can go now. The
      * callback, the sweeper and recovery all come here; on one node, concurrent calls for one
-     * top-up share one run.
+     * top-up share one run, which records the {@code driver} that started it.
      */
-    public Future<Topup> advance(String topupId, int attempt) {
-        return drive(topupId, attempt, Cue.NONE);
+    public Future<Topup> advance(String topupId, int attempt, Driver driver) {
+        return drive(topupId, attempt, Cue.NONE, driver);
     }
 
     /** Why a run of the completer starts: what its first step may take for granted. */
@@ -185,27 +190,31 @@ public final class TopupService {
      * One run of the completer for one top-up and everyone waiting on it. A caller saying
      * "paid" that joins a run already under way may have seen the payment the run's inquiry
      * missed (a forged NOK racing the real OK): if the run ends with the top-up still waiting
-     * (REQUESTED), it runs once more on that cue. Its fields are touched only inside
-     * {@code running.compute} for its key, which serializes them.
+     * (REQUESTED), it runs once more on that cue, driven by that caller. Its fields are touched
+     * only inside {@code running.compute} for its key, which serializes them.
      */
     private static final class Run {
         final Promise<Topup> done = Promise.promise();
         Cue cue;
+        Driver driver;
         Cue again;
+        Driver againDriver;
 
-        Run(Cue cue) {
+        Run(Cue cue, Driver driver) {
             this.cue = cue;
+            this.driver = driver;
         }
     }
 
-    private Future<Topup> drive(String topupId, int attempt, Cue cue) {
-        Run fresh = new Run(cue);
+    private Future<Topup> drive(String topupId, int attempt, Cue cue, Driver driver) {
+        Run fresh = new Run(cue, driver);
         Run run = running.compute(topupId, (id, current) -> {
             if (current == null) {
                 return fresh;
             }
             if (cue.saysPaid() && (current.again == null || cue.ordinal() > current.again.ordinal())) {
                 current.again = cue;
+                current.againDriver = driver;
             }
             return current;
         });
@@ -219,13 +228,15 @@ public final class TopupService {
         long step = inflight.begin(interrupted(topupId, attempt));
         store.load(topupId).compose(topup -> topup == null
                         ? Future.failedFuture(notFound(topupId))
-                        : first(topup, attempt, run.cue))
+                        : first(topup, attempt, run.cue, run.driver))
                 .onComplete(result -> {
                     inflight.end(step);
                     Run rerun = running.compute(topupId, (id, current) -> {
                         if (result.succeeded() && result.result().state() == State.REQUESTED && current.again != null) {
                             current.cue = current.again;
+                            current.driver = current.againDriver;
                             current.again = null;
+                            current.againDriver = null;
                             return current;
                         }
                         return null;
@@ -239,36 +250,68 @@ public final class TopupService {
     }
 
     /** The run's first step, which its cue may shorten; then the stored state leads. */
-    private Future<Topup> first(Topup topup, int attempt, Cue cue) {
+    private Future<Topup> first(Topup topup, int attempt, Cue cue, Driver driver) {
         if (topup.state() != State.REQUESTED) {
-            return step(topup, attempt);
+            return step(topup, attempt, driver);
         }
         return switch (cue) {
-            case NONE -> step(topup, attempt);
-            case CALLBACK_NOK -> inquire(topup, attempt, "cancelled_by_cardholder");
-            case CALLBACK_OK -> transition(topup, State.CALLBACK_RECEIVED, null, attempt, Columns.CALLBACK)
+            case NONE -> step(topup, attempt, driver);
+            case CALLBACK_NOK -> inquire(topup, attempt, driver, "cancelled_by_cardholder");
+            case CALLBACK_OK -> transition(topup, State.CALLBACK_RECEIVED, null, attempt, driver, Columns.CALLBACK)
                     .compose(t -> failpoints.at("topup.after-callback").map(t))
-                    .compose(t -> step(t, attempt));
-            case PAID_AT_BANK -> verify(topup, attempt);
+                    .compose(t -> step(t, attempt, driver));
+            case PAID_AT_BANK -> bankCall(topup, BankCall.UNVERIFIED, Psp.Inquiry.PAID.name(), null, null, driver)
+                    .compose(v -> verify(topup, attempt, driver));
         };
     }
 
-    private Future<Topup> step(Topup topup, int attempt) {
+    private Future<Topup> step(Topup topup, int attempt, Driver driver) {
         return switch (topup.state()) {
             case CREATED -> olderThan(topup.createdAt(), createGraceSeconds)
-                    ? transition(topup, State.FAILED, "interrupted_before_request", attempt, Columns.NONE)
+                    ? transition(topup, State.FAILED, "interrupted_before_request", attempt, driver, Columns.NONE)
                     : Future.succeededFuture(topup);
-            case REQUESTED -> inquire(topup, attempt, "failed_at_bank");
-            case CALLBACK_RECEIVED, VERIFYING -> verify(topup, attempt);
-            case VERIFIED -> credit(topup, attempt);
+            case REQUESTED -> inquire(topup, attempt, driver, "failed_at_bank");
+            case CALLBACK_RECEIVED, VERIFYING -> verify(topup, attempt, driver);
+            case VERIFIED -> credit(topup, attempt, driver);
             case CREDITED, FAILED, EXPIRED, REVERSED -> Future.succeededFuture(topup);
         };
     }
 
     /** Asks the bank about a payment we wait for; no answer changes nothing. */
-    private Future<Topup> inquire(Topup topup, int attempt, String failCause) {
-        return psp.inquiry(topup.authority()).transform(asked -> asked.failed()
-                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, failCause));
+    private Future<Topup> inquire(Topup topup, int attempt, Driver driver, String failCause) {
+        return inquiry(topup, driver).transform(asked -> asked.failed()
+                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, driver, failCause));
+    }
+
+    /** The bank's inquiry of the top-up's payment, its answer (or its silence) recorded. */
+    private Future<Psp.Inquiry> inquiry(Topup topup, Driver driver) {
+        Future<Psp.Inquiry> asked = psp.inquiry(topup.authority());
+        return asked.transform(answer -> answer.succeeded()
+                        ? bankCall(topup, BankCall.INQUIRY, answer.result().name(), null, null, driver)
+                        : bankCall(topup, BankCall.INQUIRY, NO_ANSWER, null, errorText(answer.cause()), driver))
+                .transform(recorded -> asked);
+    }
+
+    /** The bank's verify of the top-up's payment, its answer (or its silence) recorded. */
+    private Future<Psp.Verification> verification(Topup topup, Driver driver) {
+        Future<Psp.Verification> asked = psp.verify(topup.authority(), topup.amountRials());
+        return asked.transform(answer -> answer.succeeded()
+                        ? bankCall(topup, BankCall.VERIFY, answer.result().outcome().name(), answer.result().code(), null, driver)
+                        : bankCall(topup, BankCall.VERIFY, NO_ANSWER, null, errorText(answer.cause()), driver))
+                .transform(recorded -> asked);
+    }
+
+    /**
+     * Records a call to the bank for the story. A record that cannot be written is logged and the step goes on: the
+     * call has been made, and the top-up's own state, not this record, decides what happens next.
+     */
+    private Future<Void> bankCall(Topup topup, BankCall call, String answer, Integer code, String error, Driver driver) {
+        String kept = error == null || error.length() <= BANK_ERROR_CHARS_MAX ? error : error.substring(0, BANK_ERROR_CHARS_MAX);
+        return store.bankCall(topup.topupId(), call, answer, code, kept, driver).recover(err -> {
+            LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "the bank's {} answer {} was not recorded: {}",
+                    call, answer, err.toString());
+            return Future.succeededFuture();
+        });
     }
 
     /**
@@ -276,56 +319,56 @@ public final class TopupService {
      * way out of the payable states. {@code failCause} names why the bank's FAILED came to be
      * asked about; a status we do not know changes nothing.
      */
-    private Future<Topup> onInquiry(Topup topup, Psp.Inquiry bank, int attempt, String failCause) {
+    private Future<Topup> onInquiry(Topup topup, Psp.Inquiry bank, int attempt, Driver driver, String failCause) {
         return switch (bank) {
-            case PAID, VERIFIED -> verify(topup, attempt);
-            case REVERSED -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, Columns.NONE);
-            case FAILED -> transition(topup, State.FAILED, failCause, attempt, Columns.NONE);
+            case PAID, VERIFIED -> verify(topup, attempt, driver);
+            case REVERSED -> transition(topup, State.REVERSED, "reversed_by_bank", attempt, driver, Columns.NONE);
+            case FAILED -> transition(topup, State.FAILED, failCause, attempt, driver, Columns.NONE);
             case IN_BANK -> olderThan(topup.createdAt(), pspWindowSeconds)
-                    ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, Columns.NONE)
+                    ? transition(topup, State.EXPIRED, "not_paid_in_window", attempt, driver, Columns.NONE)
                     : topup.state() == State.REQUESTED ? Future.succeededFuture(topup)
-                    : transition(topup, State.REQUESTED, "not_paid_yet", attempt, Columns.NONE);
+                    : transition(topup, State.REQUESTED, "not_paid_yet", attempt, driver, Columns.NONE);
             case UNKNOWN -> Future.succeededFuture(topup);
         };
     }
 
-    private Future<Topup> verify(Topup topup, int attempt) {
-        return transition(topup, State.VERIFYING, null, attempt, Columns.VERIFY_ATTEMPT)
-                .compose(verifying -> verifying.state() != State.VERIFYING ? step(verifying, attempt)
-                        : psp.verify(verifying.authority(), verifying.amountRials()).transform(answer -> {
+    private Future<Topup> verify(Topup topup, int attempt, Driver driver) {
+        return transition(topup, State.VERIFYING, null, attempt, driver, Columns.VERIFY_ATTEMPT)
+                .compose(verifying -> verifying.state() != State.VERIFYING ? step(verifying, attempt, driver)
+                        : verification(verifying, driver).transform(answer -> {
                     if (answer.failed()) {
-                        return pspDown(verifying, answer.cause(), attempt);
+                        return pspDown(verifying, answer.cause(), attempt, driver);
                     }
                     Psp.Verification v = answer.result();
                     return switch (v.outcome()) {
-                        case VERIFIED -> transition(verifying, State.VERIFIED, null, attempt,
+                        case VERIFIED -> transition(verifying, State.VERIFIED, null, attempt, driver,
                                 Columns.verified(v.refId(), v.cardPan()))
                                 .compose(t -> failpoints.at("topup.after-verify").map(t))
-                                .compose(t -> credit(t, attempt));
-                        case AMOUNT_MISMATCH -> transition(verifying, State.FAILED, "amount_mismatch", attempt, Columns.NONE);
+                                .compose(t -> credit(t, attempt, driver));
+                        case AMOUNT_MISMATCH -> transition(verifying, State.FAILED, "amount_mismatch", attempt, driver, Columns.NONE);
                         // The bank said the verify failed; only inquiry may close the top-up. One it
                         // still calls paid is left VERIFYING for the next round, not verified again now.
-                        case FAILED -> psp.inquiry(verifying.authority()).transform(asked -> asked.failed()
+                        case FAILED -> inquiry(verifying, driver).transform(asked -> asked.failed()
                                 || asked.result().paid() ? Future.succeededFuture(verifying)
-                                : onInquiry(verifying, asked.result(), attempt, "verify_code_" + v.code()));
+                                : onInquiry(verifying, asked.result(), attempt, driver, "verify_code_" + v.code()));
                     };
                 }));
     }
 
     /** The PSP did not answer the verify: inside the window the sweeper retries; past it, inquiry settles it. */
-    private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt) {
+    private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt, Driver driver) {
         LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify got no answer from the PSP ({}); retried later",
                 cause.toString());
         if (!olderThan(topup.createdAt(), pspWindowSeconds)) {
             return Future.succeededFuture(topup);
         }
-        return psp.inquiry(topup.authority()).transform(asked -> asked.failed() || asked.result().paid()
-                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, "failed_at_bank"));
+        return inquiry(topup, driver).transform(asked -> asked.failed() || asked.result().paid()
+                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, driver, "failed_at_bank"));
     }
 
     /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */
-    private Future<Topup> credit(Topup verified, int attempt) {
-        return credit(verified, EnumSet.of(State.VERIFIED), null, attempt)
+    private Future<Topup> credit(Topup verified, int attempt, Driver driver) {
+        return credit(verified, EnumSet.of(State.VERIFIED), null, attempt, driver)
                 .compose(t -> failpoints.at("topup.after-credit").map(t))
                 .compose(t -> journal.append(record(t, t.state(), t.state().journalStatus(), null, attempt)).map(t));
     }
@@ -340,7 +383,7 @@ public final class TopupService {
     public Future<Topup> creditSettled(String topupId, String cause) {
         return store.load(topupId).compose(topup -> topup == null
                 ? Future.failedFuture(notFound(topupId))
-                : credit(topup, EnumSet.allOf(State.class), cause, 1)
+                : credit(topup, EnumSet.allOf(State.class), cause, 1, Driver.RECONCILE)
                 .compose(t -> journal.append(record(t, t.state(), t.state().journalStatus(), cause, 1)).map(t)));
     }
 
@@ -354,16 +397,16 @@ public final class TopupService {
                 ? Future.failedFuture(notFound(topupId))
                 : topup.state().journalStatus() == JournalRecord.Status.TERMINAL || topup.state() == State.VERIFIED
                 ? Future.succeededFuture(topup)
-                : transition(topup, State.EXPIRED, cause, 1, Columns.NONE));
+                : transition(topup, State.EXPIRED, cause, 1, Driver.RECONCILE, Columns.NONE));
     }
 
     /**
      * The credit phase, from any state in {@code from}. The flow itself credits only a VERIFIED
      * top-up, for which the transfer cannot exist yet; reconciliation may find it posted already.
      */
-    private Future<Topup> credit(Topup topup, Set<State> from, String cause, int attempt) {
+    private Future<Topup> credit(Topup topup, Set<State> from, String cause, int attempt, Driver driver) {
         Future<Long> announced = journal.append(record(topup, State.CREDITED, JournalRecord.Status.PENDING, cause, attempt));
-        return writer.submit(new CreditCommand(topup.topupId(), from, cause, node), announced)
+        return writer.submit(new CreditCommand(topup.topupId(), from, cause, node, driver), announced)
                 .compose(outcome -> outcome.failure() != null ? Future.failedFuture(outcome.failure())
                         : Future.succeededFuture(outcome.value()))
                 .onSuccess(now -> LogContext.info(LOG, now.topupId(), FLOW, now.state().name(), "top-up {} -> {}{}",
@@ -376,7 +419,7 @@ public final class TopupService {
      * to the sweeper.
      */
     public Future<Topup> resume(JournalRecord pending) {
-        return advance(pending.paymentId(), pending.attempt() + 1).compose(topup -> {
+        return advance(pending.paymentId(), pending.attempt() + 1, Driver.RECOVERY).compose(topup -> {
             if (topup.state().journalStatus() == JournalRecord.Status.PENDING) {
                 return Future.failedFuture(new IllegalStateException("top-up " + topup.topupId() + " still " + topup.state()));
             }
@@ -420,7 +463,8 @@ public final class TopupService {
      * that the bank lists as paid is verified at once, without asking inquiry first.
      */
     public Future<Topup> sweep(Topup topup, Set<String> paidUnverified) {
-        return drive(topup.topupId(), 1, paidUnverified.contains(topup.authority()) ? Cue.PAID_AT_BANK : Cue.NONE);
+        return drive(topup.topupId(), 1, paidUnverified.contains(topup.authority()) ? Cue.PAID_AT_BANK : Cue.NONE,
+                Driver.SWEEPER);
     }
 
     // ---- transitions -------------------------------------------------------------------------
@@ -431,9 +475,9 @@ public final class TopupService {
      * first, and the top-up is returned as it now is), then a waiting or final state is journaled
      * again. {@code columns} are set beside the state.
      */
-    private Future<Topup> transition(Topup from, State to, String cause, int attempt, Columns columns) {
+    private Future<Topup> transition(Topup from, State to, String cause, int attempt, Driver driver, Columns columns) {
         return journal.append(record(from, to, JournalRecord.Status.PENDING, cause, attempt))
-                .compose(i -> store.move(from, to, cause, columns))
+                .compose(i -> store.move(from, to, cause, columns, driver))
                 .onSuccess(now -> LogContext.info(LOG, now.topupId(), FLOW, now.state().name(), "top-up {} -> {}{}",
                         from.state(), now.state(), cause == null ? "" : " (" + cause + ")"))
                 .compose(now -> now.state() == to && to.journalStatus() == JournalRecord.Status.PENDING
@@ -451,6 +495,10 @@ public final class TopupService {
     private JournalRecord interrupted(String topupId, int attempt) {
         return JournalRecord.of(node, FLOW, topupId, "INTERRUPTED", JournalRecord.Status.PENDING, attempt, 0, List.of(),
                 Inflight.INTERRUPTED, null);
+    }
+
+    private static String errorText(Throwable cause) {
+        return cause.getMessage() != null ? cause.getMessage() : cause.toString();
     }
 
     private static DomainError notFound(String topupId) {

@@ -40,6 +40,9 @@ final class TopupStore {
         this.leaseMillis = leaseMillis;
     }
 
+    /** A call to the bank about one top-up, as {@code topup_bank_calls.call} stores it. */
+    enum BankCall { VERIFY, INQUIRY, REVERSE, UNVERIFIED }
+
     /** Columns a transition sets beside the state, and their values (numbered from $5). */
     record Columns(String set, List<Object> values) {
         static final Columns NONE = new Columns("", List.of());
@@ -67,11 +70,11 @@ final class TopupStore {
     }
 
     /** Stores a CREATED top-up unless one with this id exists; either way returns it as stored. */
-    Future<Topup> insertCreated(String topupId, String walletId, long amountRials, String gateway) {
+    Future<Topup> insertCreated(String topupId, String walletId, long amountRials, String gateway, Driver driver) {
         return Tx.run(pool, tx -> tx.preparedQuery("INSERT INTO topups (topup_id, wallet_id, amount_rials, gateway, state) "
                         + "VALUES ($1, $2, $3, $4, '" + State.CREATED + "') ON CONFLICT (topup_id) DO NOTHING")
                 .execute(Tuple.of(topupId, walletId, amountRials, gateway))
-                .compose(inserted -> (inserted.rowCount() == 1 ? history(tx, topupId, State.CREATED, null)
+                .compose(inserted -> (inserted.rowCount() == 1 ? history(tx, topupId, State.CREATED, null, driver)
                         : Future.<Void>succeededFuture()).compose(h -> load(tx, topupId))));
     }
 
@@ -80,7 +83,7 @@ final class TopupStore {
      * is still in that state; otherwise another node or request moved it first, and it is returned
      * as it now is. Moving into a step renews this node's lease; a waiting or final state releases it.
      */
-    Future<Topup> move(Topup from, State to, String cause, Columns columns) {
+    Future<Topup> move(Topup from, State to, String cause, Columns columns, Driver driver) {
         return Tx.run(pool, tx -> {
             Tuple args = Tuple.of(from.topupId(), to.name(), cause, from.state().name());
             columns.values().forEach(args::addValue);
@@ -93,7 +96,7 @@ final class TopupStore {
                     .compose(rows -> rows.rowCount() == 0 ? load(tx, from.topupId())
                             // A step that stays where it was (another verify attempt) is no change of state.
                             : from.state() == to ? Future.succeededFuture(Topup.from(rows.iterator().next()))
-                            : history(tx, from.topupId(), to, cause).map(Topup.from(rows.iterator().next())));
+                            : history(tx, from.topupId(), to, cause, driver).map(Topup.from(rows.iterator().next())));
         });
     }
 
@@ -140,9 +143,19 @@ final class TopupStore {
                 .map(Metrics.Stuck::from);
     }
 
-    private Future<Void> history(SqlConnection tx, String topupId, State state, String cause) {
-        return tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node) VALUES ($1, $2, $3, $4)")
-                .execute(Tuple.of(topupId, state.name(), cause, node)).mapEmpty();
+    private Future<Void> history(SqlConnection tx, String topupId, State state, String cause, Driver driver) {
+        return tx.preparedQuery("INSERT INTO topup_history (topup_id, state, cause, node, driven_by) VALUES ($1, $2, $3, $4, $5)")
+                .execute(Tuple.of(topupId, state.name(), cause, node, driver.name())).mapEmpty();
+    }
+
+    /**
+     * Records a call to the bank and its answer ({@code code} and {@code error} may be null): the story shows it, with
+     * who drove it. One statement outside any transaction: the call has happened whatever becomes of the step.
+     */
+    Future<Void> bankCall(String topupId, BankCall call, String answer, Integer code, String error, Driver driver) {
+        return pool.preparedQuery("INSERT INTO topup_bank_calls (topup_id, call, answer, code, error, driven_by, node) "
+                        + "VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .execute(Tuple.of(topupId, call.name(), answer, code, error, driver.name(), node)).mapEmpty();
     }
 
     private static Future<Topup> load(SqlClient client, String topupId) {

@@ -31,6 +31,11 @@ final class TripRows implements BatchPart {
     private final Set<String> created = new LinkedHashSet<>();
     private final Set<String> changed = new LinkedHashSet<>();
     private final RefundRows refunds = new RefundRows();
+    private final List<Rejection> rejections = new ArrayList<>();
+
+    /** A refused step of a trip, for {@code trip_rejections}: what was asked, of which wallets, and the refusal's code. */
+    record Rejection(String tripId, String step, String code, String passengerWalletId, String driverWalletId,
+                     Long amountRials) {}
 
     static TripRows of(Batch batch) {
         return batch.part(TripRows.class, TripRows::new);
@@ -74,6 +79,17 @@ final class TripRows implements BatchPart {
                 changed.remove(id);
             }
         });
+    }
+
+    /**
+     * Notes a refused step, written with the batch (a refusal commits like any answer). Not undone: the command that
+     * was refused has nothing left to undo. A step that names no wallet (a cancel of a trip that does not exist)
+     * belongs to no customer's story and is not noted.
+     */
+    void rejected(Rejection rejection) {
+        if (rejection.passengerWalletId() != null || rejection.driverWalletId() != null) {
+            rejections.add(rejection);
+        }
     }
 
     @Override
@@ -135,6 +151,20 @@ final class TripRows implements BatchPart {
                     .execute(c.tuple()), changed.size(), "trips updated"));
         }
         writes.addAll(refunds.write(tx));
+        // Only when a command was refused: a batch of accepted steps (the settle hot path) sends nothing more.
+        if (!rejections.isEmpty()) {
+            int n = rejections.size();
+            writes.add(Batch.expect(tx.preparedQuery("INSERT INTO trip_rejections (trip_id, step, code, passenger_wallet_id, "
+                            + "driver_wallet_id, amount_rials) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+                            + "$4::text[], $5::text[], $6::bigint[])")
+                    .execute(Tuple.tuple(List.of(
+                            rejections.stream().map(Rejection::tripId).toArray(String[]::new),
+                            rejections.stream().map(Rejection::step).toArray(String[]::new),
+                            rejections.stream().map(Rejection::code).toArray(String[]::new),
+                            rejections.stream().map(Rejection::passengerWalletId).toArray(String[]::new),
+                            rejections.stream().map(Rejection::driverWalletId).toArray(String[]::new),
+                            rejections.stream().map(Rejection::amountRials).toArray(Long[]::new)))), n, "trip rejections"));
+        }
         return writes;
     }
 

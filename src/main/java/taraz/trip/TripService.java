@@ -346,7 +346,7 @@ public final class TripService {
                 commissionRials, transferId, before == null ? batch.now() : before.createdAt(), batch.now());
     }
 
-    /** A ledger command about one trip, whose row the batch locks and reads. */
+    /** A ledger command about one trip, whose row the batch locks and reads; a refusal of it is noted for the story. */
     private abstract static class OfTrip<T> implements LedgerCommand<T> {
         final String tripId;
         final Idem idem;
@@ -364,6 +364,15 @@ public final class TripService {
         @Override
         public void prepare(Batch batch) {
             TripRows.of(batch).want(tripId);
+        }
+
+        /** The step's refusal, with what it asked: its wallets and amount, or the trip's where it names none. */
+        abstract TripRows.Rejection rejection(Trip trip, String code);
+
+        @Override
+        public void refused(Batch batch, DomainError refusal) {
+            TripRows rows = TripRows.of(batch);
+            rows.rejected(rejection(rows.get(tripId), refusal.code().apiName()));
         }
 
         @Override
@@ -406,6 +415,11 @@ public final class TripService {
         public void prepare(Batch batch) {
             super.prepare(batch);
             batch.lockAccounts(List.of(passengerWalletId));
+        }
+
+        @Override
+        TripRows.Rejection rejection(Trip trip, String code) {
+            return new TripRows.Rejection(tripId, "hold", code, passengerWalletId, null, amountRials);
         }
 
         @Override
@@ -463,6 +477,11 @@ public final class TripService {
         }
 
         @Override
+        TripRows.Rejection rejection(Trip trip, String code) {
+            return new TripRows.Rejection(tripId, "settle", code, passengerWalletId, driverWalletId, fareRials);
+        }
+
+        @Override
         public Trip apply(Batch batch) {
             batch.requireWallet(passengerWalletId, AccountKind.PASSENGER);
             batch.requireWallet(driverWalletId, AccountKind.DRIVER);
@@ -503,6 +522,13 @@ public final class TripService {
         EndCommand(String tripId, Hold.State endState, Idem idem) {
             super(tripId, idem);
             this.endState = endState;
+        }
+
+        @Override
+        TripRows.Rejection rejection(Trip trip, String code) {
+            String step = endState == Hold.State.VOIDED ? "cancel" : "expire";
+            return trip == null ? new TripRows.Rejection(tripId, step, code, null, null, null)
+                    : new TripRows.Rejection(tripId, step, code, trip.passengerWalletId(), trip.driverWalletId(), trip.holdRials());
         }
 
         @Override
@@ -560,6 +586,12 @@ public final class TripService {
         @Override
         public String beforeCommitPoint() {
             return "refund.trip.before-commit";
+        }
+
+        @Override
+        TripRows.Rejection rejection(Trip trip, String code) {
+            return new TripRows.Rejection(tripId, "refund", code, trip == null ? null : trip.passengerWalletId(),
+                    trip == null ? null : trip.driverWalletId(), amountRials);
         }
 
         @Override
