@@ -31,6 +31,7 @@ import taraz.ops.Readiness;
 import taraz.payout.Iban;
 import taraz.payout.Payout;
 import taraz.payout.PayoutService;
+import taraz.topup.Driver;
 import taraz.topup.RefundService;
 import taraz.topup.TopupService;
 import taraz.trip.TripService;
@@ -315,7 +316,7 @@ public final class Api {
     private Supplier<Future<Reply>> askBank(Request request) {
         String topupId = request.path("topupId");
         String ticket = request.body().getString("ticket");
-        return () -> topups.advance(topupId, 1)
+        return () -> topups.advance(topupId, 1, Driver.CONSOLE)
                 .onSuccess(topup -> LogContext.info(LOG, topupId, TopupService.FLOW, topup.state().name(),
                         "support asked the bank about top-up {} (ticket {}): {}", topupId, ticket, topup.state()))
                 .compose(topup -> topups.view(topupId)).map(Reply::ok);
