@@ -32,7 +32,7 @@ const STATE_LABELS = {
   UNKNOWN: 'بی‌پاسخ یا نامعلوم',
   NEW: 'جدید',
   HELD: 'مسدود شد',
-  POSTED: 'کسر شد',
+  POSTED: 'ثبت نهایی شد',
   VOIDED: 'آزاد شد',
   SETTLED: 'تسویه شد',
   REJECTED: 'رد شد',
@@ -53,8 +53,10 @@ const DRIVER_LABELS = {
 const WALLET_KINDS = { passenger: 'مسافر', driver: 'راننده' };
 
 const digits = new Intl.NumberFormat('fa-IR', { maximumFractionDigits: 1 });
+// Support and customers speak Tehran time; the Gregorian UTC time is in each date's title (on hover).
 const solarDate = new Intl.DateTimeFormat('fa-IR-u-ca-persian', {
-  dateStyle: 'full', timeStyle: 'medium', timeZone: 'Asia/Tehran',
+  weekday: 'long', year: 'numeric', month: 'long', day: 'numeric',
+  hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZone: 'Asia/Tehran',
 });
 
 const $ = (id) => document.getElementById(id);
@@ -234,7 +236,15 @@ async function loadPage() {
 function formatTime(iso) {
   const at = new Date(iso);
   return el('time', { datetime: iso, title: at.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC') },
-    solarDate.format(at));
+    solarDate.format(at) + ' به وقت تهران');
+}
+
+/** A ledger entry's state is its direction: money into the wallet or out of it. */
+function stateLabel(item) {
+  if (item.kind === 'entry' && typeof item.amount === 'number') {
+    return item.amount >= 0 ? 'واریز به کیف پول' : 'برداشت از کیف پول';
+  }
+  return STATE_LABELS[item.state] || item.state || '';
 }
 
 function renderItem(item) {
@@ -243,7 +253,7 @@ function renderItem(item) {
   });
   const head = el('div', { class: 'head' },
     el('span', { class: 'kind' }, KIND_LABELS[item.kind] || item.kind),
-    el('span', { class: 'state' }, STATE_LABELS[item.state] || item.state || ''),
+    el('span', { class: 'state' }, stateLabel(item)),
     item.amount === null || item.amount === undefined ? null : el('span', { class: 'amount' }, money(item.amount)),
     formatTime(item.at));
   li.append(head);
@@ -325,7 +335,8 @@ function confirmAdjust(walletId) {
         throw new Error('دلیل را بنویسید.');
       }
       const adjustment = await api('POST', '/v1/admin/adjustments', { walletId, amount, reason, ticket }, newKey());
-      return 'اصلاح موجودی ثبت شد: ' + money(amount) + ' (تیکت ' + ticket + ', شناسه ' + (adjustment.transferId || '') + ').';
+      return 'اصلاح موجودی ' + adjustment.adjustmentId + ' ثبت شد: ' + money(amount) + '، تیکت ' + ticket
+        + '. موجودی اکنون ' + money(adjustment.balance) + ' است.';
     });
 }
 

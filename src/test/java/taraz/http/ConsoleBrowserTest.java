@@ -118,6 +118,21 @@ class ConsoleBrowserTest {
         assertEquals(topupId, credited.findElement(By.className("payment-id")).getText());
         assertTrue(credited.findElements(By.cssSelector("button.ask")).isEmpty(), "a credited top-up offers no question to the bank");
         screenshot("search");
+
+        // Support's adjustment, confirmed with a ticket: 10,000 toman of goodwill.
+        browser.findElement(By.cssSelector("button.adjust[data-wallet-id='" + customer.walletId + "']")).click();
+        Wait.until("the adjustment dialog", UI_TIMEOUT_MILLIS, browser.findElement(By.id("confirm"))::isDisplayed);
+        browser.findElement(By.id("adjust-amount")).sendKeys("۱۰۰۰۰۰");
+        assertTrue(browser.findElement(By.id("adjust-toman")).getText().contains("۱۰٬۰۰۰ تومان"));
+        browser.findElement(By.id("adjust-reason")).sendKeys("goodwill");
+        browser.findElement(By.id("ticket")).sendKeys("T-1502");
+        browser.findElement(By.id("confirm-ok")).click();
+        WebElement result = browser.findElement(By.id("result"));
+        Wait.until("the adjustment's answer", UI_TIMEOUT_MILLIS, result::isDisplayed);
+        assertTrue(result.getText().contains("T-1502") && result.getText().contains("۶۰٬۰۰۰ تومان"), result.getText());
+        assertEquals(EARLIER_TOPUP_RIALS + 100_000, gateway.api().balance(customer.walletId));
+        Wait.until("the adjustment in the timeline", UI_TIMEOUT_MILLIS,
+                () -> !browser.findElements(By.cssSelector("#timeline li.item[data-kind='adjustment']")).isEmpty());
     }
 
     @Test
