@@ -411,6 +411,7 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('confirm-form').addEventListener('submit', confirmDialog);
   $('confirm-cancel').addEventListener('click', () => $('confirm').close());
+  $('ticket').addEventListener('input', () => { $('confirm-error').hidden = true; });
   $('adjust-amount').addEventListener('input', () => {
     const amount = Number(toLatinDigits($('adjust-amount').value.trim()));
     $('adjust-toman').textContent = Number.isSafeInteger(amount) && amount !== 0 ? '= ' + toman(amount) : '';
