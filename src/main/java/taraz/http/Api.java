@@ -11,6 +11,8 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import org.apache.commons.codec.digest.DigestUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import taraz.admin.AdjustmentService;
 import taraz.admin.StoryService;
 import taraz.config.Settings;
@@ -23,11 +25,13 @@ import taraz.idempotency.IdempotencyStore;
 import taraz.ledger.AccountKind;
 import taraz.ledger.Entry;
 import taraz.ledger.Ledger;
+import taraz.ops.LogContext;
 import taraz.ops.Metrics;
 import taraz.ops.Readiness;
 import taraz.payout.Iban;
 import taraz.payout.Payout;
 import taraz.payout.PayoutService;
+import taraz.topup.Driver;
 import taraz.topup.RefundService;
 import taraz.topup.TopupService;
 import taraz.trip.TripService;
@@ -46,6 +50,7 @@ import java.util.function.Supplier;
  */
 public final class Api {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Api.class);
     private static final int WALLET_HOLDS_SHOWN_MAX = 100;
 
     private final Settings.Requests limits;
@@ -62,6 +67,7 @@ public final class Api {
     private final Guards guards;
     private final Pipeline pipeline;
     private final CallbackLimiter callbackLimiter;
+    private final ConsolePage console;
     private final SecureRandom random = new SecureRandom();
 
     public Api(Settings settings, Ledger ledger, TripService trips, TopupService topups, RefundService refunds,
@@ -82,6 +88,7 @@ public final class Api {
         this.guards = new Guards(keys, readiness);
         this.pipeline = new Pipeline(contract, idempotency, metrics, settings.idempotency().retryAfterSeconds());
         this.callbackLimiter = CallbackLimiter.from(settings.callbacks());
+        this.console = new ConsolePage(keys.adminConfigured());
     }
 
     public Router router(Vertx vertx) {
@@ -94,6 +101,7 @@ public final class Api {
                 .end(metrics.registry().scrape()));
         router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/yaml")
                 .sendFile("openapi.yaml"));
+        console.route(router);
 
         // Who may call comes first: an unknown caller learns nothing, not even whether the node is ready.
         router.route("/v1/*").handler(guards::authorize);
@@ -124,6 +132,7 @@ public final class Api {
         router.post("/v1/admin/trips/:tripId/refund").handler(ctx -> pipeline.ledger(ctx, "refundTrip",
                 TripService.REFUND_FLOW, this::refundTrip));
         router.post("/v1/admin/topups/:topupId/refund").handler(ctx -> pipeline.idempotent(ctx, "refundTopup", this::refundTopup));
+        router.post("/v1/admin/topups/:topupId/ask").handler(ctx -> pipeline.idempotent(ctx, "askBank", this::askBank));
         router.get("/v1/admin/refunds/:refundId").handler(ctx -> pipeline.read(ctx, "getRefund",
                 r -> refunds.view(r.path("refundId")).map(Reply::ok)));
         router.get("/v1/admin/payments").handler(ctx -> pipeline.read(ctx, "listPayments", this::listPayments));
@@ -297,6 +306,20 @@ public final class Api {
         return () -> pipeline.counted(RefundService.FLOW, refunds.create(refundId, request.path("topupId"), amountRials,
                         body.getString("reason"), body.getString("ticket")))
                 .map(refund -> new Reply(201, refund.toJson()));
+    }
+
+    /**
+     * Support's "ask the bank now" (the console's button, with a ticket): the top-up's own completer from its stored
+     * state, whose step for a top-up waiting on the bank (REQUESTED) is the bank's inquiry; one the bank calls paid is
+     * verified and credited under the flow's own transfer key, as its callback would have. Answers the top-up's view.
+     */
+    private Supplier<Future<Reply>> askBank(Request request) {
+        String topupId = request.path("topupId");
+        String ticket = request.body().getString("ticket");
+        return () -> topups.advance(topupId, 1, Driver.CONSOLE)
+                .onSuccess(topup -> LogContext.info(LOG, topupId, TopupService.FLOW, topup.state().name(),
+                        "support asked the bank about top-up {} (ticket {}): {}", topupId, ticket, topup.state()))
+                .compose(topup -> topups.view(topupId)).map(Reply::ok);
     }
 
     private Future<Reply> listPayments(Request request) {
