@@ -18,6 +18,7 @@ import taraz.journal.Journal;
 import taraz.journal.JournalReader;
 import taraz.journal.JournalScans;
 import taraz.ledger.BatchWriter;
+import taraz.ops.LogConfigurator;
 import taraz.ops.LogContext;
 import taraz.psp.HttpPayoutProvider;
 import taraz.psp.PayoutReportCsv;
@@ -51,10 +52,12 @@ import java.util.concurrent.Callable;
  * {@code taraz reconcile}: finds every half-done or doubled payment (dry run), fixes what can be
  * fixed ({@code --apply}), and writes the reports. Runs against the gateway's database (the
  * embedded one, served by a running gateway or started here, or TARAZ_PG_URL), with the gateway
- * running or not. Exit status: 0 clean, 1 findings remain, 2 error (nothing applied).
+ * running or not. Exit status: 0 clean, 1 findings remain, 2 error (nothing applied). Its log lines go to standard
+ * error: standard output is the summary alone, for a cron mail or a script.
  */
 @Command(name = "reconcile", mixinStandardHelpOptions = true,
-        description = "find and fix unfinished or duplicated payments; write the support report")
+        description = "find and fix unfinished or duplicated payments; write the support report",
+        footer = {"Exit status: 0 clean, 1 findings remain, 2 error or no --settlement file (nothing applied)."})
 public final class ReconcileCommand implements Callable<Integer> {
 
     static final int CLEAN = 0;
@@ -63,8 +66,12 @@ public final class ReconcileCommand implements Callable<Integer> {
     private static final long STEP_TIMEOUT_MILLIS = 120_000;
     private static final int INSERT_BATCH = 500;
 
-    @Option(names = "--settlement", paramLabel = "FILE", description = "the PSP's settlement CSV of one day; repeatable")
+    @Option(names = "--settlement", paramLabel = "FILE", description = "the PSP's settlement CSV of one day; repeatable; "
+            + "required unless --no-settlement")
     List<Path> settlements = new ArrayList<>();
+    @Option(names = "--no-settlement", description = "reconcile without the bank's settlement report (the ledger, the "
+            + "journal and the PSP's API only); without it and without --settlement, reconcile warns and exits 2")
+    boolean noSettlement;
     @Option(names = "--payout-report", paramLabel = "FILE", description = "the payout provider's report of one day; repeatable")
     List<Path> payoutReports = new ArrayList<>();
     @Option(names = "--apply", description = "correct what is found (default: a dry run that changes nothing)")
@@ -91,6 +98,18 @@ public final class ReconcileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        LogConfigurator.toStandardError();
+        if (settlements.isEmpty() && !noSettlement) {
+            // A cron job whose glob matched no file would otherwise run clean and look like a day with nothing wrong.
+            System.err.println("taraz reconcile: no --settlement file given, so money the bank holds for a payment we do "
+                    + "not know would go unseen. Pass the day's settlement CSV, or --no-settlement to reconcile without "
+                    + "it. Nothing was checked.");
+            return ERROR;
+        }
+        if (!settlements.isEmpty() && noSettlement) {
+            System.err.println("taraz reconcile: --settlement and --no-settlement contradict each other. Nothing was checked.");
+            return ERROR;
+        }
         try {
             return run();
         } catch (SettlementFile.BadFile | PayoutReportCsv.MalformedReport e) {
