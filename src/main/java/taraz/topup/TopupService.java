@@ -63,6 +63,8 @@ public final class TopupService {
     public static final String FLOW = "topup";
     private static final Logger LOG = LoggerFactory.getLogger(TopupService.class);
     private static final int HISTORY_MAX = 100;
+    /** A top-up's lastError while a verify the PSP did not answer (a timeout, a 5xx, no connection) waits for its retry. */
+    public static final String VERIFY_NO_ANSWER = "verify_no_answer";
 
     private final TopupStore store;
     private final Ledger ledger;
@@ -314,13 +316,16 @@ public final class TopupService {
 
     /** The PSP did not answer the verify: inside the window the sweeper retries; past it, inquiry settles it. */
     private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt) {
-        LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify got no answer from the PSP ({}); retried later",
-                cause.toString());
-        if (!olderThan(topup.createdAt(), pspWindowSeconds)) {
-            return Future.succeededFuture(topup);
-        }
-        return psp.inquiry(topup.authority()).transform(asked -> asked.failed() || asked.result().paid()
-                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, "failed_at_bank"));
+        LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify {} got no answer from the PSP ({}); "
+                + "retried later", topup.verifyAttempts(), cause.toString());
+        // The same state with a cause: lastError for support beside verifyAttempts, no history row (no change of state).
+        return store.move(topup, topup.state(), VERIFY_NO_ANSWER, Columns.NONE).compose(noted -> {
+            if (!olderThan(noted.createdAt(), pspWindowSeconds)) {
+                return Future.succeededFuture(noted);
+            }
+            return psp.inquiry(noted.authority()).transform(asked -> asked.failed() || asked.result().paid()
+                    ? Future.succeededFuture(noted) : onInquiry(noted, asked.result(), attempt, "failed_at_bank"));
+        });
     }
 
     /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */
