@@ -5,6 +5,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import taraz.failpoint.Failpoints;
 import taraz.journal.Inflight;
 import taraz.journal.Journal;
@@ -17,6 +19,7 @@ import taraz.ledger.LedgerCommand.Outcome;
 import taraz.ledger.Leg;
 import taraz.ledger.Transfer;
 import taraz.ledger.TransferCommand;
+import taraz.ops.LogContext;
 
 import java.time.Duration;
 import java.util.List;
@@ -29,6 +32,10 @@ import java.util.List;
 public final class AdjustmentService {
 
     public static final String FLOW = "adjustment";
+    /** An adjustment's journal states: PENDING ADJUSTING, then TERMINAL APPLIED or REJECTED (with its cause). */
+    static final String APPLIED = "APPLIED";
+    static final String REJECTED = "REJECTED";
+    private static final Logger LOG = LoggerFactory.getLogger(AdjustmentService.class);
 
     private final Pool pool;
     private final BatchWriter writer;
@@ -74,10 +81,17 @@ public final class AdjustmentService {
         return writer.submit(command, announced)
                 .compose(outcome -> outcome.failure() != null || outcome.answer().replayed() ? Future.succeededFuture(outcome)
                         : failpoints.at("adjustment.after-commit").map(outcome))
+                .compose(outcome -> {
+                    String state = outcome.failure() == null ? APPLIED : REJECTED;
+                    LogContext.info(LOG, adjustmentId, FLOW, state, "adjustment of wallet {} attempt {}: {}{}", walletId, attempt,
+                            outcome.failure() == null ? state : "refused, " + outcome.failure().code().apiName(),
+                            outcome.answer() != null && outcome.answer().replayed() ? " (replayed)" : "");
+                    return Future.succeededFuture(outcome);
+                })
                 .compose(outcome -> journal.append(outcome.failure() == null
-                                ? JournalRecord.of(node, FLOW, adjustmentId, "APPLIED", JournalRecord.Status.TERMINAL, attempt,
+                                ? JournalRecord.of(node, FLOW, adjustmentId, APPLIED, JournalRecord.Status.TERMINAL, attempt,
                                 magnitudeRials, accounts, null, data.encode())
-                                : JournalRecord.of(node, FLOW, adjustmentId, "REJECTED", JournalRecord.Status.TERMINAL, attempt,
+                                : JournalRecord.of(node, FLOW, adjustmentId, REJECTED, JournalRecord.Status.TERMINAL, attempt,
                                 magnitudeRials, accounts, outcome.failure().code().apiName(), data.encode()))
                         .map(outcome))
                 .onComplete(done -> inflight.end(step));

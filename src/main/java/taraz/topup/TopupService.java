@@ -118,7 +118,13 @@ public final class TopupService {
                 .compose(existing -> existing != null ? Future.succeededFuture(existing)
                         : journal.append(JournalRecord.of(node, FLOW, topupId, State.CREATED.name(),
                                 JournalRecord.Status.PENDING, 1, amountRials, List.of(walletId), null, data.encode()))
-                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name())))
+                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name()))
+                        .onSuccess(created -> {
+                            if (created.state() == State.CREATED) {
+                                LogContext.info(LOG, topupId, FLOW, created.state().name(), "top-up of {} rials -> {}",
+                                        amountRials, created.state());
+                            }
+                        }))
                 .compose(topup -> topup.state() != State.CREATED ? Future.succeededFuture(topup)
                         : psp.request(amountRials, callbackUrl, "taraz wallet top-up " + topupId)
                         .transform(requested -> requested.succeeded()
@@ -318,8 +324,8 @@ public final class TopupService {
     private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt) {
         LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify {} got no answer from the PSP ({}); "
                 + "retried later", topup.verifyAttempts(), cause.toString());
-        // The same state with a cause: lastError for support beside verifyAttempts, no history row (no change of state).
-        return store.move(topup, topup.state(), VERIFY_NO_ANSWER, Columns.NONE).compose(noted -> {
+        // For support, beside verifyAttempts; no change of state, so no history row, and the lease is left as it is.
+        return store.lastError(topup, VERIFY_NO_ANSWER).compose(noted -> {
             if (!olderThan(noted.createdAt(), pspWindowSeconds)) {
                 return Future.succeededFuture(noted);
             }
