@@ -280,9 +280,11 @@ public final class Api {
 
     private Future<Reply> listPayments(Request request) {
         RequestParams.Params params = request.params();
-        return adjustments.payments(params.text("state"), params.duration("olderThan"),
+        return adjustments.payments(PaymentStates.parse(params.text("state")), params.text("walletId"),
+                        params.duration("olderThan"), PaymentsCursor.decode(params.text("cursor")),
                         params.limit(limits.pageSizeDefault(), limits.pageSizeMax()))
-                .map(payments -> Reply.ok(new JsonObject().put("payments", payments)));
+                .map(page -> Reply.ok(new JsonObject().put("payments", page.payments())
+                        .put("nextCursor", page.next() == null ? null : PaymentsCursor.encode(page.next()))));
     }
 
     private String randomId() {

@@ -14,13 +14,16 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Checks a request's path, query and header parameters against the operation's schemas in {@code openapi.yaml},
  * compiled once at start. The contract also names the answer for each parameter: {@code x-invalid} (and, for a
- * required one, {@code x-missing}) is the {@code {code, message}} of the 400. What only the settings know (the
+ * required one, {@code x-missing}) is the {@code {code, message}} of the 400, and an operation's {@code x-unknown-query}
+ * the 400 of a query parameter it does not declare. What only the settings know (the
  * page size maximum) is checked by the typed readers of {@link Params}.
  */
 public final class RequestParams {
@@ -30,36 +33,50 @@ public final class RequestParams {
 
     private record Check(Parameter parameter, Validator validator, Failure missing, Failure invalid) { }
 
-    private final Map<String, List<Check>> checks;
+    /** An operation that refuses query parameters it does not declare ({@code x-unknown-query}): its names, its 400. */
+    private record ClosedQuery(Set<String> names, Failure unknown) { }
 
-    private RequestParams(Map<String, List<Check>> checks) {
+    private final Map<String, List<Check>> checks;
+    private final Map<String, ClosedQuery> closed;
+
+    private RequestParams(Map<String, List<Check>> checks, Map<String, ClosedQuery> closed) {
         this.checks = checks;
+        this.closed = closed;
     }
 
     static RequestParams compile(OpenAPIContract contract) {
         Map<String, List<Check>> checks = new HashMap<>();
+        Map<String, ClosedQuery> closed = new HashMap<>();
         for (Operation operation : contract.operations()) {
+            JsonObject unknown = operation.getOpenAPIModel().getJsonObject("x-unknown-query");
+            if (unknown != null) {
+                Set<String> names = operation.getParameters().stream().filter(p -> p.getIn() == Location.QUERY)
+                        .map(Parameter::getName).collect(Collectors.toUnmodifiableSet());
+                closed.put(operation.getOperationId(), new ClosedQuery(names,
+                        answer(unknown, operation, "x-unknown-query")));
+            }
             List<Check> list = new ArrayList<>();
             for (Parameter parameter : operation.getParameters()) {
                 if (parameter.getIn() == Location.COOKIE) {
                     throw new IllegalStateException("openapi.yaml: " + operation.getOperationId() + " reads a cookie; taraz reads none");
                 }
                 JsonObject model = parameter.getOpenAPIModel();
-                Failure invalid = answer(model.getJsonObject("x-invalid"), operation, parameter, "x-invalid");
+                Failure invalid = answer(model.getJsonObject("x-invalid"), operation, "parameter " + parameter.getName()
+                        + " needs x-invalid");
                 Failure missing = parameter.isRequired()
-                        ? answer(model.getJsonObject("x-missing", model.getJsonObject("x-invalid")), operation, parameter, "x-missing")
+                        ? answer(model.getJsonObject("x-missing", model.getJsonObject("x-invalid")), operation,
+                        "parameter " + parameter.getName() + " needs x-missing")
                         : null;
                 list.add(new Check(parameter, contract.getSchemaRepository().validator(parameter.getSchema()), missing, invalid));
             }
             checks.put(operation.getOperationId(), List.copyOf(list));
         }
-        return new RequestParams(Map.copyOf(checks));
+        return new RequestParams(Map.copyOf(checks), Map.copyOf(closed));
     }
 
-    private static Failure answer(JsonObject answer, Operation operation, Parameter parameter, String key) {
+    private static Failure answer(JsonObject answer, Operation operation, String what) {
         if (answer == null || answer.getString("code") == null || answer.getString("message") == null) {
-            throw new IllegalStateException("openapi.yaml: parameter " + parameter.getName() + " of " + operation.getOperationId()
-                    + " needs " + key + ": {code, message}");
+            throw new IllegalStateException("openapi.yaml: " + operation.getOperationId() + ": " + what + ": {code, message}");
         }
         return Failure.badRequest(answer.getString("code"), answer.getString("message"));
     }
@@ -69,6 +86,10 @@ public final class RequestParams {
         List<Check> list = checks.get(operationId);
         if (list == null) {
             throw new IllegalStateException("openapi.yaml has no operation " + operationId);
+        }
+        ClosedQuery closedQuery = closed.get(operationId);
+        if (closedQuery != null && !closedQuery.names().containsAll(ctx.queryParams().names())) {
+            throw closedQuery.unknown();
         }
         Map<String, Object> values = new HashMap<>();
         for (Check check : list) {
