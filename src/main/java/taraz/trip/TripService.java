@@ -313,13 +313,14 @@ public final class TripService {
                         ? Future.succeededFuture(outcome) : failpoints.at(afterCommitPoint).map(outcome))
                 .map(outcome -> {
                     Trip trip = outcome.value();
-                    String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
-                    String state = cause == null ? trip.state().name() : Trip.Step.REJECTED.name();
+                    String cause = cause(outcome);
+                    boolean refused = cause != null || trip == null;
+                    String state = refused ? Trip.Step.REJECTED.name() : trip.state().name();
                     LogContext.info(LOG, tripId, FLOW, state, "trip {} attempt {}: {}{}", pendingStep, attempt,
-                            cause == null ? state : "refused, " + cause,
+                            refused ? "refused, " + cause : state,
                             outcome.answer() != null && outcome.answer().replayed() ? " (replayed)" : "");
-                    journal.append(cause == null ? outcome(trip, attempt, amountRials, accounts, null, data)
-                                    : rejection(tripId, trip, attempt, amountRials, accounts, cause, data))
+                    journal.append(refused ? rejection(tripId, trip, attempt, amountRials, accounts, cause, data)
+                                    : outcome(trip, attempt, amountRials, accounts, null, data))
                             .onFailure(err -> LogContext.warn(LOG, tripId, FLOW, state, "trip {} outcome not journaled; "
                                     + "recovery will journal it: {}", pendingStep, err.toString()));
                     return outcome;
@@ -333,6 +334,22 @@ public final class TripService {
                                   JsonObject data) {
         return JournalRecord.of(node, FLOW, trip.tripId(), trip.state().name(), trip.state().journalStatus(), attempt,
                 amountRials, accounts, cause, data.encode());
+    }
+
+    /**
+     * Why a step was refused, null when it was not: its refusal's code, or for the replay of a refused request (its
+     * answer stored under its key, no failure of its own) the code of the stored answer.
+     */
+    private static String cause(Outcome<Trip> outcome) {
+        if (outcome.failure() != null) {
+            return outcome.failure().code().apiName();
+        }
+        Answer answer = outcome.answer();
+        if (answer != null && answer.replayed() && answer.status() >= 400) {
+            JsonObject error = new JsonObject(answer.body()).getJsonObject("error");
+            return error == null ? Integer.toString(answer.status()) : error.getString("code");
+        }
+        return null;
     }
 
     /**

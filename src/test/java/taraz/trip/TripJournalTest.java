@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What a trip leaves behind for an operator: a settle refused on a settled trip is journaled as a rejection with its
- * cause, never as a second SETTLED record with the refused amounts, so {@code journal tail --state SETTLED} shows the
+ * cause (its replay too), never as a second SETTLED record with the refused amounts, so {@code journal tail --state SETTLED} shows the
  * trip once; and the settled trip's view shows its hold as posted.
  */
 class TripJournalTest {
@@ -39,10 +39,14 @@ class TripJournalTest {
                 .put("fare", FARE_RIALS).put("commission", COMMISSION_RIALS);
         ApiClient.Response settled = api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(), settle);
         assertEquals(200, settled.status(), settled.text());
-        ApiClient.Response other = api.post("/v1/trips/" + tripId + "/settle", ApiClient.newKey(),
-                settle.copy().put("fare", FARE_RIALS + 1));
+        String otherKey = ApiClient.newKey();
+        JsonObject otherSettle = settle.copy().put("fare", FARE_RIALS + 1);
+        ApiClient.Response other = api.post("/v1/trips/" + tripId + "/settle", otherKey, otherSettle);
         assertEquals(409, other.status(), other.text());
         assertEquals("trip_already_settled", other.errorCode());
+        ApiClient.Response replayed = api.post("/v1/trips/" + tripId + "/settle", otherKey, otherSettle);
+        assertEquals(409, replayed.status(), replayed.text());
+        assertEquals("true", replayed.header("Idempotent-Replayed"));
 
         JsonObject view = api.get("/v1/trips/" + tripId).json();
         assertEquals("SETTLED", view.getString("state"));
@@ -53,10 +57,12 @@ class TripJournalTest {
         assertEquals(1, settledRecords.size(), "one SETTLED record: " + settledRecords);
         assertEquals(FARE_RIALS, settledRecords.get(0).getJsonObject("data").getLong("fare"));
         List<JsonObject> rejected = tail(gateway, tripId, "REJECTED");
-        assertEquals(1, rejected.size(), rejected.toString());
-        assertEquals("trip_already_settled", rejected.get(0).getString("cause"));
-        assertEquals(FARE_RIALS + 1, rejected.get(0).getJsonObject("data").getLong("fare"), "the refused amounts");
-        assertEquals("TERMINAL", rejected.get(0).getString("status"));
+        assertEquals(2, rejected.size(), "the refusal and its replay: " + rejected);
+        for (JsonObject record : rejected) {
+            assertEquals("trip_already_settled", record.getString("cause"), record.encode());
+            assertEquals(FARE_RIALS + 1, record.getJsonObject("data").getLong("fare"), "the refused amounts");
+            assertEquals("TERMINAL", record.getString("status"));
+        }
     }
 
     private static List<JsonObject> tail(TestGateway gateway, String tripId, String state) throws Exception {
