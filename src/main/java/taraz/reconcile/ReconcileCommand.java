@@ -52,12 +52,10 @@ import java.util.concurrent.Callable;
  * {@code taraz reconcile}: finds every half-done or doubled payment (dry run), fixes what can be
  * fixed ({@code --apply}), and writes the reports. Runs against the gateway's database (the
  * embedded one, served by a running gateway or started here, or TARAZ_PG_URL), with the gateway
- * running or not. Exit status: 0 clean, 1 findings remain, 2 error (nothing applied). Its log lines go to standard
- * error: standard output is the summary alone, for a cron mail or a script.
+ * running or not. Exit status: 0 clean, 1 findings remain, 2 error (nothing applied).
  */
 @Command(name = "reconcile", mixinStandardHelpOptions = true,
-        description = "find and fix unfinished or duplicated payments; write the support report",
-        footer = {"Exit status: 0 clean, 1 findings remain, 2 error or no --settlement file (nothing applied)."})
+        description = "find and fix unfinished or duplicated payments; write the support report")
 public final class ReconcileCommand implements Callable<Integer> {
 
     static final int CLEAN = 0;
@@ -96,6 +94,10 @@ public final class ReconcileCommand implements Callable<Integer> {
 
     private final PrintStream out = System.out;
 
+    /**
+     * Exit 2 without a settlement file unless {@code --no-settlement}. Log lines go to standard error: standard output is
+     * the summary alone, for a cron mail or a script.
+     */
     @Override
     public Integer call() {
         LogConfigurator.toStandardError();
