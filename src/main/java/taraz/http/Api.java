@@ -103,6 +103,8 @@ public final class Api {
                 .sendFile("openapi.yaml"));
         console.route(router);
 
+        // Before any guard, so a browser gets even a refusal of the callback as a page.
+        router.get(Guards.CALLBACK_PATH).handler(CallbackPage::negotiate);
         // Who may call comes first: an unknown caller learns nothing, not even whether the node is ready.
         router.route("/v1/*").handler(guards::authorize);
         router.route("/v1/*").handler(guards::requireServing);
@@ -220,7 +222,8 @@ public final class Api {
     /**
      * The cardholder's browser, back from the bank. Its query string is a hint only: the flow
      * finds the top-up by authority and verifies with the bank itself. The answer is a small
-     * page, or JSON for {@code Accept: application/json}; a repeated callback gets the same answer.
+     * page, or JSON for {@code Accept: application/json}, a refusal too ({@link CallbackPage#negotiate}); a repeated
+     * callback gets the same answer.
      */
     private void pspCallback(RoutingContext ctx) {
         // First, before anything costs a read: the internet reaches this route.
@@ -243,12 +246,10 @@ public final class Api {
         topups.callback(request.params().text("Authority"), request.params().text("Status"))
                 .onComplete(done -> metrics.inflight().decrementAndGet())
                 .onSuccess(topup -> {
-                    String accept = ctx.request().getHeader(HttpHeaders.ACCEPT);
-                    if (accept != null && accept.contains(Responses.JSON)) {
-                        Responses.send(ctx, 200, CallbackPage.json(topup).encode(), false);
+                    if (CallbackPage.answersHtml(ctx)) {
+                        Responses.html(ctx, 200, CallbackPage.html(topup));
                     } else {
-                        ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8")
-                                .end(CallbackPage.html(topup));
+                        Responses.send(ctx, 200, CallbackPage.json(topup).encode(), false);
                     }
                 })
                 .onFailure(ctx::fail);
@@ -324,9 +325,11 @@ public final class Api {
 
     private Future<Reply> listPayments(Request request) {
         RequestParams.Params params = request.params();
-        return adjustments.payments(params.text("state"), params.duration("olderThan"),
+        return adjustments.payments(PaymentStates.parse(params.text("state")), params.text("walletId"),
+                        params.duration("olderThan"), PaymentsCursor.decode(params.text("cursor")),
                         params.limit(limits.pageSizeDefault(), limits.pageSizeMax()))
-                .map(payments -> Reply.ok(new JsonObject().put("payments", payments)));
+                .map(page -> Reply.ok(new JsonObject().put("payments", page.payments())
+                        .put("nextCursor", page.next() == null ? null : PaymentsCursor.encode(page.next()))));
     }
 
     private Future<Reply> findCustomers(Request request) {

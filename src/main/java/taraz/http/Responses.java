@@ -29,7 +29,17 @@ final class Responses {
     }
 
     static void error(RoutingContext ctx, Failure failure) {
-        send(ctx, failure.status(), failure.body().encode(), false);
+        if (CallbackPage.answersHtml(ctx)) {
+            html(ctx, failure.status(), CallbackPage.error(failure));
+        } else {
+            send(ctx, failure.status(), failure.body().encode(), false);
+        }
+    }
+
+    static void html(RoutingContext ctx, int status, String page) {
+        if (!ctx.response().ended()) {
+            ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/html; charset=utf-8").end(page);
+        }
     }
 
     static void send(RoutingContext ctx, int status, String body, boolean replayed) {

@@ -1,5 +1,8 @@
 package taraz.journal;
 
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -7,9 +10,14 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayDeque;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 import java.util.function.ObjLongConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,6 +34,8 @@ public final class JournalCommand implements Callable<Integer> {
     static final int EXIT_OK = 0;
     static final int EXIT_ERROR = 2;
     static final long FOLLOW_POLL_MILLIS = 200;
+    /** How long a SIGINT or SIGTERM waits for {@code tail --follow} to close its reader: a few polls. */
+    static final long FOLLOW_STOP_WAIT_MILLIS = 5 * FOLLOW_POLL_MILLIS;
     static final String DEFAULT_DATA_DIR = "./data";
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
@@ -56,7 +66,7 @@ public final class JournalCommand implements Callable<Integer> {
                 description = "Data directory (default: $TARAZ_DATA_DIR, else ./data); the journal is DIR/journal.")
         Path dataDir;
 
-        @Option(names = "--json", description = "One JSON object per line.")
+        @Option(names = "--json", description = "JSON: one object per record (tail), one array (incomplete), one object (stats).")
         boolean json;
 
         @Override
@@ -104,48 +114,109 @@ public final class JournalCommand implements Callable<Integer> {
                 description = "Only records at or after T: an ISO-8601 instant, or a duration back from now (30s, 10m, 2h, 1d).")
         String since;
 
+        @Option(names = "-n", paramLabel = "N",
+                description = "Only the last N matching records already written (then new ones, with --follow).")
+        Integer last;
+
         @Override
         int run(Path journalDir, PrintWriter out) throws InterruptedException {
+            if (last != null && last < 0) {
+                throw new IllegalArgumentException("-n must be 0 or more, got " + last);
+            }
             long sinceMillis = since == null ? Long.MIN_VALUE : parseSince(since, Instant.now()).toEpochMilli();
-            ObjLongConsumer<JournalRecord> printer = (r, index) -> {
-                if (r.timeMillis() >= sinceMillis && (txn == null || txn.equals(r.paymentId()))
-                        && (flow == null || flow.equals(r.flow()))
-                        && (state == null || state.equalsIgnoreCase(r.state()) || state.equalsIgnoreCase(r.status().name()))) {
-                    out.println(json ? r.toJson().put("index", index).encode() : human(r));
+            Predicate<JournalRecord> wanted = r -> r.timeMillis() >= sinceMillis && (txn == null || txn.equals(r.paymentId()))
+                    && (flow == null || flow.equals(r.flow()))
+                    && (state == null || state.equalsIgnoreCase(r.state()) || state.equalsIgnoreCase(r.status().name()));
+            ObjLongConsumer<JournalRecord> printing = (r, index) -> {
+                if (wanted.test(r)) {
+                    out.println(json ? toJson(r, index).encode() : human(r));
                 }
             };
             try (JournalReader reader = new JournalReader(journalDir, 0)) {
-                reader.poll(printer);
+                if (last == null) {
+                    reader.poll(printing);
+                } else {
+                    printLast(reader, wanted, printing);
+                }
                 out.flush();
-                while (follow) {
-                    Thread.sleep(FOLLOW_POLL_MILLIS);
-                    if (reader.poll(printer) > 0) {
-                        out.flush();
-                    }
+                if (follow) {
+                    follow(reader, printing, out);
                 }
             }
             return EXIT_OK;
         }
+
+        /** The last {@code -n} wanted records of those written so far: only N are kept while reading, never the journal. */
+        private void printLast(JournalReader reader, Predicate<JournalRecord> wanted, ObjLongConsumer<JournalRecord> printing) {
+            ArrayDeque<Map.Entry<JournalRecord, Long>> kept = new ArrayDeque<>();
+            reader.poll((r, index) -> {
+                if (last > 0 && wanted.test(r)) {
+                    if (kept.size() == last) {
+                        kept.removeFirst();
+                    }
+                    kept.addLast(Map.entry(r, index));
+                }
+            });
+            kept.forEach(e -> printing.accept(e.getKey(), e.getValue()));
+        }
+
+        /**
+         * Prints new records until SIGINT or SIGTERM: the JVM's shutdown hook stops the loop and waits (bounded) for it
+         * to close the reader and flush, so the last line printed is whole.
+         */
+        private void follow(JournalReader reader, ObjLongConsumer<JournalRecord> matching, PrintWriter out)
+                throws InterruptedException {
+            AtomicBoolean stopping = new AtomicBoolean();
+            CountDownLatch stopped = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                stopping.set(true);
+                try {
+                    stopped.await(FOLLOW_STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "journal-follow-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                while (!stopping.get()) {
+                    Thread.sleep(FOLLOW_POLL_MILLIS);
+                    if (reader.poll(matching) > 0) {
+                        out.flush();
+                    }
+                }
+            } finally {
+                out.flush();
+                stopped.countDown();
+                if (!stopping.get()) {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                }
+            }
+        }
     }
 
     @Command(name = "incomplete", mixinStandardHelpOptions = true,
-            description = "Payments whose last record is PENDING, from the recovery checkpoint on: what recovery would replay.")
+            description = {"Payments whose last record is PENDING, from the recovery checkpoint on: what recovery would replay.",
+                    "Text: one line each, then \"N incomplete payments\"; --json: one JSON array ([] when none)."})
     public static final class Incomplete extends Sub {
         @Override
         int run(Path journalDir, PrintWriter out) {
             Map<String, JournalScans.IncompleteEntry> open = JournalScans.incomplete(journalDir, Checkpoint.read(journalDir));
             long nowMillis = System.currentTimeMillis();
+            JsonArray list = new JsonArray();
             for (JournalScans.IncompleteEntry entry : open.values()) {
                 JournalRecord r = entry.last();
                 long ageMillis = nowMillis - r.timeMillis();
                 if (json) {
-                    out.println(r.toJson().put("ageMillis", ageMillis).put("firstIndex", entry.firstIndex())
-                            .put("lastIndex", entry.lastIndex()).encode());
+                    list.add(toJson(r, entry.lastIndex()).put("ageMillis", ageMillis).put("firstIndex", entry.firstIndex())
+                            .put("lastIndex", entry.lastIndex()));
                 } else {
-                    out.println(r.flow() + "  " + r.paymentId() + "  " + r.state() + "  age=" + Duration.ofMillis(ageMillis)
-                            + "  attempt=" + r.attempt() + "  node=" + r.node());
+                    out.println(TIME.format(Instant.ofEpochMilli(r.timeMillis())) + "  " + r.flow() + "  " + r.paymentId()
+                            + "  " + r.state() + "  age=" + Duration.ofMillis(ageMillis) + "  attempt=" + r.attempt()
+                            + "  node=" + r.node());
                 }
             }
+            // An empty answer says so: a blank output reads like a tool that did nothing.
+            out.println(json ? list.encode() : open.size() + " incomplete payment" + (open.size() == 1 ? "" : "s"));
             out.flush();
             return EXIT_OK;
         }
@@ -164,6 +235,12 @@ public final class JournalCommand implements Callable<Integer> {
             out.flush();
             return EXIT_OK;
         }
+    }
+
+    /** A record as one JSON object, its {@code data} (the step's parameters, a JSON object when written) as an object. */
+    static JsonObject toJson(JournalRecord r, long index) {
+        JsonObject json = r.toJson().put("index", index);
+        return r.data() == null ? json : json.put("data", new JsonObject(r.data()));
     }
 
     static String human(JournalRecord r) {

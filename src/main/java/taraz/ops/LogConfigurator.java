@@ -6,10 +6,13 @@ import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.joran.spi.ConsoleTarget;
 import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Locale;
@@ -33,6 +36,7 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
     private static final List<String> QUIET = List.of("net.openhft", "io.zonky", "org.flywaydb", "io.netty");
     private static final String CONFIGURATION_FILE_PROPERTY = "logback.configurationFile";
     static final String FORMAT_ENV = "TARAZ_LOG_FORMAT";
+    private static final String APPENDER_NAME = "STDOUT";
 
     /** The line formats {@code TARAZ_LOG_FORMAT} names. */
     private enum Format { JSON, TEXT }
@@ -51,13 +55,30 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
         Encoder<ILoggingEvent> encoder = format(formatValue) == Format.TEXT ? text(context) : json(context);
         ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
         console.setContext(context);
-        console.setName("STDOUT");
+        console.setName(APPENDER_NAME);
         console.setEncoder(encoder);
         console.start();
         ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(Level.INFO);
         root.addAppender(console);
         QUIET.forEach(name -> context.getLogger(name).setLevel(Level.WARN));
+    }
+
+    /**
+     * For a command whose standard output is its answer (reconcile's summary): every line of ours to standard error
+     * instead, in the same format. An operator's own logging configuration ({@code -Dlogback.configurationFile}) has
+     * no appender of ours and is left as it is.
+     */
+    public static void toStandardError() {
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        Appender<ILoggingEvent> appender = context.getLogger(Logger.ROOT_LOGGER_NAME).getAppender(APPENDER_NAME);
+        if (appender instanceof ConsoleAppender<ILoggingEvent> console) {
+            console.stop();
+            console.setTarget(ConsoleTarget.SystemErr.getName());
+            console.start();
+        }
     }
 
     /** The format {@code value} names; unset is JSON, and so is a value we do not know, with a warning at start. */

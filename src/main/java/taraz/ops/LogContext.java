@@ -108,6 +108,15 @@ public final class LogContext {
 
     private static void write(Logger log, Severity severity, String txn, String flow, String state, String format,
                               Object... args) {
+        // A settle writes a line per step: with its level off, the line costs this check and nothing more.
+        boolean enabled = switch (severity) {
+            case INFO -> log.isInfoEnabled();
+            case WARN -> log.isWarnEnabled();
+            case ERROR -> log.isErrorEnabled();
+        };
+        if (!enabled) {
+            return;
+        }
         put(TXN, txn);
         put(FLOW, flow);
         put(STATE, state);

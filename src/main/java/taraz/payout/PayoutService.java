@@ -109,7 +109,13 @@ public final class PayoutService {
                 .compose(existing -> existing != null ? Future.succeededFuture(existing)
                         : journal.append(JournalRecord.of(node, FLOW, payoutId, State.CREATED.name(),
                                 JournalRecord.Status.PENDING, 1, amountRials, List.of(walletId), null, data.encode()))
-                        .compose(i -> store.insertCreated(payoutId, walletId, amountRials, iban, provider.name(), batchDay)))
+                        .compose(i -> store.insertCreated(payoutId, walletId, amountRials, iban, provider.name(), batchDay))
+                        .onSuccess(created -> {
+                            if (created != null && created.state() == State.CREATED) {
+                                LogContext.info(LOG, payoutId, FLOW, created.state().name(), "payout of {} rials -> {}",
+                                        amountRials, created.state());
+                            }
+                        }))
                 .compose(payout -> payout == null ? Future.succeededFuture(null) : drive(payout.payoutId(), 1));
     }
 

@@ -35,12 +35,10 @@ public final class PayoutSweeper {
             inflight.incrementAndGet();
             return payouts.sweep(payout).transform(result -> {
                 inflight.decrementAndGet();
+                // A change of state is logged once, by the flow's own step; the sweeper adds only its failures.
                 if (result.failed()) {
                     LogContext.warn(LOG, payout.payoutId(), PayoutService.FLOW, payout.state().name(),
                             "sweep failed; next round retries: {}", result.cause().toString());
-                } else if (result.result().state() != payout.state()) {
-                    LogContext.info(LOG, payout.payoutId(), PayoutService.FLOW, result.result().state().name(),
-                            "sweeper moved {} -> {}", payout.state(), result.result().state());
                 }
                 return Future.succeededFuture();
             });

@@ -18,6 +18,7 @@ import taraz.journal.Journal;
 import taraz.journal.JournalReader;
 import taraz.journal.JournalScans;
 import taraz.ledger.BatchWriter;
+import taraz.ops.LogConfigurator;
 import taraz.ops.LogContext;
 import taraz.psp.HttpPayoutProvider;
 import taraz.psp.PayoutReportCsv;
@@ -57,7 +58,8 @@ import java.util.concurrent.Callable;
         description = "find and fix unfinished or duplicated payments; write the support report",
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:nothing remains", "1:findings remain (a dry run with findings, or ones --apply could not fix)",
-                "2:an error (a bad settlement file, the database unreachable): nothing was applied"})
+                "2:an error (no --settlement file without --no-settlement, a bad settlement or payout report, the database "
+                        + "unreachable): nothing was applied"})
 public final class ReconcileCommand implements Callable<Integer> {
 
     static final int CLEAN = 0;
@@ -66,8 +68,12 @@ public final class ReconcileCommand implements Callable<Integer> {
     private static final long STEP_TIMEOUT_MILLIS = 120_000;
     private static final int INSERT_BATCH = 500;
 
-    @Option(names = "--settlement", paramLabel = "FILE", description = "the PSP's settlement CSV of one day; repeatable")
+    @Option(names = "--settlement", paramLabel = "FILE", description = "the PSP's settlement CSV of one day; repeatable; "
+            + "required unless --no-settlement")
     List<Path> settlements = new ArrayList<>();
+    @Option(names = "--no-settlement", description = "reconcile without the bank's settlement report (the ledger, the "
+            + "journal and the PSP's API only); without it and without --settlement, reconcile warns and exits 2")
+    boolean noSettlement;
     @Option(names = "--payout-report", paramLabel = "FILE", description = "the payout provider's report of one day; repeatable")
     List<Path> payoutReports = new ArrayList<>();
     @Option(names = "--apply", description = "correct what is found (default: a dry run that changes nothing)")
@@ -92,8 +98,24 @@ public final class ReconcileCommand implements Callable<Integer> {
 
     private final PrintStream out = System.out;
 
+    /**
+     * Exit 2 without a settlement file unless {@code --no-settlement}. Log lines go to standard error: standard output is
+     * the summary alone, for a cron mail or a script.
+     */
     @Override
     public Integer call() {
+        LogConfigurator.toStandardError();
+        if (settlements.isEmpty() && !noSettlement) {
+            // A cron job whose glob matched no file would otherwise run clean and look like a day with nothing wrong.
+            System.err.println("taraz reconcile: no --settlement file given, so money the bank holds for a payment we do "
+                    + "not know would go unseen. Pass the day's settlement CSV, or --no-settlement to reconcile without "
+                    + "it. Nothing was checked.");
+            return ERROR;
+        }
+        if (!settlements.isEmpty() && noSettlement) {
+            System.err.println("taraz reconcile: --settlement and --no-settlement contradict each other. Nothing was checked.");
+            return ERROR;
+        }
         try {
             return run();
         } catch (SettlementFile.BadFile | PayoutReportCsv.MalformedReport e) {

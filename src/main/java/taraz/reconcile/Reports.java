@@ -37,6 +37,17 @@ final class Reports {
     private static final String FINDINGS = "SELECT seq, kind, finding_key, flow, payment_id, wallet_id, amount, story, plan, status, "
             + "done FROM findings ORDER BY seq";
 
+    /** The customer of money at the bank that matches no top-up: someone paid, support finds out who from the card. */
+    static final String UNKNOWN_PAYER = "unknown payer";
+    /**
+     * Bank rows settled for no top-up of ours ({@link Detector}'s finding of flow {@code bank} with no wallet), with the
+     * card the bank names, read from the run's settlement table ({@code stl}, the same session's temp table).
+     */
+    private static final String UNKNOWN_PAYERS = "SELECT f.kind, f.story, f.amount, "
+            + "coalesce(f.done, 'Nothing done yet (dry run).'), f.status IN ('fixed', 'already_fixed'), f.payment_id, "
+            + "coalesce((SELECT s.masked_card FROM stl s WHERE s.authority = f.payment_id ORDER BY s.id LIMIT 1), '') "
+            + "FROM findings f WHERE f.flow = '" + Finding.BANK + "' AND f.wallet_id IS NULL ORDER BY f.seq";
+
     private Reports() {
     }
 
@@ -102,10 +113,12 @@ final class Reports {
                 + "GROUP BY f.wallet_id, a.name, a.phone, a.kind ORDER BY min(f.seq)";
         try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
              SequenceWriter rows = csvRows(out, List.of("wallet_id", "customer", "name", "phone", "kinds", "what_happened",
-                     "amount_rials", "what_was_done", "resolved", "payment_ids"))) {
+                     "amount_rials", "what_was_done", "resolved", "payment_ids", "card"))) {
             stream(db, sql, r -> row(rows, r.getString(1), r.getString(4), r.getString(2), r.getString(3),
                     r.getString(5), r.getString(6), r.getLong(7), r.getString(8),
-                    r.getBoolean(10) ? "yes" : "no", r.getString(9).trim()));
+                    r.getBoolean(10) ? "yes" : "no", r.getString(9).trim(), ""));
+            stream(db, UNKNOWN_PAYERS, r -> row(rows, "", UNKNOWN_PAYER, "", "", r.getString(1), r.getString(2), r.getLong(3),
+                    r.getString(4), r.getBoolean(5) ? "yes" : "no", r.getString(6), r.getString(7)));
         }
     }
 

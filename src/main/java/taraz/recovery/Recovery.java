@@ -54,18 +54,18 @@ public final class Recovery {
         this.stepTimeoutMillis = stepTimeoutMillis;
     }
 
-    /** The outcome of a replay: how many pending payments were found, finished and left. */
-    public record Report(int found, int finished, int unresolved) {}
+    /** The outcome of a replay: how many pending payments were found, finished and left, and the checkpoint written. */
+    public record Report(int found, int finished, int unresolved, long checkpoint) {}
 
     public Future<Report> run() {
         long started = System.nanoTime();
-        return vertx.executeBlocking(() -> {
-                    long checkpoint = Checkpoint.read(journalDir);
-                    return JournalScans.scanIncomplete(journalDir, checkpoint);
-                })
+        return vertx.executeBlocking(() -> JournalScans.scanIncomplete(journalDir, Checkpoint.read(journalDir)))
                 .compose(scan -> {
                     List<JournalScans.IncompleteEntry> pending = new ArrayList<>(scan.incomplete().values());
-                    LOG.info("recovery: {} incomplete payment(s) in the journal since index {}", pending.size(), scan.fromIndex());
+                    // One wording whatever ended the last run (a SIGTERM, a kill -9, a power cut): recovery only
+                    // knows the checkpoint the last recovery wrote, never how the node stopped.
+                    LOG.info("recovery: {} incomplete payment(s) in the journal from checkpoint {}", pending.size(),
+                            scan.fromIndex());
                     List<JournalScans.IncompleteEntry> unresolved = java.util.Collections.synchronizedList(new ArrayList<>());
                     return Lanes.each(pending, concurrency, () -> false,
                                     (entry, index) -> replay(entry, index, pending.size(), unresolved))
@@ -75,12 +75,14 @@ public final class Recovery {
                                 metrics.recoveryUnresolved(unresolved.size());
                                 return vertx.executeBlocking(() -> {
                                     Checkpoint.write(journalDir, checkpoint);
-                                    return new Report(pending.size(), pending.size() - unresolved.size(), unresolved.size());
+                                    return new Report(pending.size(), pending.size() - unresolved.size(), unresolved.size(),
+                                            checkpoint);
                                 });
                             });
                 })
-                .onSuccess(report -> LOG.info("recovery: done in {} ms: {} found, {} finished, {} left for later",
-                        (System.nanoTime() - started) / 1_000_000, report.found(), report.finished(), report.unresolved()));
+                .onSuccess(report -> LOG.info("recovery: done in {} ms: {} found, {} finished, {} left for later; "
+                                + "checkpoint now {}", (System.nanoTime() - started) / 1_000_000, report.found(), report.finished(),
+                        report.unresolved(), report.checkpoint()));
     }
 
     /** Runs one pending payment's step again; an unfinished one is added to {@code unresolved}. */

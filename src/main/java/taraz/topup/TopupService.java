@@ -68,6 +68,8 @@ public final class TopupService {
     private static final String NO_ANSWER = "NO_ANSWER";
     /** The longest error text a bank call's record keeps: enough for the exception's kind and its timeout. */
     private static final int BANK_ERROR_CHARS_MAX = 300;
+    /** A top-up's lastError while a verify the PSP did not answer (a timeout, a 5xx, no connection) waits for its retry. */
+    public static final String VERIFY_NO_ANSWER = "verify_no_answer";
 
     private final TopupStore store;
     private final Ledger ledger;
@@ -121,7 +123,13 @@ public final class TopupService {
                 .compose(existing -> existing != null ? Future.succeededFuture(existing)
                         : journal.append(JournalRecord.of(node, FLOW, topupId, State.CREATED.name(),
                                 JournalRecord.Status.PENDING, 1, amountRials, List.of(walletId), null, data.encode()))
-                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name(), Driver.REQUEST)))
+                        .compose(i -> store.insertCreated(topupId, walletId, amountRials, psp.name(), Driver.REQUEST))
+                        .onSuccess(created -> {
+                            if (created.state() == State.CREATED) {
+                                LogContext.info(LOG, topupId, FLOW, created.state().name(), "top-up of {} rials -> {}",
+                                        amountRials, created.state());
+                            }
+                        }))
                 .compose(topup -> topup.state() != State.CREATED ? Future.succeededFuture(topup)
                         : psp.request(amountRials, callbackUrl, "taraz wallet top-up " + topupId)
                         .transform(requested -> requested.succeeded()
@@ -357,13 +365,16 @@ public final class TopupService {
 
     /** The PSP did not answer the verify: inside the window the sweeper retries; past it, inquiry settles it. */
     private Future<Topup> pspDown(Topup topup, Throwable cause, int attempt, Driver driver) {
-        LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify got no answer from the PSP ({}); retried later",
-                cause.toString());
-        if (!olderThan(topup.createdAt(), pspWindowSeconds)) {
-            return Future.succeededFuture(topup);
-        }
-        return inquiry(topup, driver).transform(asked -> asked.failed() || asked.result().paid()
-                ? Future.succeededFuture(topup) : onInquiry(topup, asked.result(), attempt, driver, "failed_at_bank"));
+        LogContext.warn(LOG, topup.topupId(), FLOW, topup.state().name(), "verify {} got no answer from the PSP ({}); "
+                + "retried later", topup.verifyAttempts(), cause.toString());
+        // For support, beside verifyAttempts; no change of state, so no history row, and the lease is left as it is.
+        return store.lastError(topup, VERIFY_NO_ANSWER).compose(noted -> {
+            if (!olderThan(noted.createdAt(), pspWindowSeconds)) {
+                return Future.succeededFuture(noted);
+            }
+            return inquiry(noted, driver).transform(asked -> asked.failed() || asked.result().paid()
+                    ? Future.succeededFuture(noted) : onInquiry(noted, asked.result(), attempt, driver, "failed_at_bank"));
+        });
     }
 
     /** One atomic phase: lock the top-up, post the credit (keyed by the top-up), mark it CREDITED. */

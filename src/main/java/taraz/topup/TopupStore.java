@@ -104,6 +104,17 @@ final class TopupStore {
         });
     }
 
+    /**
+     * Records {@code error} as the top-up's last error while it stays in the state it was read in; nothing else about
+     * it changes (state, lease, updated_at). Returns the top-up as it now is.
+     */
+    Future<Topup> lastError(Topup topup, String error) {
+        return pool.preparedQuery("UPDATE topups SET last_error = $2 WHERE topup_id = $1 AND state = $3 RETURNING " + Topup.COLUMNS)
+                .execute(Tuple.of(topup.topupId(), error, topup.state().name()))
+                .compose(rows -> rows.rowCount() == 1 ? Future.succeededFuture(Topup.from(rows.iterator().next()))
+                        : load(topup.topupId()));
+    }
+
     /** The top-up's states, oldest first, at most {@code limit}, as the API shows them. */
     Future<JsonArray> history(String topupId, int limit) {
         return pool.preparedQuery("SELECT state, cause, node, at FROM topup_history WHERE topup_id = $1 ORDER BY id LIMIT $2")

@@ -62,12 +62,10 @@ public final class TopupSweeper {
             inflight.incrementAndGet();
             return topups.sweep(topup, paid).transform(result -> {
                 inflight.decrementAndGet();
+                // A change of state is logged once, by the flow's own step; the sweeper adds only its failures.
                 if (result.failed()) {
                     LogContext.warn(LOG, topup.topupId(), TopupService.FLOW, topup.state().name(),
                             "sweep failed; next round retries: {}", result.cause().toString());
-                } else if (result.result().state() != topup.state()) {
-                    LogContext.info(LOG, topup.topupId(), TopupService.FLOW, result.result().state().name(),
-                            "sweeper moved {} -> {}", topup.state(), result.result().state());
                 }
                 return Future.succeededFuture();
             });

@@ -26,7 +26,7 @@ public record Trip(String tripId, State state, String passengerWalletId, String 
 
     /**
      * The trip's journal steps: a PENDING record names the step begun (HOLDING, SETTLING, VOIDING,
-     * EXPIRING), a TERMINAL REJECTED one a step refused on a trip not in the database.
+     * EXPIRING), a REJECTED one a step refused, with its cause (TERMINAL, or RESTING while the trip's hold waits).
      */
     public enum Step {
         HOLDING, SETTLING, VOIDING, EXPIRING, REJECTED

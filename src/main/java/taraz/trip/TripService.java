@@ -274,10 +274,21 @@ public final class TripService {
                 .put("createdAt", trip.createdAt().toInstant().toString())
                 .put("updatedAt", trip.updatedAt().toInstant().toString());
         if (trip.holdId() != null) {
-            json.put("hold", new JsonObject().put("amount", trip.holdRials())
+            json.put("hold", new JsonObject().put("amount", trip.holdRials()).put("state", holdState(trip.state()).name())
                     .put("expiresAt", trip.holdExpiresAt().toInstant().toString()));
         }
         return json;
+    }
+
+    /** The state of a trip's hold, which the trip's own state decides: a settle posts it, a cancel or the sweeper ends it. */
+    private static Hold.State holdState(Trip.State state) {
+        return switch (state) {
+            case HELD -> Hold.State.HELD;
+            case SETTLED -> Hold.State.POSTED;
+            case VOIDED -> Hold.State.VOIDED;
+            case EXPIRED -> Hold.State.EXPIRED;
+            case NEW -> throw new IllegalStateException("a NEW trip is never shown");
+        };
     }
 
     // ---- the machinery of a step -----------------------------------------------------------
@@ -288,7 +299,7 @@ public final class TripService {
      * batch's work), an optional failpoint after the commit, then the outcome journaled. The
      * answer does not wait for the outcome's sync: if the node dies first, recovery finds the
      * PENDING record and runs the step again, which finds it done and journals it. A refused
-     * command journals the trip as it still is. A failed batch leaves the PENDING record for
+     * command journals REJECTED with its cause. A failed batch leaves the PENDING record for
      * recovery, since its fate may be unknown (a lost commit acknowledgement).
      */
     private Future<Outcome<Trip>> step(String tripId, Trip.Step pendingStep, long amountRials, List<String> accounts,
@@ -302,14 +313,14 @@ public final class TripService {
                         ? Future.succeededFuture(outcome) : failpoints.at(afterCommitPoint).map(outcome))
                 .map(outcome -> {
                     Trip trip = outcome.value();
-                    String cause = outcome.failure() == null ? null : outcome.failure().code().apiName();
-                    String state = trip != null ? trip.state().name() : Trip.Step.REJECTED.name();
+                    String cause = cause(outcome);
+                    boolean refused = cause != null || trip == null;
+                    String state = refused ? Trip.Step.REJECTED.name() : trip.state().name();
                     LogContext.info(LOG, tripId, FLOW, state, "trip {} attempt {}: {}{}", pendingStep, attempt,
-                            cause == null ? state : "refused, " + cause,
+                            refused ? "refused, " + cause : state,
                             outcome.answer() != null && outcome.answer().replayed() ? " (replayed)" : "");
-                    journal.append(trip != null ? outcome(trip, attempt, amountRials, accounts, cause, data)
-                                    : JournalRecord.of(node, FLOW, tripId, Trip.Step.REJECTED.name(), JournalRecord.Status.TERMINAL,
-                                    attempt, amountRials, accounts, cause, data.encode()))
+                    journal.append(refused ? rejection(tripId, trip, attempt, amountRials, accounts, cause, data)
+                                    : outcome(trip, attempt, amountRials, accounts, null, data))
                             .onFailure(err -> LogContext.warn(LOG, tripId, FLOW, state, "trip {} outcome not journaled; "
                                     + "recovery will journal it: {}", pendingStep, err.toString()));
                     return outcome;
@@ -323,6 +334,34 @@ public final class TripService {
                                   JsonObject data) {
         return JournalRecord.of(node, FLOW, trip.tripId(), trip.state().name(), trip.state().journalStatus(), attempt,
                 amountRials, accounts, cause, data.encode());
+    }
+
+    /**
+     * Why a step was refused, null when it was not: its refusal's code, or for the replay of a refused request (its
+     * answer stored under its key, no failure of its own) the code of the stored answer.
+     */
+    private static String cause(Outcome<Trip> outcome) {
+        if (outcome.failure() != null) {
+            return outcome.failure().code().apiName();
+        }
+        Answer answer = outcome.answer();
+        if (answer != null && answer.replayed() && answer.status() >= 400) {
+            JsonObject error = new JsonObject(answer.body()).getJsonObject("error");
+            return error == null ? Integer.toString(answer.status()) : error.getString("code");
+        }
+        return null;
+    }
+
+    /**
+     * A refused step, journaled as REJECTED with its cause and the refused parameters, never as the trip's own state:
+     * a settle refused on a settled trip would otherwise be a second SETTLED record with other amounts. Its status is
+     * the trip's (RESTING while a hold still waits), TERMINAL when the trip is not in the database.
+     */
+    private JournalRecord rejection(String tripId, Trip trip, int attempt, long amountRials, List<String> accounts,
+                                    String cause, JsonObject data) {
+        JournalRecord.Status status = trip == null ? JournalRecord.Status.TERMINAL : trip.state().journalStatus();
+        return JournalRecord.of(node, FLOW, tripId, Trip.Step.REJECTED.name(), status, attempt, amountRials, accounts,
+                cause, data.encode());
     }
 
     /** The answer for a trip step that succeeded: the trip as {@code GET /v1/trips/{id}} shows it. */

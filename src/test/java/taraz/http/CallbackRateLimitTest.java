@@ -45,6 +45,13 @@ class CallbackRateLimitTest {
             }
             assertLimited(from(api, "203.0.113.7"));
             assertLimited(from(api, "203.0.113.7"));
+            // The cardholder's browser, limited: a page, not JSON.
+            ApiClient.Response page = api.get(Topups.callbackPath(Topups.randomAuthority(), "OK"),
+                    Map.of("Accept", "text/html", "X-Forwarded-For", "203.0.113.7"));
+            assertEquals(429, page.status(), page.text());
+            assertTrue(page.header("Content-Type").startsWith("text/html"), page.header("Content-Type"));
+            assertTrue(page.text().contains("error rate_limited"), page.text());
+            assertTrue(Long.parseLong(page.header("Retry-After")) >= 1, page.header("Retry-After"));
 
             for (int i = ADDRESS_BURST; i < TOTAL_BURST; i++) {
                 assertEquals(404, from(api, "203.0.113.8").status(), "another client, request " + i);

@@ -219,6 +219,62 @@ class WalletApiTest {
         }
     }
 
+    /**
+     * One customer's payments, every flow: {@code walletId=} keeps to their wallet, a state matches in any case,
+     * adjustments are listed from their transfers, and pages of one follow each other by cursor, none repeated.
+     */
+    @Test
+    void adminPaymentsFiltersByWalletAndPagesByCursor() {
+        String passenger = api.openWallet("passenger");
+        String driver = api.openWallet("driver");
+        api.fund(passenger, 100_000);
+        List<String> trips = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            String trip = ApiClient.newId("paged");
+            api.settle(trip, passenger, driver, 1_000, 100);
+            trips.add(trip);
+        }
+        ApiClient.Response adjusted = api.postAdmin("/v1/admin/adjustments", ApiClient.newKey(), new JsonObject()
+                .put("walletId", passenger).put("amount", -500).put("reason", "duplicate fare").put("ticket", "T-77"));
+        assertEquals(201, adjusted.status(), adjusted.text());
+        String adjustmentId = adjusted.json().getString("adjustmentId");
+
+        List<JsonObject> all = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            ApiClient.Response page = api.getAdmin("/v1/admin/payments?walletId=" + passenger + "&limit=2"
+                    + (cursor == null ? "" : "&cursor=" + cursor));
+            assertEquals(200, page.status(), page.text());
+            page.json().getJsonArray("payments").forEach(o -> all.add((JsonObject) o));
+            cursor = page.json().getString("nextCursor");
+            assertTrue(++pages <= 4, "pages end: " + all);
+        } while (cursor != null);
+        for (JsonObject p : all) {
+            assertEquals(passenger, p.getString("walletId"), p.encode());
+        }
+        List<String> ids = all.stream().map(p -> p.getString("flow") + "/" + p.getString("paymentId")).toList();
+        List<String> expected = new ArrayList<>();
+        trips.forEach(t -> expected.add("trip/" + t));
+        expected.add("adjustment/" + adjustmentId);
+        // The funding (ApiClient.fund) is an adjustment too: a credit.
+        assertEquals(expected.size() + 1, ids.size(), "each once: " + ids);
+        assertEquals(ids.size(), ids.stream().distinct().count(), "each once: " + ids);
+        assertTrue(ids.containsAll(expected), ids.toString());
+        assertTrue(all.stream().anyMatch(p -> "adjustment".equals(p.getString("flow")) && p.getLong("amount") == 100_000L),
+                "the funding credit: " + all);
+        JsonObject adjustment = all.stream().filter(p -> adjustmentId.equals(p.getString("paymentId"))).findFirst().orElseThrow();
+        assertEquals("APPLIED", adjustment.getString("state"));
+        assertEquals(-500L, adjustment.getLong("amount"), "a debit's leg: " + adjustment.encode());
+
+        ApiClient.Response settled = api.getAdmin("/v1/admin/payments?walletId=" + passenger + "&state=settled");
+        assertEquals(200, settled.status(), settled.text());
+        assertEquals(3, settled.json().getJsonArray("payments").size(), settled.text());
+        assertEquals(null, settled.json().getString("nextCursor"));
+        ApiClient.Response applied = api.getAdmin("/v1/admin/payments?walletId=" + passenger + "&state=Applied");
+        assertEquals(2, applied.json().getJsonArray("payments").size(), applied.text());
+    }
+
     @Test
     void cancellingAHeldTripVoidsIt() {
         String passenger = api.openWallet("passenger");

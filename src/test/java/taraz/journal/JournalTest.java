@@ -13,6 +13,11 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.awaitility.Awaitility;
+import taraz.support.GatewayProcess;
+import java.time.Duration;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -305,11 +310,63 @@ class JournalTest {
         assertTrue(run(0, "tail", "--json", "--state", "terminal", "--since", "1h", "--data-dir", dataDir.toString())
                 .contains("\"paymentId\":\"trip-43\""));
         assertTrue(run(0, "tail", "--txn", "nope", "--data-dir", dataDir.toString()).isEmpty());
-        assertTrue(run(0, "incomplete", "--data-dir", dataDir.toString()).startsWith("trip  trip-42  SETTLING  age="));
+        String incomplete = run(0, "incomplete", "--data-dir", dataDir.toString());
+        assertTrue(incomplete.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z  trip  trip-42  SETTLING  age=.*"
+                + "\n1 incomplete payment"), incomplete);
+        JsonArray incompleteJson = new JsonArray(run(0, "incomplete", "--json", "--data-dir", dataDir.toString()));
+        assertEquals(1, incompleteJson.size(), incompleteJson.encode());
+        assertEquals("trip-42", incompleteJson.getJsonObject(0).getString("paymentId"));
         assertTrue(run(0, "--data-dir", dataDir.toString(), "stats", "--json").contains("\"records\":3"));
         run(2, "stats", "--data-dir", dataDir.resolve("missing").toString());
         run(2, "tail", "--since", "yesterday", "--data-dir", dataDir.toString());
         run(2, "tail", "--bogus");
+    }
+
+    @Test
+    void tailLastNPrintsDataAsJsonAndIncompleteSaysWhenThereIsNone(@TempDir Path dataDir) throws Exception {
+        try (Journal journal = Journal.open(Settings.defaults().with(Map.of("dataDir", dataDir.toString())).journal(), registry)) {
+            for (int i = 1; i <= 5; i++) {
+                await(journal.append(JournalRecord.of("n1", "trip", "t-" + i, "SETTLED", Status.TERMINAL, 1, 1_000 * i,
+                        List.of("w1"), null, new JsonObject().put("op", "settle").put("fare", 1_000 * i).encode())));
+            }
+            await(journal.append(JournalRecord.of("n1", "payout", "po-1", "PAID", Status.TERMINAL, 1, 7, List.of("w2"), null, null)));
+        }
+        String[] lastTwo = run(0, "tail", "-n", "2", "--flow", "trip", "--data-dir", dataDir.toString()).split("\n");
+        assertEquals(2, lastTwo.length);
+        assertTrue(lastTwo[0].contains("trip/t-4  SETTLED") && lastTwo[1].contains("trip/t-5  SETTLED"), String.join("\n", lastTwo));
+        assertEquals(List.of("payout/po-1"), run(0, "tail", "-n", "1", "--data-dir", dataDir.toString()).lines()
+                .map(line -> line.split("  ")[1]).toList(), "the last record of all, a record without data");
+        assertTrue(run(0, "tail", "-n", "0", "--data-dir", dataDir.toString()).isEmpty());
+        JsonObject json = new JsonObject(run(0, "tail", "-n", "1", "--json", "--txn", "t-3", "--data-dir", dataDir.toString()));
+        assertEquals(3_000L, json.getJsonObject("data").getLong("fare"), "data is an object: " + json.encode());
+        assertEquals("0 incomplete payments", run(0, "incomplete", "--data-dir", dataDir.toString()));
+        assertEquals("[]", run(0, "incomplete", "--json", "--data-dir", dataDir.toString()));
+        run(2, "tail", "-n", "-1", "--data-dir", dataDir.toString());
+    }
+
+    /**
+     * {@code tail --follow} as an operator runs it, in a process of its own: it prints the last record, then one appended
+     * after it started, and a SIGTERM ends it.
+     */
+    @Test
+    void tailFollowPrintsNewRecordsUntilTerminated(@TempDir Path dataDir) throws Exception {
+        try (Journal journal = Journal.open(Settings.defaults().with(Map.of("dataDir", dataDir.toString())).journal(), registry)) {
+            await(journal.append(record("before-follow", "SETTLED", Status.TERMINAL)));
+            GatewayProcess tail = GatewayProcess.command(List.of("journal", "tail", "--follow", "-n", "1"), dataDir, Map.of());
+            try {
+                Awaitility.await().atMost(Duration.ofSeconds(WAIT_SECONDS)).failFast(() -> !tail.isAlive())
+                        .until(() -> tail.output().contains("trip/before-follow"));
+                await(journal.append(record("after-follow", "SETTLING", Status.PENDING)));
+                Awaitility.await().atMost(Duration.ofSeconds(WAIT_SECONDS)).failFast(() -> !tail.isAlive())
+                        .until(() -> tail.output().contains("trip/after-follow  SETTLING"));
+                assertTrue(tail.isAlive(), "--follow keeps reading");
+                tail.terminate();
+                tail.awaitExit(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+                assertFalse(tail.output().contains("Exception"), tail.output());
+            } finally {
+                GatewayProcess.stop(tail);
+            }
+        }
     }
 
     private static String run(int expectedExit, String... args) {

@@ -2,6 +2,7 @@ package taraz.ops;
 
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import taraz.support.ApiClient;
 import taraz.support.GatewayProcess;
@@ -11,6 +12,7 @@ import taraz.support.Payouts;
 import taraz.support.Topups;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -51,6 +53,9 @@ class LogLinesTest {
     private static final long COMMISSION_RIALS = 120_000;
     private static final long CREDIT_TIMEOUT_MILLIS = 30_000;
     private static final long EXIT_TIMEOUT_MILLIS = 90_000;
+    private static final long PSP_TIMEOUT_MILLIS = 2_000;
+    /** The unanswered verifies the test waits for: the callback's, then at least one of the sweeper's. */
+    private static final int VERIFY_ATTEMPTS_MIN = 2;
 
     @Test
     void linesAreJsonCarryThePaymentAndTheRequestAndNoPersonalDataOrSecret() throws Exception {
@@ -62,6 +67,9 @@ class LogLinesTest {
         env.put("TARAZ_API_KEYS", API_KEY);
         env.put("TARAZ_ADMIN_TOKEN", ADMIN_TOKEN);
         env.put("TARAZ_NODE_ID", NODE);
+        // A quick verify timeout and sweeper, so a verify the bank does not answer is retried within the test.
+        env.putAll(GatewayProcess.config(dataDir, Map.of("pspTimeoutMillis", PSP_TIMEOUT_MILLIS, "pspRetriesMax", 0,
+                "topupSweepIntervalMillis", 300, "topupCallbackGraceSeconds", 1, "topupLeaseMillis", 1_000)));
         GatewayProcess gateway = GatewayProcess.start(dataDir, TestGateway.freePort(), env);
         try {
             ApiClient api = new ApiClient(gateway.baseUrl(), API_KEY, ADMIN_TOKEN);
@@ -104,6 +112,21 @@ class LogLinesTest {
             Payouts.awaitState(api, payout.json().getString("payoutId"), "PAID", CREDIT_TIMEOUT_MILLIS);
             assertEquals(200, api.getAdmin("/v1/admin/payments?state=HELD").status());
 
+            // A verify the bank does not answer, retried until it does: a WARN per attempt.
+            JsonObject retriedTopup = Topups.createOk(api, passenger, TOPUP_RIALS);
+            String retried = retriedTopup.getString("topupId");
+            String retriedAuthority = retriedTopup.getString("authority");
+            try {
+                psp.faults(TestPsp.defaultFaults().put("endpoints",
+                        new JsonObject().put("verify", new JsonObject().put("timeoutRate", 1.0))));
+                psp.pay(retriedAuthority, "OK", CARD_LAST_FOUR);
+                Awaitility.await().atMost(Duration.ofMillis(CREDIT_TIMEOUT_MILLIS))
+                        .until(() -> verifyWarnings(gateway.output(), retried).size() >= VERIFY_ATTEMPTS_MIN);
+            } finally {
+                psp.resetFaults();
+            }
+            JsonObject retriedCredited = Topups.awaitState(api, retried, "CREDITED", CREDIT_TIMEOUT_MILLIS);
+
             sendBadRequests(api, passenger);
 
             ApiClient.Response unnamed = api.get("/v1/wallets/" + passenger);
@@ -130,6 +153,17 @@ class LogLinesTest {
             assertPaymentLines(lines, topupRequest, topupId, "topup", "REQUESTED");
             assertPaymentLines(lines, holdRequest, tripId, "trip", "HELD");
             assertPaymentLines(lines, settleRequest, tripId, "trip", "SETTLED");
+            // One line per change of state, for each flow.
+            assertStates(lines, topupId, "topup", List.of("CREATED", "REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED",
+                    "CREDITED"));
+            assertStates(lines, tripId, "trip", List.of("HELD", "SETTLED"));
+            assertStates(lines, voided, "trip", List.of("HELD", "VOIDED"));
+            assertStates(lines, adjusted.json().getString("adjustmentId"), "adjustment", List.of("APPLIED"));
+            assertStates(lines, payout.json().getString("payoutId"), "payout", List.of("CREATED", "HELD", "SENT", "PAID"));
+            List<String> warnings = verifyWarnings(log, retried);
+            assertTrue(warnings.size() >= VERIFY_ATTEMPTS_MIN, warnings.toString());
+            assertEquals(warnings.size(), warnings.stream().distinct().count(), "one WARN per attempt: " + warnings);
+            assertTrue(retriedCredited.getInteger("verifyAttempts") > warnings.size(), retriedCredited.encode());
             assertTrue(lines.stream().anyMatch(line -> topupId.equals(mdc(line, LogContext.TXN))
                             && "CREDITED".equals(mdc(line, LogContext.STATE)) && mdc(line, LogContext.REQUEST_ID) != null),
                     "the callback's credit line carries the payment and the callback's request id");
@@ -137,6 +171,22 @@ class LogLinesTest {
             GatewayProcess.stop(gateway);
             psp.stop();
         }
+    }
+
+    /** The INFO lines of payment {@code txn} of {@code flow} name exactly {@code states}, in order: one line per change. */
+    private static void assertStates(List<JsonObject> lines, String txn, String flow, List<String> states) {
+        List<String> seen = lines.stream().filter(line -> "INFO".equals(line.getString("level"))
+                        && txn.equals(mdc(line, LogContext.TXN)) && flow.equals(mdc(line, LogContext.FLOW)))
+                .map(line -> mdc(line, LogContext.STATE)).toList();
+        assertEquals(states, seen, flow + " " + txn);
+    }
+
+    /** The messages of the WARN lines about top-up {@code txn}'s verify getting no answer, as written so far. */
+    private static List<String> verifyWarnings(String log, String txn) {
+        return log.lines().filter(line -> line.startsWith("{")).map(JsonObject::new)
+                .filter(line -> "WARN".equals(line.getString("level")) && txn.equals(mdc(line, LogContext.TXN))
+                        && line.getString("formattedMessage", "").contains("got no answer from the PSP"))
+                .map(line -> line.getString("formattedMessage")).toList();
     }
 
     private static String openWallet(ApiClient api, String kind, String phone, String name) {

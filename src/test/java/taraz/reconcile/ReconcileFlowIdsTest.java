@@ -70,7 +70,7 @@ class ReconcileFlowIdsTest {
             Path rules = dir.resolve("rules.json");
             Files.writeString(rules, new JsonObject(Files.readString(Path.of("conf", "reconcile.json"))).put("minAgeSeconds", 0).encode());
             Path report = dir.resolve("report");
-            int status = db.reconcile("--apply", "--psp-url", psp.baseUrl(), "--rules", rules.toString(),
+            int status = db.reconcile("--apply", "--no-settlement", "--psp-url", psp.baseUrl(), "--rules", rules.toString(),
                     "--report-dir", report.toString());
 
             assertEquals(before, balances(db), "no wallet gained or lost: " + Files.readString(report.resolve("findings.json")));

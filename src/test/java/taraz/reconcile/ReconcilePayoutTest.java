@@ -66,7 +66,7 @@ class ReconcilePayoutTest {
                 new PayoutReportCsv.Row(twice, "T-3", iban, PAID_RIALS, PayoutProvider.State.PAID, now))));
         Path reports = dir.resolve("dry");
 
-        assertEquals(1, db.reconcile("--offline", "--payout-report", report.toString(), "--report-dir", reports.toString()));
+        assertEquals(1, db.reconcile("--offline", "--no-settlement", "--payout-report", report.toString(), "--report-dir", reports.toString()));
         Map<String, JsonObject> found = findings(reports);
         assertEquals(Map.of("payout_paid_not_recorded:payout:" + failed, "open", "payout_paid_twice:payout:" + twice, "open"),
                 found.entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().getString("status"))));
@@ -76,7 +76,7 @@ class ReconcilePayoutTest {
         assertEquals(FUNDS_RIALS - PAID_RIALS, db.count("SELECT balance_rials FROM accounts WHERE id = ?", driver), "a dry run moves nothing");
 
         Path applied = dir.resolve("apply");
-        assertEquals(1, db.reconcile("--offline", "--apply", "--payout-report", report.toString(), "--report-dir", applied.toString()),
+        assertEquals(1, db.reconcile("--offline", "--no-settlement", "--apply", "--payout-report", report.toString(), "--report-dir", applied.toString()),
                 "the double payment is left to support");
         Map<String, JsonObject> after = findings(applied);
         assertEquals("fixed", after.get("payout_paid_not_recorded:payout:" + failed).getString("status"));
@@ -85,7 +85,7 @@ class ReconcilePayoutTest {
         assertEquals(1, db.count("SELECT count(*) FROM transfers WHERE id = ?", "payout:" + failed + ":post"));
         assertEquals(1, db.count("SELECT count(*) FROM payouts WHERE payout_id = ? AND state = 'PAID'", failed));
 
-        assertEquals(1, db.reconcile("--offline", "--apply", "--payout-report", report.toString()));
+        assertEquals(1, db.reconcile("--offline", "--no-settlement", "--apply", "--payout-report", report.toString()));
         assertEquals(1, db.count("SELECT count(*) FROM transfers WHERE id = ?", "payout:" + failed + ":post"), "a second run posts nothing");
         assertEquals(FUNDS_RIALS - PAID_RIALS - FAILED_RIALS, db.count("SELECT balance_rials FROM accounts WHERE id = ?", driver));
         try (Connection c = db.connect()) {

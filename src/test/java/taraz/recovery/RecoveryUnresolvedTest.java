@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import taraz.journal.Checkpoint;
 import taraz.journal.Journal;
 import taraz.journal.JournalRecord;
 import taraz.journal.JournalSettings;
@@ -16,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Boot recovery over a real journal: a payment whose step does not end within the step's bound is left for
@@ -45,7 +47,10 @@ class RecoveryUnresolvedTest {
             Recovery.Resumer trips = record -> record.paymentId().equals("t-hangs")
                     ? Promise.promise().future() : Future.succeededFuture();
             Recovery recovery = new Recovery(vertx, journalDir, Map.of("trip", trips), metrics, STEP_TIMEOUT_MILLIS, 2);
-            assertEquals(new Recovery.Report(2, 1, 1), await(recovery.run()));
+            Recovery.Report report = await(recovery.run());
+            assertEquals(List.of(2, 1, 1), List.of(report.found(), report.finished(), report.unresolved()), report.toString());
+            assertEquals(Checkpoint.read(journalDir), report.checkpoint(), "the checkpoint written: the hanging step's first record");
+            assertTrue(report.checkpoint() > 0, report.toString());
             assertEquals(1.0, unresolved(metrics));
         } finally {
             vertx.close().toCompletionStage().toCompletableFuture().get(WAIT_SECONDS, TimeUnit.SECONDS);

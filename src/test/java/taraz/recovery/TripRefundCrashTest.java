@@ -98,7 +98,7 @@ class TripRefundCrashTest {
             Path rules = dataDir.resolve("rules.json");
             Files.writeString(rules, new JsonObject(Files.readString(Path.of("conf", "reconcile.json")))
                     .put("minAgeSeconds", 0).encode());
-            GatewayProcess.Result reconciled = GatewayProcess.run(List.of("reconcile", "--offline", "--rules", rules.toString()),
+            GatewayProcess.Result reconciled = GatewayProcess.run(List.of("reconcile", "--offline", "--no-settlement", "--rules", rules.toString()),
                     dataDir, EXIT_TIMEOUT_MILLIS);
             assertEquals(0, reconciled.status(), reconciled.output());
         } finally {

@@ -102,21 +102,29 @@ public final class GatewayProcess implements AutoCloseable {
         return launch(args, dataDir, 0, env);
     }
 
+    /**
+     * Runs a command of the executable to its end with its standard output and standard error apart: for a command
+     * whose standard output is its answer (reconcile's summary) and whose log lines must stay out of it.
+     */
+    public static Apart runApart(List<String> args, Path dataDir, long timeoutMillis) throws Exception {
+        Files.createDirectories(dataDir);
+        Path out = dataDir.resolve("child-" + System.nanoTime() + ".out");
+        Path err = dataDir.resolve("child-" + System.nanoTime() + ".err");
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(args)).redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().put("TARAZ_DATA_DIR", dataDir.toString());
+        Process process = builder.start();
+        if (!process.waitFor(timeoutMillis, TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("command " + args + " did not end within " + timeoutMillis + " ms");
+        }
+        return new Apart(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    public record Apart(int status, String stdout, String stderr) {}
+
     private static GatewayProcess launch(List<String> args, Path dataDir, int port, Map<String, String> env) throws IOException {
         Files.createDirectories(dataDir);
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("-Dchronicle")) {
-                command.add(arg);
-            }
-        }
-        command.add("-Xmx384m");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add("taraz.app.Main");
-        command.addAll(args);
-        ProcessBuilder builder = new ProcessBuilder(command);
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(args));
         Map<String, String> environment = new HashMap<>(env);
         environment.put("TARAZ_DATA_DIR", dataDir.toString());
         if (port > 0) {
@@ -130,6 +138,23 @@ public final class GatewayProcess implements AutoCloseable {
         GatewayProcess child = new GatewayProcess(builder.start(), dataDir, port, log);
         LAUNCHED.add(child);
         return child;
+    }
+
+    /** The JVM command line of a child running {@code taraz.app.Main} with {@code args}: this JVM's flags and class path. */
+    private static List<String> javaCommand(List<String> args) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--add-") || arg.startsWith("-Dchronicle")) {
+                command.add(arg);
+            }
+        }
+        command.add("-Xmx384m");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("taraz.app.Main");
+        command.addAll(args);
+        return command;
     }
 
     private void awaitReady() {

@@ -11,9 +11,11 @@ import taraz.support.TestPsp;
 import taraz.support.Topups;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,6 +122,29 @@ class TopupCallbackTest {
         }
         assertEquals(List.of("CREATED", "REQUESTED", "CALLBACK_RECEIVED", "VERIFYING", "VERIFIED", "CREDITED"), states);
         assertEquals(1, Topups.creditTransfers(topupId));
+    }
+
+    /** A browser gets every answer of the callback as a page, a refusal too; JSON only when it asks for JSON. */
+    @Test
+    void aBrowserGetsRefusalsAsAPage() {
+        for (String accept : List.of("", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")) {
+            Map<String, String> headers = accept.isEmpty() ? Map.of() : Map.of("Accept", accept);
+            ApiClient.Response unknown = api.get(Topups.callbackPath(Topups.randomAuthority(), "OK"), headers);
+            assertEquals(404, unknown.status(), unknown.text());
+            assertPage(unknown, "error topup_not_found");
+            ApiClient.Response badQuery = api.get("/v1/psp/zarinpal/callback?Status=OK", headers);
+            assertEquals(400, badQuery.status(), badQuery.text());
+            assertPage(badQuery, "error ");
+        }
+        ApiClient.Response json = api.get("/v1/psp/zarinpal/callback?Status=OK", Topups.ACCEPT_JSON);
+        assertEquals(400, json.status(), json.text());
+        assertTrue(json.header("Content-Type").startsWith("application/json"), json.header("Content-Type"));
+        assertNotNull(json.errorCode(), json.text());
+    }
+
+    private static void assertPage(ApiClient.Response r, String status) {
+        assertTrue(r.header("Content-Type").startsWith("text/html"), r.header("Content-Type"));
+        assertTrue(r.text().startsWith("<!doctype html>") && r.text().contains(status), r.text());
     }
 
     /** Anyone who knows an authority may call the callback: it learns the state, and nothing else. */

@@ -2,6 +2,7 @@ package taraz.topup;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import taraz.support.ApiClient;
@@ -11,6 +12,7 @@ import taraz.support.TestGateway;
 import taraz.support.TestPsp;
 import taraz.support.Topups;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -240,13 +242,11 @@ class TopupFlowTest {
             assertEquals(0, api.balance(wallet));
             assertEquals(0, Topups.creditTransfers(topupId));
             assertEquals("PAID", psp.payment(authority).getString("status"), "no verify reached the bank");
+            awaitVerifyNoAnswerShown(topupId);
         } finally {
             psp.resetFaults();
         }
-        Topups.awaitState(api, topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
-        assertEquals(AMOUNT_RIALS, api.balance(wallet));
-        assertEquals(1, Topups.creditTransfers(topupId));
-        assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
+        assertCreditedOnceAfterRetries(wallet, topupId, authority);
     }
 
     @Test
@@ -267,13 +267,36 @@ class TopupFlowTest {
             assertEquals(0, api.balance(wallet));
             assertEquals(0, Topups.creditTransfers(topupId));
             assertEquals("PAID", psp.payment(authority).getString("status"), "no verify reached the bank");
+            awaitVerifyNoAnswerShown(topupId);
         } finally {
             psp.resetFaults();
         }
-        Topups.awaitState(api, topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
+        assertCreditedOnceAfterRetries(wallet, topupId, authority);
+    }
+
+    /** What support sees while a verify the bank did not answer waits for its retry: the attempt, and why it waits. */
+    private static void awaitVerifyNoAnswerShown(String topupId) {
+        JsonObject waiting = Awaitility.await().atMost(Duration.ofMillis(PSP_DOWN_AWAIT_MILLIS))
+                .until(() -> Topups.view(api, topupId), v -> TopupService.VERIFY_NO_ANSWER.equals(v.getString("lastError")));
+        assertTrue(waiting.getInteger("verifyAttempts") >= 1, waiting.encode());
+    }
+
+    /**
+     * Credited once, by one verify at the bank, after verifies it did not answer: each attempt counted, the last error
+     * kept on record, and no state repeated in the history (an unanswered verify is no change of state).
+     */
+    private static void assertCreditedOnceAfterRetries(String wallet, String topupId, String authority) throws Exception {
+        JsonObject credited = Topups.awaitState(api, topupId, "CREDITED", PSP_DOWN_AWAIT_MILLIS);
         assertEquals(AMOUNT_RIALS, api.balance(wallet));
         assertEquals(1, Topups.creditTransfers(topupId));
         assertEquals(1, psp.payment(authority).getInteger("verifySuccesses"));
+        assertTrue(credited.getInteger("verifyAttempts") >= 2, "retried: " + credited.encode());
+        assertEquals(TopupService.VERIFY_NO_ANSWER, credited.getString("lastError"), "the last error stays on record");
+        for (Object row : credited.getJsonArray("history")) {
+            assertTrue(((JsonObject) row).containsKey("cause"), "a history row without its cause: " + row);
+        }
+        List<String> states = Topups.historyStates(credited);
+        assertEquals(states.stream().distinct().toList(), states, "no state repeated: " + states);
     }
 
     // ---- no credit ---------------------------------------------------------------------------
