@@ -23,6 +23,7 @@ public record Finding(Kind kind, String key, String flow, String paymentId, Stri
     public static final String TRIP = "trip";
     public static final String BANK = "bank";
     public static final String PAYOUT = "payout";
+    public static final String REFUND = "refund";
 
     /**
      * The flow of a transfer, in SQL over its {@code kind} column: a kind is {@code <flow>_<step>}
@@ -46,7 +47,8 @@ public record Finding(Kind kind, String key, String flow, String paymentId, Stri
     public enum Kind {
         PAID_NOT_CREDITED, CREDITED_NOT_PAID, DOUBLE_CREDIT, DOUBLE_CHARGE, DRIVER_NOT_CREDITED, COMMISSION_MISSING,
         BALANCE_DRIFT, LEDGER_IMBALANCE, HOLD_EXPIRED_NOT_VOIDED, STUCK_PAYMENT, AMOUNT_MISMATCH,
-        PAYOUT_PAID_NOT_RECORDED, PAYOUT_PAID_TWICE, PAYOUT_NOT_PAID;
+        PAYOUT_PAID_NOT_RECORDED, PAYOUT_PAID_TWICE, PAYOUT_NOT_PAID,
+        REFUND_NOT_AT_BANK, REFUND_MADE_BUT_FAILED, REFUND_MADE_TWICE;
 
         public String apiName() {
             return name().toLowerCase(Locale.ROOT);

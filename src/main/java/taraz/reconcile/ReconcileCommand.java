@@ -220,6 +220,11 @@ public final class ReconcileCommand implements Callable<Integer> {
             payoutRows.addAll(PayoutReportCsv.parse(Files.readString(report)));
         }
         new PayoutFindings(db, sink).detect(payoutRows);
+        if (!offline) {
+            int unanswered = new RefundFindings(db, sink, psp, rules.pspTimeoutMillis() * 2).detect();
+            run.put("refunds", unanswered == 0 ? "checked against the bank"
+                    : "the bank did not answer for " + unanswered + " payment(s) with refunds; those were not checked");
+        }
         run.put("payoutReports", new JsonObject().put("files", new JsonArray(payoutReports.stream().map(Path::toString).toList()))
                 .put("rows", payoutRows.size()));
         Path journalDir = settings.journalDir();
